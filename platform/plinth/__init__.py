@@ -1,0 +1,80 @@
+"""Plinth: a Pyramid platform extended by independently packaged plugins."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.tweens import INGRESS
+
+__version__ = "0.1.0"
+
+
+def core_settings(config: Configurator) -> None:
+    """The core's own settings, validated in one place."""
+    from .settings import non_empty, positive_int, to_bool, word_list
+
+    setting = config.plinth_setting
+    setting("sqlalchemy.url", convert=non_empty)
+    setting("plinth.plugins", "", word_list)
+    setting("plinth.max_body_size", 1024 * 1024, positive_int)
+    setting("plinth.idempotency_ttl", 86400, positive_int)
+    setting("plinth.cors_origins", "", word_list)
+    setting("plinth.trusted_proxies", "", word_list)
+    setting("retry.attempts", 3, positive_int)
+    setting("plinth.debug", False, to_bool)
+
+
+def make_configurator(settings: dict[str, Any]) -> Configurator:
+    """The configured (not yet committed) Configurator for ``settings``."""
+    from .settings import apply_environment
+
+    settings = apply_environment(settings)
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    config = Configurator(settings=settings)
+    config.include(".settings")
+    core_settings(config)
+    config.include("pyramid_retry")
+    config.include("pyramid_tm")
+    config.include(".db")
+    config.include(".errors")
+    config.include(".resources")
+    config.include(".acl")
+    config.include(".security")
+    config.include(".validation")
+    config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
+                            over="body_schema_deriver", under="decorated_view")
+    config.include(".openapi")
+    config.include(".schema")
+    config.include(".health")
+    config.include(".cli.directives")
+    config.include(".views")
+    config.include(".coreapi")
+    # Outermost, so that errors raised by pyramid_tm's commit get JSON too.
+    config.add_tween("plinth.tweens.plinth_tween_factory", under=INGRESS)
+    from .plugins import include_plugins
+
+    include_plugins(config, settings_list(config))
+    return config
+
+
+def settings_list(config: Configurator) -> list[str]:
+    return list(config.registry.settings["plinth.plugins"])
+
+
+def make_app(settings: dict[str, Any]) -> Any:
+    config = make_configurator(settings)
+    return config.make_wsgi_app()
+
+
+def main(global_config: dict[str, Any] | None, **settings: Any) -> Any:
+    """The paste ``app_factory``: a configuration error stops start-up with one line."""
+    from .plugins import PluginError
+    from .settings import SettingError
+
+    try:
+        return make_app(settings)
+    except (PluginError, SettingError) as exc:
+        sys.exit(f"plinth: {exc}")

@@ -1,0 +1,204 @@
+"""The permission engine: stored ACL rows plus code defaults, Pyramid's rule.
+
+A resource's ACL is its stored entries (ordered by position) followed by its
+code defaults (``__default_acl__``).  Walking from the context up to the root,
+the first entry whose principal the caller has and whose permission matches
+decides; a resource whose ``inherit`` flag is off stops the walk there; no
+match denies.  The stored entries of a request's whole lineage come from one
+query and are cached on the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny
+from pyramid.traversal import resource_path
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .db import Base
+
+ALL = "ALL"
+ACTIONS = (Allow, Deny)
+
+
+class AclResource(Base):
+    """Per-resource ACL state: the inherit flag and a version for ETags."""
+
+    __tablename__ = "acl_resources"
+
+    path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    inherit: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
+
+class AclEntry(Base):
+    __tablename__ = "acl_entries"
+    __table_args__ = (UniqueConstraint("path", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(
+        String(512), ForeignKey("acl_resources.path", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(8), nullable=False)
+    principal: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    permission: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ACL entry as the engine sees it."""
+
+    path: str
+    position: int
+    action: str
+    principal: str
+    permission: str
+    source: str  # "stored" or "default"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.path, "position": self.position, "action": self.action,
+            "principal": self.principal, "permission": self.permission, "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class ResourceAcl:
+    path: str
+    inherit: bool
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    permission: str
+    entry: Entry | None
+    stopped_at: str | None = None  # path whose inherit=false ended the walk
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def explain(self) -> str:
+        if self.entry is not None:
+            e = self.entry
+            return (f"{e.action} {e.principal} {e.permission} at {e.path} "
+                    f"({e.source} entry {e.position})")
+        if self.stopped_at is not None:
+            return f"no entry matched and {self.stopped_at} does not inherit: denied"
+        return "no entry matched: denied by default"
+
+
+def lineage(resource: Any) -> list[Any]:
+    """The resources whose ACLs apply, from ``resource`` up to the root.
+
+    A resource may name an ``__acl_parent__`` to inherit from another branch
+    than its URL parent (a reservation inherits from its stock level, so that
+    grants at a warehouse apply to it).
+    """
+    chain = []
+    while resource is not None:
+        chain.append(resource)
+        parent = getattr(resource, "__acl_parent__", None)
+        resource = parent if parent is not None else getattr(resource, "__parent__", None)
+    return chain
+
+
+def path_of(resource: Any) -> str:
+    return resource_path(resource) or "/"
+
+
+def normalize_permission(permission: Any) -> str:
+    return ALL if permission is ALL_PERMISSIONS or permission == ALL else str(permission)
+
+
+def default_entries(resource: Any, path: str) -> list[Entry]:
+    acl = getattr(resource, "__default_acl__", None) or []
+    if callable(acl):
+        acl = acl()
+    entries = []
+    for index, (action, principal, permissions) in enumerate(acl):
+        if isinstance(permissions, str) or permissions is ALL_PERMISSIONS:
+            permissions = [permissions]
+        for permission in permissions:
+            entries.append(Entry(path, index, action, principal,
+                                 normalize_permission(permission), "default"))
+    return entries
+
+
+def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list[Entry]]]:
+    """Stored entries and inherit flags of ``paths``, in one statement."""
+    res, ent = AclResource.__table__, AclEntry.__table__
+    stmt = (
+        select(res.c.path, res.c.inherit, ent.c.position, ent.c.action,
+               ent.c.principal, ent.c.permission)
+        .select_from(res.outerjoin(ent, ent.c.path == res.c.path))
+        .where(res.c.path.in_(list(paths)))
+        .order_by(res.c.path, ent.c.position)
+    )
+    found: dict[str, tuple[bool, list[Entry]]] = {}
+    for path, inherit, position, action, principal, permission in db.execute(stmt):
+        inherit_flag, entries = found.setdefault(path, (bool(inherit), []))
+        if position is not None:
+            entries.append(Entry(path, position, action, principal, permission, "stored"))
+    return found
+
+
+def lineage_acls(resource: Any, db: Session, cache: dict[str, Any] | None = None) -> list[ResourceAcl]:
+    """The effective ACL of every resource from ``resource`` up to the root."""
+    chain = lineage(resource)
+    paths = [path_of(r) for r in chain]
+    cache = {} if cache is None else cache
+    missing = [p for p in paths if p not in cache]
+    if missing:
+        stored = load_stored(db, missing)
+        for p in missing:
+            cache[p] = stored.get(p, (True, []))
+    result = []
+    for res, path in zip(chain, paths, strict=True):
+        inherit, entries = cache[path]
+        result.append(ResourceAcl(path, inherit, tuple(entries) + tuple(default_entries(res, path))))
+    return result
+
+
+def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str) -> Decision:
+    """Pyramid's rule over the lineage: first match wins; no match denies."""
+    principal_set = set(principals)
+    for acl in acls:
+        for entry in acl.entries:
+            if entry.principal in principal_set and entry.permission in (permission, ALL):
+                return Decision(entry.action == Allow, permission, entry)
+        if not acl.inherit:
+            return Decision(False, permission, None, stopped_at=acl.path)
+    return Decision(False, permission, None)
+
+
+def declare_permission(config: Any, name: str, description: str = "") -> None:
+    """Directive ``config.declare_permission(name, description)``.
+
+    Declares a permission so that administrators can grant it and the ACL API
+    accepts it.  Two plugins declaring the same name conflict.
+    """
+    intr = config.introspectable("plinth permissions", name, name, "plinth permission")
+    intr["description"] = description
+
+    def register() -> None:
+        config.registry.setdefault("plinth.permissions", {})[name] = description
+
+    config.action(("plinth.permission", name), register, introspectables=(intr,))
+
+
+def registered_permissions(registry: Any) -> dict[str, str]:
+    return dict(sorted(registry.get("plinth.permissions", {}).items()))
+
+
+def includeme(config: Any) -> None:
+    config.registry.setdefault("plinth.permissions", {})
+    config.add_directive("declare_permission", declare_permission)
+    config.declare_permission("acl.view", "read ACLs, explanations and the audit log")
+    config.declare_permission("acl.manage", "change ACLs")

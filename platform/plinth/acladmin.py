@@ -1,0 +1,193 @@
+"""Administering ACLs: read, replace, explain, find grants (used by API and CLI)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyramid.authorization import Authenticated, Everyone
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .acl import (
+    ALL, AclEntry, AclResource, decide, default_entries, lineage, lineage_acls, path_of,
+    registered_permissions,
+)
+from .errors import api_error
+from .interfaces import IIdentityProvider
+
+PRINCIPAL = re.compile(r"^(user:|group:)[A-Za-z0-9._@+-]{1,150}$")
+SYSTEM_PRINCIPALS = (Everyone, Authenticated)
+
+ACL_BODY_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["entries"],
+    "properties": {
+        "entries": {
+            "type": "array", "maxItems": 200,
+            "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["action", "principal", "permission"],
+                "properties": {
+                    "action": {"type": "string", "enum": ["Allow", "Deny"]},
+                    "principal": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "permission": {"type": "string", "minLength": 1, "maxLength": 100},
+                },
+            },
+        },
+        "inherit": {"type": "boolean"},
+    },
+}
+
+
+def etag_for(state: AclResource | None) -> str:
+    return f"acl-{state.version if state is not None else 0}"
+
+
+def acl_state(db: Session, path: str) -> AclResource | None:
+    return db.get(AclResource, path)
+
+
+def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    acls = lineage_acls(resource, db, cache if cache is not None else {})
+    own, inherited = acls[0], acls[1:]
+    state = acl_state(db, own.path)
+    return {
+        "resource": own.path,
+        "inherit": own.inherit,
+        "entries": [_entry(e) for e in own.entries if e.source == "stored"],
+        "defaults": [_entry(e) for e in own.entries if e.source == "default"],
+        "inherited": [
+            {"resource": acl.path, "inherit": acl.inherit,
+             "entries": [_entry(e) for e in acl.entries]}
+            for acl in (inherited if own.inherit else [])
+        ],
+        "etag": etag_for(state),
+    }
+
+
+def _entry(entry: Any) -> dict[str, Any]:
+    return {"action": entry.action, "principal": entry.principal,
+            "permission": entry.permission, "position": entry.position,
+            "source": entry.source}
+
+
+def validate_entries(registry: Any, entries: list[dict[str, str]]) -> None:
+    permissions = registered_permissions(registry)
+    problems = []
+    for index, entry in enumerate(entries):
+        principal, permission = entry["principal"], entry["permission"]
+        if principal not in SYSTEM_PRINCIPALS and not PRINCIPAL.match(principal):
+            problems.append({"field": f"entries/{index}/principal",
+                             "message": "a principal is user:NAME, group:NAME, "
+                                        "system.Everyone or system.Authenticated"})
+        if permission != ALL and permission not in permissions:
+            problems.append({"field": f"entries/{index}/permission",
+                             "message": f"unknown permission {permission!r}"})
+    if problems:
+        raise api_error(400, "invalid_acl", "the ACL has invalid entries",
+                        {"errors": problems, "permissions": [ALL, *permissions]})
+
+
+def replace_acl(
+    db: Session,
+    registry: Any,
+    resource: Any,
+    entries: list[dict[str, str]],
+    inherit: bool | None,
+    actor: str | None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Replace the stored entries of ``resource``; audited; guards the root."""
+    validate_entries(registry, entries)
+    path = path_of(resource)
+    before = describe(db, resource)
+    state = acl_state(db, path)
+    if state is None:
+        state = AclResource(path=path, inherit=True, version=0)
+        db.add(state)
+    if inherit is not None:
+        state.inherit = inherit
+    state.version += 1
+    db.flush()
+    db.execute(delete(AclEntry).where(AclEntry.path == path))
+    for position, entry in enumerate(entries):
+        db.add(AclEntry(path=path, position=position, action=entry["action"],
+                        principal=entry["principal"], permission=entry["permission"]))
+    db.flush()
+    if resource.__parent__ is None:
+        _guard_root(db, resource)
+    after = describe(db, resource)
+    audit.record(db, "acl.changed", actor, path,
+                 {"entries": before["entries"], "inherit": before["inherit"]},
+                 {"entries": after["entries"], "inherit": after["inherit"]}, request_id)
+    return after
+
+
+def _guard_root(db: Session, root: Any) -> None:
+    acls = lineage_acls(root, db, {})
+    grantees = {e.principal for e in acls[0].entries if e.action == "Allow"
+                and e.permission in ("acl.manage", ALL)}
+    if not any(decide(acls, [p], "acl.manage").allowed for p in grantees):
+        raise api_error(409, "last_acl_manager",
+                        "this change would leave nobody with acl.manage on the root")
+
+
+def expand(db: Session, registry: Any, principal: str) -> list[str] | None:
+    """The principals a request by ``principal`` would hold."""
+    if principal == Everyone:
+        return [Everyone]
+    if principal == Authenticated:
+        return [Everyone, Authenticated]
+    provider = registry.queryUtility(IIdentityProvider)
+    if provider is None:
+        return [Everyone, principal]
+    expanded = provider.expand_principal(db, principal)
+    if expanded is None:
+        return None
+    return [Everyone, *[p for p in expanded if p != Everyone]]
+
+
+def explain(db: Session, registry: Any, resource: Any, principals: list[str],
+            permission: str | None = None) -> list[dict[str, Any]]:
+    acls = lineage_acls(resource, db, {})
+    names = [permission] if permission else list(registered_permissions(registry))
+    result = []
+    for name in names:
+        decision = decide(acls, principals, name)
+        result.append({
+            "permission": name,
+            "allowed": decision.allowed,
+            "decided_by": decision.entry.as_dict() if decision.entry else None,
+            "explanation": decision.explain(),
+        })
+    return result
+
+
+def grants_of(db: Session, principal: str) -> list[dict[str, Any]]:
+    rows = db.execute(select(AclEntry).where(AclEntry.principal == principal)
+                      .order_by(AclEntry.path, AclEntry.position)).scalars()
+    return [{"resource": r.path, "position": r.position, "action": r.action,
+             "principal": r.principal, "permission": r.permission} for r in rows]
+
+
+def remove_grants_of(db: Session, principal: str, actor: str | None,
+                     request_id: str | None = None) -> int:
+    removed = grants_of(db, principal)
+    if not removed:
+        return 0
+    db.execute(delete(AclEntry).where(AclEntry.principal == principal))
+    for path in sorted({g["resource"] for g in removed}):
+        state = acl_state(db, path)
+        if state is not None:
+            state.version += 1
+        audit.record(db, "acl.changed", actor, path,
+                     {"removed": [g for g in removed if g["resource"] == path]},
+                     {"reason": f"{principal} deleted"}, request_id)
+    return len(removed)
+
+
+__all__ = ["ACL_BODY_SCHEMA", "default_entries", "describe", "explain", "expand",
+           "grants_of", "lineage", "replace_acl", "remove_grants_of"]

@@ -1,0 +1,119 @@
+"""The ``plinth`` command.
+
+``plinth -c INI COMMAND``: the ini decides which plugins are enabled, and the
+enabled plugins add their own commands (``config.add_cli_command``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+DEFAULT_INI = "development.ini"
+
+
+@dataclass
+class Environment:
+    """What a command works with: the registry and a way to get a session."""
+
+    registry: Any
+    config_uri: str
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.registry.settings
+
+    @property
+    def engine(self) -> Any:
+        return self.registry["plinth.engine"]
+
+    @contextmanager
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        engine = self.engine
+        if write:
+            engine = engine.execution_options(plinth_write=True)
+        with Session(bind=engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @property
+    def operator(self) -> str:
+        """Who the audit log names for changes made from the command line."""
+        user = os.environ.get("PLINTH_OPERATOR") or os.environ.get("USER") or "unknown"
+        return f"cli:{user}"
+
+
+def load_environment(config_uri: str) -> Environment:
+    from pyramid.exceptions import ConfigurationError
+    from pyramid.paster import get_appsettings, setup_logging
+
+    from plinth import make_configurator
+
+    if not os.path.exists(config_uri.split("#")[0]):
+        raise click.UsageError(f"configuration file {config_uri!r} not found (use -c INI)")
+    setup_logging(config_uri)
+    settings = get_appsettings(config_uri)
+    try:
+        config = make_configurator(dict(settings))
+        config.commit()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    return Environment(config.registry, config_uri)
+
+
+class PlinthGroup(click.Group):
+    """Core commands plus the ones the enabled plugins registered."""
+
+    def _environment(self, ctx: click.Context) -> Environment | None:
+        root = ctx.find_root()
+        if root.obj is None:
+            config_uri = root.params.get("config") or DEFAULT_INI
+            if ctx.resilient_parsing:
+                return None
+            root.obj = load_environment(config_uri)
+        return root.obj
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            env = self._environment(ctx)
+        except click.ClickException:
+            env = None
+        names = set(super().list_commands(ctx))
+        if env is not None:
+            names |= set(env.registry.get("plinth.cli", {}))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        env = self._environment(ctx)
+        if env is None:
+            return None
+        return env.registry.get("plinth.cli", {}).get(name)
+
+
+@click.group(cls=PlinthGroup)
+@click.option("-c", "--config", "config", envvar="PLINTH_CONFIG", default=DEFAULT_INI,
+              show_default=True, help="the ini file (environment: PLINTH_CONFIG)")
+@click.pass_context
+def cli(ctx: click.Context, config: str) -> None:
+    """Plinth's command-line tool."""
+
+
+pass_env = click.make_pass_decorator(Environment)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="plinth")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Engine, session and ``request.db``.
+
+The engine is built once and kept in the registry.  Each request gets a
+session joined to its transaction (pyramid_tm + zope.sqlalchemy): views never
+commit, an error response vetoes the commit, and pyramid_retry replays the
+request on a transient database error.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on.  A request
+that may write (any method but GET/HEAD/OPTIONS) opens its transaction with
+``BEGIN IMMEDIATE``: the write lock is taken up front and waits for the busy
+timeout, instead of failing with "database is locked" when two deferred
+transactions both try to upgrade from reading to writing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zope.sqlalchemy
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The one declarative base; the core and every plugin share its metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_OPTION = "plinth_write"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        return _make_sqlite_engine(url, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _make_sqlite_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+    engine = create_engine(
+        url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when a transaction begins.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_session(
+    session_factory: sessionmaker[Session],
+    transaction_manager: Any,
+    write: bool = False,
+) -> Session:
+    """A session joined to ``transaction_manager`` (pyramid_tm's ``request.tm``)."""
+    session = session_factory()
+    if write:
+        engine = session_factory.kw["bind"]
+        session.bind = engine.execution_options(**{WRITE_OPTION: True})
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def request_db(request: Any) -> Session:
+    factory = request.registry["plinth.session_factory"]
+    return make_session(factory, request.tm, write=request.method not in SAFE_METHODS)
+
+
+def includeme(config: Any) -> None:
+    settings = config.registry.settings
+    engine = make_engine(settings["sqlalchemy.url"])
+    config.registry["plinth.engine"] = engine
+    config.registry["plinth.session_factory"] = sessionmaker(
+        bind=engine, expire_on_commit=False
+    )
+    config.add_request_method(request_db, "db", reify=True)

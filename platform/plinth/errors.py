@@ -1,0 +1,176 @@
+"""JSON errors for every 4xx and 5xx.
+
+Every error body is ``{"status", "error", "message", "details"}``.  Views raise
+:func:`api_error` (or any ``pyramid.httpexceptions`` exception); the exception
+views below turn everything, including traversal's 404 and 403 and a last-resort
+500, into that shape.  A 500 carries the request id and never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyramid import httpexceptions as exc
+from pyramid.request import Request
+from pyramid.response import Response
+
+log = logging.getLogger(__name__)
+
+ERROR_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "idempotency_key_reused",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class APIError(exc.HTTPError):
+    """An HTTP error with a machine-readable code and details."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str | None = None,
+        message: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        cls = exc.status_map.get(status, exc.HTTPBadRequest)
+        super().__init__(detail=message, headers=headers)
+        self.code = status
+        self.title = cls.title
+        self.status = f"{status} {cls.title}"
+        self.error = error or ERROR_CODES.get(status, "error")
+        self.message = message or cls.title
+        self.details = details or {}
+
+
+def api_error(
+    status: int,
+    error: str | None = None,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> APIError:
+    return APIError(status, error, message, details, headers)
+
+
+def error_body(status: int, error: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"status": status, "error": error, "message": message, "details": details or {}}
+
+
+def json_error_response(
+    request: Request,
+    status: int,
+    error: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: Any = None,
+) -> Response:
+    response = Response(status=status, json_body=error_body(status, error, message, details))
+    if headers:
+        for name, value in headers:
+            if name.lower() in {"content-type", "content-length"}:
+                continue
+            response.headers[name] = value
+    return response
+
+
+def http_exception_view(context: exc.HTTPException, request: Request) -> Response:
+    """Turn any Pyramid HTTP exception into the JSON error shape."""
+    status = context.code
+    if status < 400:
+        # Redirects and the like are not errors: hand them back unchanged.
+        return context
+    if isinstance(context, APIError):
+        error, message, details = context.error, context.message, context.details
+    else:
+        error = ERROR_CODES.get(status, "error")
+        message = context.detail if isinstance(context.detail, str) and context.detail else context.title
+        details = {}
+    if status == 405:
+        message = f"method {request.method} is not allowed here"
+    return json_error_response(
+        request, status, error, message, details, headers=context.headerlist
+    )
+
+
+def not_found_view(context: exc.HTTPException, request: Request) -> Response:
+    """404, unless that would leak whether something exists.
+
+    A caller without credentials gets 401 whether or not the resource exists; a
+    caller who may not view the deepest resource traversal found gets 403.
+    """
+    from .security import view_permission_for  # here to avoid an import cycle
+
+    resource = getattr(request, "context", None)
+    if resource is not None and getattr(request, "matched_route", None) is None:
+        if request.identity is None:
+            return unauthorized_response(request)
+        permission = view_permission_for(resource)
+        if permission is not None and not request.has_permission(permission, resource):
+            return forbidden_response(request)
+    if isinstance(context, APIError):
+        return http_exception_view(context, request)
+    return json_error_response(
+        request, 404, "not_found", f"nothing at {request.path_info}"
+    )
+
+
+def unauthorized_response(request: Request) -> Response:
+    response = json_error_response(
+        request, 401, "unauthorized",
+        "authentication required: send a valid 'Authorization: Bearer <token>' header",
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="plinth"'
+    return response
+
+
+def forbidden_response(request: Request) -> Response:
+    return json_error_response(
+        request, 403, "forbidden", "you are not allowed to do this here"
+    )
+
+
+def forbidden_view(context: exc.HTTPForbidden, request: Request) -> Response:
+    if request.identity is None:
+        return unauthorized_response(request)
+    details = {}
+    result = getattr(context, "result", None)
+    permission = getattr(result, "permission", None)
+    if permission:
+        details["permission"] = permission
+    response = forbidden_response(request)
+    response.json_body = error_body(
+        403, "forbidden", "you are not allowed to do this here", details
+    )
+    return response
+
+
+def last_resort_view(context: Exception, request: Request) -> Response:
+    request_id = getattr(request, "request_id", None)
+    log.exception("unhandled error in request %s", request_id)
+    return json_error_response(
+        request, 500, "internal_error",
+        "an unexpected error occurred; quote the request id when reporting it",
+        {"request_id": request_id},
+    )
+
+
+def includeme(config: Any) -> None:
+    config.add_exception_view(not_found_view, context=exc.HTTPNotFound)
+    config.add_exception_view(forbidden_view, context=exc.HTTPForbidden)
+    config.add_exception_view(http_exception_view, context=exc.HTTPException)
+    config.add_exception_view(last_resort_view, context=Exception)

@@ -1,0 +1,1 @@
+"""The one Alembic environment; the core and each plugin own a branch."""

@@ -1,0 +1,100 @@
+"""The OpenAPI 3 document, assembled from what the enabled plugins contribute.
+
+``config.add_openapi_path(path, method, operation)`` registers one operation;
+two registrations of the same path and method conflict.  Schemas that views
+validate against (``body_schema=``) are the same objects placed here, so the
+document and the validation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import __version__
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "error", "message", "details"],
+    "properties": {
+        "status": {"type": "integer"},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "details": {"type": "object"},
+    },
+}
+
+STANDARD_ERRORS = {
+    "400": "invalid input", "401": "no or invalid credentials", "403": "not allowed",
+    "404": "not found", "409": "conflict", "412": "If-Match did not match",
+    "413": "body too large", "415": "wrong content type",
+    "422": "Idempotency-Key reused with another request", "429": "rate limited",
+}
+
+
+def error_response(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def json_response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, Any]) -> None:
+    """Directive: publish ``operation`` for ``method path`` in /openapi.json."""
+    method = method.lower()
+
+    def register() -> None:
+        config.registry.setdefault("plinth.openapi.paths", {}).setdefault(path, {})[method] = \
+            operation
+        config.registry.pop("plinth.openapi.document", None)
+
+    intr = config.introspectable("plinth openapi", (path, method), f"{method.upper()} {path}",
+                                 "plinth openapi operation")
+    config.action(("plinth.openapi", path, method), register, introspectables=(intr,))
+
+
+def build_document(registry: Any) -> dict[str, Any]:
+    document = registry.get("plinth.openapi.document")
+    if document is not None:
+        return document
+    plugins = registry.get("plinth.plugins", [])
+    paths: dict[str, Any] = {}
+    for path, operations in sorted(registry.get("plinth.openapi.paths", {}).items()):
+        item = paths[path] = {}
+        for method, operation in sorted(operations.items()):
+            op = copy.deepcopy(operation)
+            responses = op.setdefault("responses", {})
+            for code, description in STANDARD_ERRORS.items():
+                responses.setdefault(code, error_response(description))
+            responses.setdefault("500", error_response("unexpected error"))
+            if op.pop("x-public", False):
+                op["security"] = []
+            item[method] = op
+    document = {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Plinth",
+            "version": __version__,
+            "description": "Enabled plugins: " + ", ".join(
+                f"{p.name} {p.version}" for p in plugins) if plugins else "No plugins enabled.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+    registry["plinth.openapi.document"] = document
+    return document
+
+
+def includeme(config: Any) -> None:
+    config.add_directive("add_openapi_path", add_openapi_path)

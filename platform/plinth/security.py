@@ -1,0 +1,98 @@
+"""The security policy: identity from the provider, permits from the ACL engine.
+
+The core owns the policy; the auth plugin registers the identity provider
+(:class:`plinth.interfaces.IIdentityProvider`).  Without one everybody is
+``system.Everyone``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyramid.authorization import Authenticated, Everyone
+from pyramid.request import Request
+from pyramid.security import Allowed, Denied
+
+from .acl import Decision, decide, lineage_acls
+from .interfaces import IIdentityProvider
+
+# Views reachable without a permission: reviewed, and checked by a test.
+PUBLIC_VIEWS = frozenset({
+    "plinth.health", "plinth.ready", "plinth.openapi", "plinth.docs", "plinth.home",
+    "plinth.metrics", "auth.issue_token",
+})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the request is from: a user id and the principals it holds."""
+
+    userid: str
+    principals: frozenset[str] = field(default_factory=frozenset)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def effective_principals(request: Request) -> list[str]:
+    identity = request.identity
+    principals = [Everyone]
+    if identity is not None:
+        principals.append(Authenticated)
+        principals.extend(sorted(identity.principals))
+    return principals
+
+
+class PlinthSecurityPolicy:
+    def identity(self, request: Request) -> Identity | None:
+        provider = request.registry.queryUtility(IIdentityProvider)
+        if provider is None:
+            return None
+        return provider.identify(request)
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        identity = request.identity
+        return identity.userid if identity is not None else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
+        decision = explain_permission(request, context, permission)
+        result_class = Allowed if decision.allowed else Denied
+        result = result_class("%s", decision.explain())
+        result.permission = permission  # type: ignore[attr-defined]
+        return result
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[Any]:
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[Any]:
+        return []
+
+
+def acl_cache(request: Request) -> dict[str, Any]:
+    cache = request.__dict__.get("_plinth_acl_cache")
+    if cache is None:
+        cache = request.__dict__["_plinth_acl_cache"] = {}
+    return cache
+
+
+def explain_permission(
+    request: Request, context: Any, permission: str, principals: list[str] | None = None
+) -> Decision:
+    if principals is None:
+        principals = effective_principals(request)
+    acls = lineage_acls(context, request.db, acl_cache(request))
+    return decide(acls, principals, permission)
+
+
+def forget_acl_cache(request: Request) -> None:
+    request.__dict__.pop("_plinth_acl_cache", None)
+
+
+def view_permission_for(resource: Any) -> str | None:
+    return getattr(resource, "__view_permission__", None)
+
+
+def includeme(config: Any) -> None:
+    config.set_security_policy(PlinthSecurityPolicy())
+    # Deny by default: a view registered without a permission needs this one,
+    # which nobody is ever granted.
+    config.set_default_permission("plinth.no-default-permission")

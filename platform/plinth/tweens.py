@@ -1,0 +1,101 @@
+"""The outermost tween: request id, body limit, CORS, security headers, metrics.
+
+It sits above pyramid_tm so that an error raised while committing still gets
+the JSON error shape (unless pyramid_retry is about to retry it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid_retry import is_error_retryable
+
+from .errors import json_error_response
+
+access_log = logging.getLogger("plinth.access")
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+REQUESTS = Counter("plinth_http_requests", "HTTP requests served", ["method", "status"])
+LATENCY = Histogram("plinth_http_request_seconds", "time to produce a response", ["method"])
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'")
+
+
+def request_id_for(request: Request) -> str:
+    # Kept in the environ so that pyramid_retry's fresh request keeps the id.
+    environ = request.environ
+    request_id = environ.get("plinth.request_id")
+    if request_id is None:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        environ["plinth.request_id"] = request_id
+    return request_id
+
+
+def plinth_tween_factory(handler: Any, registry: Any) -> Any:
+    settings = registry.settings
+    max_body = settings["plinth.max_body_size"]
+    cors_origins = frozenset(settings["plinth.cors_origins"])
+
+    def plinth_tween(request: Request) -> Response:
+        started = time.perf_counter()
+        request.request_id = request_id_for(request)
+        origin = request.headers.get("Origin")
+        cors = origin is not None and origin in cors_origins
+        if request.content_length is not None and request.content_length > max_body:
+            response = json_error_response(
+                request, 413, "payload_too_large",
+                f"the request body is larger than {max_body} bytes",
+                {"limit": max_body})
+        elif cors and request.method == "OPTIONS" and \
+                "Access-Control-Request-Method" in request.headers:
+            response = Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE"
+            response.headers["Access-Control-Allow-Headers"] = \
+                "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-ID"
+            response.headers["Access-Control-Max-Age"] = "600"
+        else:
+            try:
+                response = handler(request)
+            except Exception as exc:
+                if is_error_retryable(request, exc):
+                    raise
+                response = request.invoke_exception_view(reraise=True)
+        headers = response.headers
+        headers["X-Request-ID"] = request.request_id
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        headers.setdefault("Cache-Control", "no-store")
+        if request.scheme == "https":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if cors:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
+            headers.add("Vary", "Origin")
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(request.method, str(response.status_int)).inc()
+        LATENCY.labels(request.method).observe(elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("request", extra={
+                "request_id": request.request_id, "method": request.method,
+                "path": request.path_info, "status": response.status_int,
+                "duration_ms": round(elapsed * 1000, 2),
+                "user": getattr(request, "authenticated_userid", None)
+                if "identity" in request.__dict__ else None,
+            })
+        return response
+
+    return plinth_tween

@@ -1,0 +1,193 @@
+"""Request validation: JSON bodies against the schemas published in OpenAPI.
+
+A view declares ``body_schema=`` (a JSON Schema that is also placed in the
+OpenAPI document); the view deriver below checks the content type (415), size
+(413, enforced by the tween in :mod:`plinth.tweens`), JSON syntax and the
+schema (400 with one detail per problem) before the view runs, and leaves the
+parsed body in ``request.validated``.  Validators are compiled once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from pyramid.httpexceptions import HTTPForbidden
+from pyramid.request import Request
+
+from .errors import api_error
+
+def _is_strict_integer(checker: Any, instance: Any) -> bool:
+    # JSON Schema calls 1.0 an integer; a quantity of 1.0 is not one here.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
+)
+
+_validators: dict[int, Any] = {}
+
+
+def validator_for(schema: dict[str, Any]) -> Any:
+    key = id(schema)
+    validator = _validators.get(key)
+    if validator is None:
+        validator = _validators[key] = StrictValidator(schema, format_checker=FormatChecker())
+    return validator
+
+
+def parse_json_body(request: Request) -> Any:
+    content_type = (request.content_type or "").lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise api_error(415, message="send the request body as application/json",
+                        details={"content_type": request.content_type or None})
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise api_error(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def validate(schema: dict[str, Any], value: Any, where: str = "body") -> Any:
+    errors = sorted(validator_for(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = [{"location": where, "field": _field(error), "message": error.message}
+                    for error in errors[:20]]
+        raise api_error(400, "invalid_request", f"the request {where} is not valid",
+                        {"errors": problems})
+    return value
+
+
+def _field(error: Any) -> str | None:
+    """The field a validation error is about, as a /-separated path."""
+    path = [str(p) for p in error.absolute_path]
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [name for name in error.validator_value if name not in instance]
+        path += missing[:1]
+    elif error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = error.schema.get("properties", {})
+        extra = [name for name in instance if name not in allowed]
+        path += extra[:1]
+    return "/".join(path) or None
+
+
+def body_schema_deriver(view: Any, info: Any) -> Any:
+    schema = info.options.get("body_schema")
+    if schema is None:
+        return view
+    # A view whose permissions depend on the body still answers 401 to a
+    # caller without credentials before looking at the body.
+    needs_identity = info.options.get("permits") is not None
+
+    def validating_view(context: Any, request: Request) -> Any:
+        if needs_identity and request.identity is None:
+            raise HTTPForbidden()
+        request.validated = validate(schema, parse_json_body(request))
+        return view(context, request)
+
+    return validating_view
+
+
+body_schema_deriver.options = ("body_schema",)  # type: ignore[attr-defined]
+
+
+def permits_deriver(view: Any, info: Any) -> Any:
+    """``permits=callable``: permissions that depend on the request body.
+
+    ``permits(context, request)`` returns ``(permission, resource)`` pairs that
+    must all be granted (checked after the body is validated).  Such a view is
+    registered with ``permission=NO_PERMISSION_REQUIRED``; the test that every
+    view has a permission knows these views from ``registry['plinth.permits']``.
+    """
+    check = info.options.get("permits")
+    if check is None:
+        return view
+    info.registry.setdefault("plinth.permits", set()).add(info.original_view)
+
+    def permitted_view(context: Any, request: Request) -> Any:
+        for permission, resource in check(context, request):
+            result = request.has_permission(permission, resource)
+            if not result:
+                raise HTTPForbidden(result=result)
+        return view(context, request)
+
+    return permitted_view
+
+
+permits_deriver.options = ("permits",)  # type: ignore[attr-defined]
+
+
+# Query parameters --------------------------------------------------------
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def query_int(request: Request, name: str, default: int | None = None,
+              minimum: int | None = None, maximum: int | None = None) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise api_error(400, "invalid_request", f"query parameter {name!r} must be an integer",
+                        {"errors": [{"location": "query", "field": name,
+                                     "message": "not an integer"}]}) from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise api_error(400, "invalid_request",
+                        f"query parameter {name!r} must be between {minimum} and {maximum}",
+                        {"errors": [{"location": "query", "field": name,
+                                     "message": "out of range"}]})
+    return value
+
+
+def page_limit(request: Request) -> int:
+    value = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    assert value is not None
+    return value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(request: Request, arity: int) -> list[Any] | None:
+    raw = request.GET.get("cursor")
+    if not raw:
+        return None
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != arity:
+            raise ValueError("wrong shape")
+        return values
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise api_error(400, "invalid_cursor", "the cursor is not one this server issued",
+                        {"errors": [{"location": "query", "field": "cursor",
+                                     "message": "invalid cursor"}]}) from None
+
+
+def check_if_match(request: Request, current_etag: str | None) -> None:
+    """412 when ``If-Match`` names another version than the current one."""
+    if_match = request.headers.get("If-Match")
+    if not if_match or if_match.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if current_etag is None or current_etag not in wanted:
+        raise api_error(412, "precondition_failed",
+                        "the resource changed since you read it: fetch it again and retry",
+                        {"etag": current_etag})
+
+
+def includeme(config: Any) -> None:
+    # Outer to inner: idempotency replay, body validation, body-dependent
+    # permissions, then the view.
+    config.add_view_deriver(permits_deriver, under="decorated_view", over="rendered_view")
+    config.add_view_deriver(body_schema_deriver, under="decorated_view",
+                            over="permits_deriver")

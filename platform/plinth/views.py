@@ -1,0 +1,238 @@
+"""The core's own views: home, health, readiness, OpenAPI, docs, metrics, ACLs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pyramid.request import Request
+from pyramid.response import FileResponse, Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from sqlalchemy import select, text
+
+from . import __version__, acladmin, schema
+from .acl import path_of
+from .audit import AuditEntry
+from .errors import api_error
+from .openapi import build_document
+from .plugins import disabled_plugins
+from .resources import Root
+from .security import effective_principals
+from .tweens import DOCS_CSP
+from .validation import decode_cursor, encode_cursor, page_limit, query_int
+
+
+def home(context: Root, request: Request) -> dict[str, Any]:
+    plugins = request.registry.get("plinth.plugins", [])
+    return {
+        "name": "plinth",
+        "version": __version__,
+        "plugins": [p.as_dict() for p in plugins],
+        "disabled_plugins": disabled_plugins(plugins),
+        "principals": effective_principals(request),
+    }
+
+
+def health(request: Request) -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+def ready(request: Request) -> Any:
+    registry = request.registry
+    engine = registry["plinth.engine"]
+    checks: dict[str, Any] = {}
+    ok = True
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+        ok = False
+    pending = []
+    if ok:
+        for label, state in schema.branch_state(registry, engine).items():
+            if state["pending"]:
+                pending.append(label)
+        checks["migrations"] = {"ok": not pending, "pending": pending}
+        ok = not pending
+    for name, check in sorted(registry.get("plinth.health_checks", {}).items()):
+        try:
+            result = check(request)
+            checks[name] = {"ok": bool(result)}
+        except Exception as exc:  # noqa: BLE001 - a failing check is a finding
+            checks[name] = {"ok": False, "error": type(exc).__name__}
+        ok = ok and checks[name]["ok"]
+    if ok:
+        return {"status": "ready", "checks": checks}
+    message = "not ready"
+    if pending:
+        message = ("migrations pending for " + ", ".join(pending)
+                   + ": run 'plinth db upgrade'")
+    raise api_error(503, "not_ready", message, {"checks": checks, "pending": pending})
+
+
+def openapi(request: Request) -> dict[str, Any]:
+    return build_document(request.registry)
+
+
+def docs(request: Request) -> Response:
+    response = FileResponse(str(files("plinth").joinpath("static/docs.html")),
+                            request=request, content_type="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def metrics(request: Request) -> Response:
+    return Response(body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
+                    charset="utf-8")
+
+
+# ACL administration, on every resource -------------------------------------
+
+def acl_get(context: Any, request: Request) -> Response:
+    body = acladmin.describe(request.db, context)
+    response = Response(json_body=body)
+    response.etag = body["etag"]
+    return response
+
+
+def acl_put(context: Any, request: Request) -> Response:
+    from .validation import check_if_match
+
+    current = acladmin.etag_for(acladmin.acl_state(request.db, path_of(context)))
+    check_if_match(request, current)
+    body = request.validated
+    result = acladmin.replace_acl(request.db, request.registry, context, body["entries"],
+                                  body.get("inherit"), request.authenticated_userid,
+                                  request.request_id)
+    response = Response(json_body=result)
+    response.etag = result["etag"]
+    return response
+
+
+def permissions_view(context: Any, request: Request) -> dict[str, Any]:
+    principal = request.GET.get("principal")
+    permission = request.GET.get("permission")
+    registry = request.registry
+    if permission is not None and permission not in registry.get("plinth.permissions", {}):
+        raise api_error(400, "invalid_request", f"unknown permission {permission!r}",
+                        {"errors": [{"location": "query", "field": "permission",
+                                     "message": "unknown permission"}]})
+    if principal:
+        principals = acladmin.expand(request.db, registry, principal)
+        if principals is None:
+            raise api_error(404, "unknown_principal", f"no such principal {principal!r}")
+    else:
+        principal = request.authenticated_userid or "system.Everyone"
+        principals = effective_principals(request)
+    return {
+        "resource": path_of(context),
+        "principal": principal,
+        "principals": principals,
+        "permissions": acladmin.explain(request.db, registry, context, principals, permission),
+    }
+
+
+def grants_view(context: Any, request: Request) -> dict[str, Any]:
+    principal = request.GET.get("principal")
+    if not principal:
+        raise api_error(400, "invalid_request", "query parameter 'principal' is required",
+                        {"errors": [{"location": "query", "field": "principal",
+                                     "message": "required"}]})
+    return {"principal": principal, "grants": acladmin.grants_of(request.db, principal)}
+
+
+def _query_time(request: Request, name: str) -> datetime | None:
+    raw = request.GET.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise api_error(400, "invalid_request", f"{name!r} must be an ISO 8601 date or time",
+                        {"errors": [{"location": "query", "field": name,
+                                     "message": "not an ISO 8601 date/time"}]}) from None
+
+
+def audit_view(context: Any, request: Request) -> dict[str, Any]:
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if cursor:
+        stmt = stmt.where(AuditEntry.id < int(cursor[0]))
+    params = request.GET
+    if params.get("actor"):
+        stmt = stmt.where(AuditEntry.actor == params["actor"])
+    if params.get("kind"):
+        stmt = stmt.where(AuditEntry.kind == params["kind"])
+    if params.get("resource"):
+        prefix = params["resource"]
+        stmt = stmt.where(AuditEntry.resource.startswith(prefix, autoescape=True))
+    since, until = _query_time(request, "since"), _query_time(request, "until")
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
+    rows = list(request.db.scalars(stmt))
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": [r.as_dict() for r in rows[:limit]], "next_cursor": next_cursor}
+
+
+class ExplicitViewName:
+    """View predicate: only match when the URL spelled the view as ``@@name``.
+
+    Without it ``/stock/acl`` (a missing item) would show the container's ACL.
+    """
+
+    def __init__(self, value: bool, config: Any) -> None:
+        self.value = value
+
+    def text(self) -> str:
+        return f"explicit_view_name = {self.value}"
+
+    phash = text
+
+    def __call__(self, context: Any, request: Request) -> bool:
+        if not self.value:
+            return True
+        return f"@@{request.view_name}" in request.path_info.split("/")
+
+
+def includeme(config: Any) -> None:
+    public = NO_PERMISSION_REQUIRED
+    config.add_route("plinth.health", "/health")
+    config.add_route("plinth.ready", "/ready")
+    config.add_route("plinth.openapi", "/openapi.json")
+    config.add_route("plinth.docs", "/docs")
+    config.add_route("plinth.metrics", "/metrics")
+    config.add_view(health, route_name="plinth.health", renderer="json", permission=public,
+                    request_method=("GET", "HEAD"))
+    config.add_view(ready, route_name="plinth.ready", renderer="json", permission=public,
+                    request_method=("GET", "HEAD"))
+    config.add_view(openapi, route_name="plinth.openapi", renderer="json", permission=public,
+                    request_method=("GET", "HEAD"))
+    config.add_view(docs, route_name="plinth.docs", permission=public,
+                    request_method=("GET", "HEAD"))
+    config.add_view(metrics, route_name="plinth.metrics", permission=public,
+                    request_method="GET")
+    config.add_static_view("docs/static", "plinth:static", cache_max_age=3600,
+                           permission=public)
+    config.add_static_view("docs/swagger-ui", "swagger_ui_bundle:vendor/swagger-ui-4.15.5",
+                           cache_max_age=3600, permission=public)
+    config.add_view(home, context=Root, name="", request_method=("GET", "HEAD"),
+                    renderer="json", permission=public)
+    config.add_view_predicate("explicit_view_name", ExplicitViewName)
+    config.add_view(acl_get, name="acl", request_method="GET", permission="acl.view",
+                    explicit_view_name=True)
+    config.add_view(acl_put, name="acl", request_method="PUT", permission="acl.manage",
+                    body_schema=acladmin.ACL_BODY_SCHEMA, explicit_view_name=True)
+    config.add_view(permissions_view, name="permissions", request_method="GET",
+                    permission="acl.view", renderer="json", explicit_view_name=True)
+    config.add_view(grants_view, context=Root, name="grants", request_method="GET",
+                    permission="acl.view", renderer="json", explicit_view_name=True)
+    config.add_view(audit_view, context=Root, name="audit", request_method="GET",
+                    permission="acl.view", renderer="json", explicit_view_name=True)

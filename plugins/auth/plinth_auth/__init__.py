@@ -1,0 +1,40 @@
+"""plinth-auth: users, groups, API tokens; the identity provider of the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+requires: tuple[str, ...] = ()
+
+
+def includeme(config: Any) -> None:
+    from plinth.settings import non_empty, positive_int
+
+    setting = config.plinth_setting
+    setting("auth.token_ttl", 12 * 3600, positive_int)
+    setting("auth.login_attempts", 10, positive_int)
+    setting("auth.client_login_attempts", 50, positive_int)
+    setting("auth.login_window", 300, positive_int)
+    setting("auth.ratelimit_storage", "memory://", non_empty)
+
+    from .identity import TokenIdentityProvider
+    from .ratelimit import LoginLimiter
+
+    config.registry["auth.limiter"] = LoginLimiter.from_settings(config.registry.settings)
+    config.registry.registerUtility(TokenIdentityProvider(),
+                                    provided=_identity_interface())
+    config.declare_permission("auth.manage", "administer users, groups and tokens")
+    config.declare_permission("auth.self", "see your own identity and tokens")
+    config.add_tree_child("auth", "plinth_auth.resources.AuthContainer")
+    config.add_migrations("auth", "plinth_auth:migrations/versions")
+    config.add_cli_command("plinth_auth.cli.users")
+    config.add_cli_command("plinth_auth.cli.tokens")
+    config.include(".views")
+    config.include(".openapi")
+    config.include(".subscribers")
+
+
+def _identity_interface() -> Any:
+    from plinth.interfaces import IIdentityProvider
+
+    return IIdentityProvider

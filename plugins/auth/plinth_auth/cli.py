@@ -1,0 +1,117 @@
+"""``plinth users ...`` and ``plinth tokens ...``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+from plinth.cli import Environment, pass_env
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from . import services
+from .models import Token, User
+from .passwords import PasswordRejected
+
+
+def _actor(env: Environment) -> services.Actor:
+    return services.Actor(env.operator)
+
+
+@click.group()
+def users() -> None:
+    """Create, list and disable users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--group", "groups", multiple=True, help="a group to put the user in (repeat)")
+@pass_env
+def users_add(env: Environment, name: str, password_stdin: bool, groups: tuple[str, ...]) -> None:
+    """Create NAME, or update its password and groups."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with env.session() as db:
+            user, created = services.save_user(
+                db, env.registry, name, _actor(env), password=password,
+                groups=list(groups) if groups else None)
+            verb = "created" if created else "updated"
+            click.echo(f"{verb} user {user.name} (groups: "
+                       f"{', '.join(g.name for g in user.groups) or 'none'})")
+    except (PasswordRejected, services.AuthError) as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+
+
+@users.command("list")
+@pass_env
+def users_list(env: Environment) -> None:
+    """List users with their groups."""
+    with env.session(write=False) as db:
+        for user in db.scalars(select(User).options(selectinload(User.groups))
+                               .order_by(User.name)):
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.name}\t{state}\t{','.join(g.name for g in user.groups)}")
+
+
+@users.command("disable")
+@click.argument("name")
+@pass_env
+def users_disable(env: Environment, name: str) -> None:
+    """Disable NAME: its tokens stop working at once."""
+    with env.session() as db:
+        if services.user_by_name(db, name) is None:
+            raise click.ClickException(f"no user {name!r}")
+        services.save_user(db, env.registry, name, _actor(env), active=False)
+    click.echo(f"disabled user {name}")
+
+
+@users.command("ensure-admin")
+@click.option("--name", default="admin", show_default=True)
+@pass_env
+def users_ensure_admin(env: Environment, name: str) -> None:
+    """Create a development admin in group admins, once.
+
+    The password comes from PLINTH_ADMIN_PASSWORD, or is generated and printed
+    once; there is no built-in default.
+    """
+    with env.session() as db:
+        if services.user_by_name(db, name) is not None:
+            click.echo(f"admin user {name!r} exists already; its password is unchanged")
+            return
+        password = os.environ.get("PLINTH_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        try:
+            services.save_user(db, env.registry, name, _actor(env), password=password,
+                               groups=["admins"])
+        except (PasswordRejected, services.AuthError) as exc:
+            raise click.ClickException(
+                f"PLINTH_ADMIN_PASSWORD is not acceptable: {exc}") from None
+    if os.environ.get("PLINTH_ADMIN_PASSWORD"):
+        click.echo(f"created admin user {name!r} with the password from PLINTH_ADMIN_PASSWORD")
+    else:
+        click.echo(f"created admin user {name!r} with password: {password}")
+        click.echo("(shown once; set PLINTH_ADMIN_PASSWORD to choose it yourself)")
+
+
+@click.group()
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@pass_env
+def tokens_revoke(env: Environment, token_id: str) -> None:
+    """Revoke the token TOKEN_ID."""
+    with env.session() as db:
+        token = db.get(Token, token_id)
+        if token is None:
+            raise click.ClickException(f"no token {token_id!r}")
+        if not services.revoke_token(db, env.registry, token, _actor(env)):
+            click.echo(f"token {token_id} was already revoked")
+            return
+    click.echo(f"revoked token {token_id}")

@@ -1,0 +1,91 @@
+"""The identity provider: a bearer token becomes principals in one statement."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from plinth.security import Identity
+from pyramid.authorization import Authenticated
+from sqlalchemy import and_, or_, select, update
+from zope.interface import implementer
+
+from plinth.interfaces import IIdentityProvider
+
+from .models import Group, Token, User, memberships
+from .tokens import hash_token, looks_like_token
+
+log = logging.getLogger(__name__)
+
+# last_used_at is refreshed at most this often, after the response, so that a
+# read stays a read (and costs one statement for the identity).
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+def bearer_token(request: Any) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    return value if looks_like_token(value) else None
+
+
+@implementer(IIdentityProvider)
+class TokenIdentityProvider:
+    def identify(self, request: Any) -> Identity | None:
+        secret = bearer_token(request)
+        if secret is None:
+            return None
+        now = datetime.now(UTC)
+        stmt = (
+            select(Token.id, Token.last_used_at, User.name, Group.name)
+            .join(User, User.id == Token.user_id)
+            .outerjoin(memberships, memberships.c.user_id == User.id)
+            .outerjoin(Group, Group.id == memberships.c.group_id)
+            .where(Token.secret_hash == hash_token(secret), Token.revoked_at.is_(None),
+                   Token.expires_at > now, User.active.is_(True))
+        )
+        rows = request.db.execute(stmt).all()
+        if not rows:
+            return None
+        token_id, last_used, username, _ = rows[0]
+        principals = {f"user:{username}"} | {f"group:{g}" for *_, g in rows if g}
+        if last_used is None or _aware(last_used) < now - LAST_USED_GRANULARITY:
+            request.add_finished_callback(lambda req: _touch(req, token_id, now))
+        return Identity(userid=f"user:{username}", principals=frozenset(principals),
+                        extra={"user": username, "token_id": token_id})
+
+    def expand_principal(self, db: Any, principal: str) -> list[str] | None:
+        kind, _, name = principal.partition(":")
+        if kind == "user":
+            user = db.scalars(select(User).where(User.name == name)).first()
+            if user is None:
+                return None
+            if not user.active:
+                return [principal]
+            return [Authenticated, principal, *[f"group:{g.name}" for g in user.groups]]
+        if kind == "group":
+            exists = db.scalars(select(Group.id).where(Group.name == name)).first()
+            return [Authenticated, principal] if exists is not None else None
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _touch(request: Any, token_id: str, moment: datetime) -> None:
+    """Record the token's use in a short transaction of its own."""
+    engine = request.registry["plinth.engine"].execution_options(plinth_write=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(Token)
+                .where(Token.id == token_id,
+                       or_(Token.last_used_at.is_(None),
+                           and_(Token.last_used_at < moment - LAST_USED_GRANULARITY)))
+                .values(last_used_at=moment))
+    except Exception:  # noqa: BLE001 - bookkeeping must never fail a request
+        log.warning("could not record the use of token %s", token_id, exc_info=True)

@@ -1,0 +1,58 @@
+"""The auth plugin's paths in /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.openapi import json_body, json_response
+
+from . import schemas
+
+USER_PARAM = {"name": "name", "in": "path", "required": True, "schema": schemas.NAME}
+PAGE = [{"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
+
+
+def includeme(config: Any) -> None:
+    add = config.add_openapi_path
+    tags = ["auth"]
+    add("/auth/tokens", "post", {
+        "summary": "Issue an API token for a username and password (public)", "tags": tags,
+        "x-public": True, "requestBody": json_body(schemas.TOKEN_REQUEST),
+        "responses": {"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED)}})
+    add("/auth/tokens", "get", {
+        "summary": "Your live tokens (never their secrets)", "tags": tags,
+        "responses": {"200": json_response("tokens")}})
+    add("/auth/tokens/{id}", "delete", {
+        "summary": "Revoke a token (its owner or auth.manage)", "tags": tags,
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "revoked"}}})
+    add("/auth/whoami", "get", {
+        "summary": "Who you are and the principals you hold", "tags": tags,
+        "responses": {"200": json_response("you", schemas.WHOAMI)}})
+    add("/auth/users", "get", {
+        "summary": "Users, by name (auth.manage)", "tags": tags, "parameters": PAGE,
+        "responses": {"200": json_response("a page of users")}})
+    add("/auth/users/{name}", "get", {
+        "summary": "A user (auth.manage)", "tags": tags, "parameters": [USER_PARAM],
+        "responses": {"200": json_response("the user", schemas.USER)}})
+    add("/auth/users/{name}", "put", {
+        "summary": "Create or update a user (auth.manage)", "tags": tags,
+        "parameters": [USER_PARAM], "requestBody": json_body(schemas.USER_PUT),
+        "responses": {"200": json_response("updated", schemas.USER),
+                      "201": json_response("created", schemas.USER)}})
+    add("/auth/users/{name}", "delete", {
+        "summary": "Delete a user (auth.manage); remove_grants=true also removes the "
+                   "user's ACL entries", "tags": tags,
+        "parameters": [USER_PARAM, {"name": "remove_grants", "in": "query", "required": False,
+                                    "schema": {"type": "string", "enum": ["true", "false"]}}],
+        "responses": {"204": {"description": "deleted"}}})
+    add("/auth/groups", "get", {
+        "summary": "Groups with their member counts (auth.manage)", "tags": tags,
+        "responses": {"200": json_response("groups")}})
+    add("/auth/groups/{name}", "get", {
+        "summary": "A group and its members (auth.manage)", "tags": tags,
+        "parameters": [USER_PARAM],
+        "responses": {"200": json_response("the group")}})

@@ -1,0 +1,82 @@
+"""/auth and below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth.resources import Resource
+from pyramid.authorization import Allow, Authenticated
+from sqlalchemy import select
+
+from .models import Group, Token
+from .services import NAME, user_by_name
+
+
+class AuthContainer(Resource):
+    """``/auth``: tokens, users, groups; ``whoami`` is a view on it."""
+
+    __default_acl__ = [(Allow, Authenticated, "auth.self")]
+
+    def __getitem__(self, name: str) -> Resource:
+        child = {"tokens": TokensContainer, "users": UsersContainer,
+                 "groups": GroupsContainer}.get(name)
+        if child is None:
+            raise KeyError(name)
+        return child(self, name)
+
+
+class TokensContainer(Resource):
+    __view_permission__ = "auth.self"
+
+    def __getitem__(self, token_id: str) -> TokenResource:
+        if len(token_id) != 32:
+            raise KeyError(token_id)
+        token = self.request.db.get(Token, token_id)
+        if token is None:
+            raise KeyError(token_id)
+        return TokenResource(self, token_id, token)
+
+
+class TokenResource(Resource):
+    def __init__(self, parent: Resource, name: str, token: Token):
+        super().__init__(parent, name)
+        self.token = token
+
+    @property
+    def __default_acl__(self) -> list[tuple[str, str, Any]]:  # type: ignore[override]
+        # The owner may manage (revoke) their own token; auth.manage granted
+        # anywhere above also applies.
+        return [(Allow, f"user:{self.token.user.name}", "auth.manage")]
+
+
+class UsersContainer(Resource):
+    __view_permission__ = "auth.manage"
+
+    def __getitem__(self, name: str) -> UserResource:
+        if not NAME.match(name):
+            raise KeyError(name)
+        # A missing user is still a resource, so that PUT can create it.
+        return UserResource(self, name, user_by_name(self.request.db, name))
+
+
+class UserResource(Resource):
+    def __init__(self, parent: Resource, name: str, user: Any):
+        super().__init__(parent, name)
+        self.user = user
+
+
+class GroupsContainer(Resource):
+    __view_permission__ = "auth.manage"
+
+    def __getitem__(self, name: str) -> GroupResource:
+        group = self.request.db.scalars(select(Group).where(Group.name == name)).first() \
+            if NAME.match(name) else None
+        if group is None:
+            raise KeyError(name)
+        return GroupResource(self, name, group)
+
+
+class GroupResource(Resource):
+    def __init__(self, parent: Resource, name: str, group: Group):
+        super().__init__(parent, name)
+        self.group = group

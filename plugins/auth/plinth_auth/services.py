@@ -1,0 +1,205 @@
+"""Domain logic of users, groups and tokens; views and the CLI call these."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from . import events
+from .models import Group, Token, User
+from .passwords import (
+    check_policy, dummy_hash, hash_password, needs_rehash, verify_password,
+)
+from .tokens import hash_token, new_token
+
+NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
+
+
+class AuthError(Exception):
+    """A rule of the auth domain was broken; views map ``code`` to a status."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def check_name(name: str, what: str = "user") -> str:
+    if not NAME.match(name or ""):
+        raise AuthError("invalid_name", f"a {what} name is 1 to 150 letters, digits or . _ @ + -",
+                        field="name")
+    return name
+
+
+def user_by_name(db: Session, name: str) -> User | None:
+    return db.scalars(select(User).where(User.name == name)
+                      .options(selectinload(User.groups))).first()
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "active": user.active,
+        "groups": [g.name for g in user.groups],
+        "created_at": aware(user.created_at).isoformat(),  # type: ignore[union-attr]
+        "updated_at": aware(user.updated_at).isoformat(),  # type: ignore[union-attr]
+    }
+
+
+def _groups(db: Session, names: list[str]) -> list[Group]:
+    result = []
+    for name in sorted(set(names)):
+        check_name(name, "group")
+        group = db.scalars(select(Group).where(Group.name == name)).first()
+        if group is None:
+            group = Group(name=name)
+            db.add(group)
+        result.append(group)
+    return result
+
+
+@dataclass
+class Actor:
+    """Who is making a change, for the events (and so the audit log)."""
+
+    name: str | None
+    request_id: str | None = None
+
+
+def save_user(
+    db: Session,
+    registry: Any,
+    name: str,
+    actor: Actor,
+    password: str | None = None,
+    groups: list[str] | None = None,
+    active: bool | None = None,
+) -> tuple[User, bool]:
+    """Create or update a user; returns (user, created)."""
+    check_name(name)
+    if password is not None:
+        check_policy(password)
+    user = user_by_name(db, name)
+    created = user is None
+    stamp = now()
+    if user is None:
+        if password is None:
+            raise AuthError("password_required", "a new user needs a password", "password")
+        user = User(name=name, password_hash=hash_password(password),
+                    active=True if active is None else active, created_at=stamp,
+                    updated_at=stamp)
+        user.groups = _groups(db, groups or [])
+        db.add(user)
+        db.flush()
+        registry.notify(events.UserCreated(db, actor.name, actor.request_id, user=name,
+                                           after=user_dict(user)))
+        if user.groups:
+            registry.notify(events.MembershipChanged(
+                db, actor.name, actor.request_id, user=name, before=[],
+                after=[g.name for g in user.groups]))
+        return user, True
+    before = user_dict(user)
+    if password is not None:
+        user.password_hash = hash_password(password)
+    if active is not None:
+        user.active = active
+    if groups is not None:
+        old = [g.name for g in user.groups]
+        user.groups = _groups(db, groups)
+        new = [g.name for g in user.groups]
+        if old != new:
+            registry.notify(events.MembershipChanged(db, actor.name, actor.request_id,
+                                                     user=name, before=old, after=new))
+    user.updated_at = stamp
+    db.flush()
+    after = user_dict(user)
+    if password is not None:
+        after["password"] = "changed"
+    registry.notify(events.UserChanged(db, actor.name, actor.request_id, user=name,
+                                       before=before, after=after))
+    return user, created
+
+
+def delete_user(db: Session, registry: Any, user: User, actor: Actor) -> None:
+    before = user_dict(user)
+    db.delete(user)
+    db.flush()
+    registry.notify(events.UserDeleted(db, actor.name, actor.request_id, user=user.name,
+                                       before=before))
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None.
+
+    An unknown user costs one hash verification too, so that timing does not
+    tell whether the name exists.  A hash made with weaker parameters than
+    today's is upgraded.
+    """
+    user = db.scalars(select(User).where(User.name == username)).first() \
+        if NAME.match(username) else None
+    if user is None:
+        verify_password(dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def issue_token(db: Session, registry: Any, user: User, ttl_seconds: int,
+                actor: Actor) -> tuple[Token, str]:
+    token_id, secret, secret_hash = new_token()
+    stamp = now()
+    token = Token(id=token_id, user_id=user.id, secret_hash=secret_hash, created_at=stamp,
+                  expires_at=stamp + timedelta(seconds=ttl_seconds))
+    db.add(token)
+    db.flush()
+    registry.notify(events.TokenIssued(db, actor.name or user.principal, actor.request_id,
+                                       user=user.name, token_id=token_id))
+    return token, secret
+
+
+def token_dict(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "created_at": aware(token.created_at).isoformat(),  # type: ignore[union-attr]
+        "expires_at": aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
+        "last_used_at": aware(token.last_used_at).isoformat() if token.last_used_at else None,
+        "revoked": token.revoked_at is not None,
+        "expired": aware(token.expires_at) <= now(),  # type: ignore[operator]
+    }
+
+
+def revoke_token(db: Session, registry: Any, token: Token, actor: Actor) -> bool:
+    """Revoke ``token``; False if it already was."""
+    result = db.execute(update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
+                        .values(revoked_at=now()))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        return False
+    owner = db.get(User, token.user_id)
+    registry.notify(events.TokenRevoked(db, actor.name, actor.request_id,
+                                        user=owner.name if owner else "", token_id=token.id))
+    return True
+
+
+def token_for_secret(db: Session, secret: str) -> Token | None:
+    return db.scalars(select(Token).where(Token.secret_hash == hash_token(secret))).first()

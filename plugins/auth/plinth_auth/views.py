@@ -1,0 +1,170 @@
+"""Views of /auth: thin wrappers over :mod:`plinth_auth.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plinth import acladmin
+from plinth.errors import api_error
+from plinth.security import effective_principals
+from plinth.validation import decode_cursor, encode_cursor, page_limit
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from . import events, schemas, services
+from .models import Group, Token, User, memberships
+from .passwords import PasswordRejected
+from .resources import (
+    AuthContainer, GroupResource, GroupsContainer, TokenResource, TokensContainer,
+    UserResource, UsersContainer,
+)
+
+
+def actor(request: Request) -> services.Actor:
+    return services.Actor(request.authenticated_userid, request.request_id)
+
+
+def bad_input(exc: services.AuthError | PasswordRejected, field: str) -> Exception:
+    code = getattr(exc, "code", "weak_password")
+    message = getattr(exc, "message", str(exc))
+    return api_error(400, code, message, {"errors": [
+        {"location": "body", "field": getattr(exc, "field", None) or field,
+         "message": message}]})
+
+
+def issue_token(context: TokensContainer, request: Request) -> Response:
+    body = request.validated
+    username, password = body["username"], body["password"]
+    limiter = request.registry["auth.limiter"]
+    client = request.remote_addr or "unknown"
+    wait = limiter.retry_after(username, client)
+    if wait is not None:
+        raise api_error(429, "rate_limited", "too many failed logins: try again later",
+                        {"retry_after": wait}, headers={"Retry-After": str(wait)})
+    user = services.authenticate(request.db, username, password)
+    if user is None:
+        limiter.failed(username, client)
+        registry, request_id = request.registry, request.request_id
+        request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
+            None, None, request_id, username=username, client=client,
+            reason="bad credentials")))
+        raise api_error(401, "invalid_credentials", "the username or password is wrong")
+    ttl = request.registry.settings["auth.token_ttl"]
+    token, secret = services.issue_token(request.db, request.registry, user, ttl,
+                                         services.Actor(user.principal, request.request_id))
+    response = Response(status=201, json_body={
+        "token": secret, "id": token.id,
+        "expires_at": services.aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
+    })
+    response.location = request.resource_url(context, token.id)
+    return response
+
+
+def list_tokens(context: TokensContainer, request: Request) -> dict[str, Any]:
+    user = request.identity.extra["user"]
+    tokens = request.db.scalars(
+        select(Token).join(User).where(User.name == user, Token.revoked_at.is_(None))
+        .order_by(Token.created_at.desc())).all()
+    return {"items": [services.token_dict(t) for t in tokens]}
+
+
+def revoke_token(context: TokenResource, request: Request) -> Response:
+    services.revoke_token(request.db, request.registry, context.token, actor(request))
+    return Response(status=204)
+
+
+def whoami(context: AuthContainer, request: Request) -> dict[str, Any]:
+    return {"user": request.identity.extra.get("user"),
+            "principals": effective_principals(request)}
+
+
+def list_users(context: UsersContainer, request: Request) -> dict[str, Any]:
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    stmt = select(User).options(selectinload(User.groups)).order_by(User.name).limit(limit + 1)
+    if cursor:
+        stmt = stmt.where(User.name > str(cursor[0]))
+    users = list(request.db.scalars(stmt))
+    more = len(users) > limit
+    users = users[:limit]
+    return {"items": [services.user_dict(u) for u in users],
+            "next_cursor": encode_cursor([users[-1].name]) if more else None}
+
+
+def _existing(context: UserResource) -> User:
+    if context.user is None:
+        raise api_error(404, "not_found", f"no user {context.__name__!r}")
+    return context.user
+
+
+def get_user(context: UserResource, request: Request) -> dict[str, Any]:
+    return services.user_dict(_existing(context))
+
+
+def put_user(context: UserResource, request: Request) -> Response:
+    body = request.validated
+    try:
+        user, created = services.save_user(
+            request.db, request.registry, context.__name__, actor(request),
+            password=body.get("password"), groups=body.get("groups"),
+            active=body.get("active"))
+    except PasswordRejected as exc:
+        raise bad_input(exc, "password") from None
+    except services.AuthError as exc:
+        raise bad_input(exc, exc.field or "name") from None
+    return Response(status=201 if created else 200, json_body=services.user_dict(user))
+
+
+def delete_user(context: UserResource, request: Request) -> Response:
+    user = _existing(context)
+    remove_grants = request.GET.get("remove_grants", "false").lower()
+    if remove_grants not in ("true", "false"):
+        raise api_error(400, "invalid_request", "remove_grants must be true or false",
+                        {"errors": [{"location": "query", "field": "remove_grants",
+                                     "message": "expected true or false"}]})
+    services.delete_user(request.db, request.registry, user, actor(request))
+    if remove_grants == "true":
+        acladmin.remove_grants_of(request.db, user.principal, request.authenticated_userid,
+                                  request.request_id)
+    return Response(status=204)
+
+
+def list_groups(context: GroupsContainer, request: Request) -> dict[str, Any]:
+    rows = request.db.execute(
+        select(Group.name, func.count(memberships.c.user_id))
+        .outerjoin(memberships, memberships.c.group_id == Group.id)
+        .group_by(Group.name).order_by(Group.name)).all()
+    return {"items": [{"name": name, "members": count} for name, count in rows]}
+
+
+def get_group(context: GroupResource, request: Request) -> dict[str, Any]:
+    return {"name": context.group.name,
+            "members": sorted(u.name for u in context.group.users)}
+
+
+def includeme(config: Any) -> None:
+    add = config.add_view
+    add(issue_token, context=TokensContainer, name="", request_method="POST",
+        permission=NO_PERMISSION_REQUIRED, body_schema=schemas.TOKEN_REQUEST,
+        idempotent=False)
+    add(list_tokens, context=TokensContainer, name="", request_method="GET",
+        permission="auth.self", renderer="json")
+    add(revoke_token, context=TokenResource, name="", request_method="DELETE",
+        permission="auth.manage")
+    add(whoami, context=AuthContainer, name="whoami", request_method="GET",
+        permission="auth.self", renderer="json")
+    add(list_users, context=UsersContainer, name="", request_method="GET",
+        permission="auth.manage", renderer="json")
+    add(get_user, context=UserResource, name="", request_method="GET",
+        permission="auth.manage", renderer="json")
+    add(put_user, context=UserResource, name="", request_method="PUT",
+        permission="auth.manage", body_schema=schemas.USER_PUT)
+    add(delete_user, context=UserResource, name="", request_method="DELETE",
+        permission="auth.manage")
+    add(list_groups, context=GroupsContainer, name="", request_method="GET",
+        permission="auth.manage", renderer="json")
+    add(get_group, context=GroupResource, name="", request_method="GET",
+        permission="auth.manage", renderer="json")

@@ -1,0 +1,38 @@
+"""plinth-stock: items, locations, a movement ledger and reservations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+requires: tuple[str, ...] = ()
+# When reporting is enabled it is included first, and stock contributes its
+# reports through reporting's directive.
+optional: tuple[str, ...] = ("reporting",)
+
+PERMISSIONS = {
+    "stock.view": "see items, locations, levels, movements and reservations",
+    "stock.manage": "create and change items and locations",
+    "stock.receive": "record receipts (and transfers in)",
+    "stock.issue": "record issues (and transfers out, confirmed reservations)",
+    "stock.adjust": "record adjustments",
+    "stock.reserve": "reserve and release stock",
+}
+
+
+def includeme(config: Any) -> None:
+    from plinth.plugins import is_enabled
+    from plinth.settings import positive_int
+
+    config.plinth_setting("stock.reservation_ttl", 900, positive_int)
+    config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
+    for name, description in PERMISSIONS.items():
+        config.declare_permission(name, description)
+    config.add_tree_child("stock", "plinth_stock.resources.StockContainer")
+    config.add_tree_child("locations", "plinth_stock.resources.LocationsContainer")
+    config.add_tree_child("reservations", "plinth_stock.resources.ReservationsContainer")
+    config.add_migrations("stock", "plinth_stock:migrations/versions")
+    config.add_cli_command("plinth_stock.cli.stock")
+    config.include(".views")
+    config.include(".openapi")
+    if is_enabled(config.registry, "reporting"):
+        config.include(".reports")

@@ -1,0 +1,103 @@
+"""/stock, /locations and /reservations.
+
+Resources are cheap: traversal only checks the shape of names, and the data is
+read by the view, so that an authorized ``GET /stock/{sku}`` costs three
+statements (identity, ACL lineage, item with its levels).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from plinth.resources import Resource
+
+from .services import reservation_place
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class StockContainer(Resource):
+    """``/stock``: the catalog; ``/stock/{sku}`` is an item."""
+
+    __view_permission__ = "stock.view"
+
+    def __getitem__(self, sku: str) -> ItemResource:
+        if not CODE.match(sku):
+            raise KeyError(sku)
+        return ItemResource(self, sku)
+
+
+class ItemResource(Resource):
+    """An item, which may not exist yet (``PUT`` creates it)."""
+
+    __view_permission__ = "stock.view"
+
+    @property
+    def sku(self) -> str:
+        return self.__name__
+
+
+class LocationsContainer(Resource):
+    __view_permission__ = "stock.view"
+
+    def __getitem__(self, code: str) -> LocationResource:
+        if not CODE.match(code):
+            raise KeyError(code)
+        return LocationResource(self, code)
+
+
+class LocationResource(Resource):
+    """``/locations/{code}``; grants here apply to every level it holds."""
+
+    __view_permission__ = "stock.view"
+
+    @property
+    def code(self) -> str:
+        return self.__name__
+
+    def __getitem__(self, sku: str) -> LevelResource:
+        if not CODE.match(sku):
+            raise KeyError(sku)
+        return LevelResource(self, sku)
+
+
+class LevelResource(Resource):
+    """``/locations/{code}/{sku}``: one item at one location."""
+
+    __view_permission__ = "stock.view"
+
+    @property
+    def sku(self) -> str:
+        return self.__name__
+
+    @property
+    def code(self) -> str:
+        return self.__parent__.__name__  # type: ignore[union-attr]
+
+
+class ReservationsContainer(Resource):
+    __view_permission__ = "stock.view"
+
+    def __getitem__(self, reservation_id: str) -> ReservationResource:
+        if not re.fullmatch(r"[0-9a-f]{32}", reservation_id):
+            raise KeyError(reservation_id)
+        found = reservation_place(self.request.db, reservation_id)
+        if found is None:
+            raise KeyError(reservation_id)
+        reservation, where = found
+        return ReservationResource(self, reservation_id, reservation, where)
+
+
+class ReservationResource(Resource):
+    """A reservation.  Its URL is under /reservations, but its ACL lineage
+    runs through its stock level, so grants at a location apply to it."""
+
+    def __init__(self, parent: Resource, name: str, reservation: Any, where: Any):
+        super().__init__(parent, name)
+        self.reservation = reservation
+        self.where = where
+        root = parent.__parent__
+        locations = LocationsContainer(root, "locations")
+        self.__acl_parent__ = LevelResource(
+            LocationResource(locations, where.location.code), where.item.sku)

@@ -1,0 +1,107 @@
+"""JSON Schemas of the stock API (validated, and published in OpenAPI)."""
+
+MAX_QUANTITY = 2**31 - 1
+
+CODE = {"type": "string", "minLength": 1, "maxLength": 64,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+POSITIVE = {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}
+REFERENCE = {"type": "string", "minLength": 1, "maxLength": 200}
+
+ITEM_PUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "unit": {"type": "string", "minLength": 1, "maxLength": 20},
+        "reorder_point": {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY},
+        "unit_cost": {"type": ["number", "string"],
+                      "description": "a non-negative decimal with at most 4 decimals; "
+                                     "send a string (\"12.50\") to keep it exact"},
+        "active": {"type": "boolean"},
+    },
+}
+
+LOCATION_PUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}},
+}
+
+MOVEMENT_POST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "quantity"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["receipt", "issue", "adjustment"]},
+        "quantity": {"type": "integer", "minimum": -MAX_QUANTITY, "maximum": MAX_QUANTITY,
+                     "description": "positive for receipt and issue; a non-zero signed "
+                                    "change for adjustment"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+        "reference": REFERENCE,
+    },
+    "allOf": [
+        {"if": {"properties": {"kind": {"enum": ["receipt", "issue"]}}},
+         "then": {"properties": {"quantity": {"minimum": 1}}}},
+        {"if": {"properties": {"kind": {"const": "adjustment"}}},
+         "then": {"required": ["reason"],
+                  "properties": {"quantity": {"not": {"const": 0}}}}},
+    ],
+}
+
+RESERVATION_POST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["quantity", "reference"],
+    "properties": {
+        "quantity": POSITIVE,
+        "reference": REFERENCE,
+        "ttl_seconds": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
+    },
+}
+
+TRANSFER_POST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["from", "to", "quantity"],
+    "properties": {
+        "from": CODE,
+        "to": CODE,
+        "quantity": POSITIVE,
+        "reference": REFERENCE,
+    },
+}
+
+LEVEL = {
+    "type": "object",
+    "required": ["location", "on_hand", "reserved", "available"],
+    "properties": {
+        "location": {"type": "string"}, "on_hand": {"type": "integer"},
+        "reserved": {"type": "integer"}, "available": {"type": "integer"},
+    },
+}
+
+ITEM = {
+    "type": "object",
+    "required": ["sku", "stock", "on_hand", "reserved", "locations"],
+    "properties": {
+        "sku": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
+        "reorder_point": {"type": "integer"}, "unit_cost": {"type": "string"},
+        "active": {"type": "boolean"}, "stock": {"type": "integer"},
+        "on_hand": {"type": "integer"}, "reserved": {"type": "integer"},
+        "locations": {"type": "array", "items": LEVEL},
+    },
+}
+
+RESERVATION = {
+    "type": "object",
+    "required": ["id", "sku", "location", "quantity", "reference", "status", "expires_at"],
+    "properties": {
+        "id": {"type": "string"}, "sku": {"type": "string"}, "location": {"type": "string"},
+        "quantity": {"type": "integer"}, "reference": {"type": "string"},
+        "status": {"type": "string",
+                   "enum": ["active", "confirmed", "released", "expired"]},
+        "expires_at": {"type": "string"},
+    },
+}

@@ -1,0 +1,582 @@
+"""Stock domain logic: every change that reduces availability is a guarded update.
+
+Availability is ``on_hand - reserved``.  A reservation that has expired stops
+counting at once: every operation that needs availability first releases the
+expired reservations of that level (a guarded update, so two transactions
+cannot release the same one twice), and reads subtract them on the fly.
+
+The database enforces on hand >= 0, reserved >= 0 and reserved <= on hand; the
+``WHERE on_hand - reserved >= :quantity`` guards make a request that would
+break them update nothing, which becomes 409 insufficient_stock.  Under
+PostgreSQL's READ COMMITTED a guarded UPDATE waits for a concurrent one on the
+same row and re-checks its condition against the committed row; under SQLite
+writers are serialized by ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from . import events
+from .models import Item, Location, Movement, Reservation, StockLevel
+
+MAX_QUANTITY = 2**31 - 1
+MAX_COST = Decimal("9999999999.9999")
+
+Notify = Callable[[Any], None]
+
+
+def _no_notify(event: Any) -> None:
+    return None
+
+
+class StockError(Exception):
+    """A stock rule was broken; ``status`` is the HTTP status views answer."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return aware(moment).isoformat() if moment is not None else None
+
+
+def money(value: Any) -> str:
+    return f"{Decimal(value):.4f}"
+
+
+def parse_cost(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise StockError(400, "invalid_request", "unit_cost must be a decimal number",
+                         {"errors": [{"field": "unit_cost", "message": "not a number"}]})
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        cost = Decimal("NaN")
+    if not cost.is_finite() or cost < 0 or cost > MAX_COST or \
+            cost != cost.quantize(Decimal("0.0001")):
+        raise StockError(400, "invalid_request",
+                         "unit_cost must be a non-negative decimal with at most 4 decimals",
+                         {"errors": [{"field": "unit_cost", "message": "bad decimal"}]})
+    return cost
+
+
+# Items ----------------------------------------------------------------------
+
+def item_dict(item: Item) -> dict[str, Any]:
+    return {
+        "sku": item.sku, "name": item.name, "unit": item.unit,
+        "reorder_point": item.reorder_point, "unit_cost": money(item.unit_cost),
+        "active": item.active,
+    }
+
+
+def item_etag(version: int) -> str:
+    return f"item-{version}"
+
+
+def expired_reserved(now: datetime) -> Any:
+    """SQL: quantity held by expired but not yet released reservations of a level."""
+    r = Reservation.__table__
+    lv = StockLevel.__table__
+    return (
+        select(func.coalesce(func.sum(r.c.quantity), 0))
+        .where(r.c.item_id == lv.c.item_id, r.c.location_id == lv.c.location_id,
+               r.c.status == "active", r.c.expires_at <= now)
+        .scalar_subquery()
+    )
+
+
+def item_snapshot(db: Session, sku: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """The item with its levels per location, in one statement."""
+    now = now or utcnow()
+    i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
+    stmt = (
+        select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
+               i.c.version, loc.c.code, lv.c.on_hand,
+               (lv.c.reserved - expired_reserved(now)).label("reserved"))
+        .select_from(i.outerjoin(lv, lv.c.item_id == i.c.id)
+                     .outerjoin(loc, loc.c.id == lv.c.location_id))
+        .where(i.c.sku == sku)
+        .order_by(loc.c.code)
+    )
+    rows = db.execute(stmt).all()
+    if not rows:
+        return None
+    first = rows[0]
+    levels = [
+        {"location": r.code, "on_hand": r.on_hand, "reserved": r.reserved,
+         "available": r.on_hand - r.reserved}
+        for r in rows if r.code is not None
+    ]
+    on_hand = sum(level["on_hand"] for level in levels)
+    reserved = sum(level["reserved"] for level in levels)
+    return {
+        "sku": first.sku, "name": first.name, "unit": first.unit,
+        "reorder_point": first.reorder_point, "unit_cost": money(first.unit_cost),
+        "active": first.active,
+        "stock": on_hand - reserved, "on_hand": on_hand, "reserved": reserved,
+        "locations": levels,
+        "etag": item_etag(first.version),
+    }
+
+
+def get_item(db: Session, sku: str) -> Item | None:
+    return db.scalars(select(Item).where(Item.sku == sku)).first()
+
+
+def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
+    item = get_item(db, sku)
+    now = utcnow()
+    cost = parse_cost(data["unit_cost"]) if "unit_cost" in data else None
+    if item is None:
+        item = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
+                    reorder_point=data.get("reorder_point", 0),
+                    unit_cost=cost if cost is not None else Decimal(0),
+                    active=data.get("active", True), version=1, created_at=now,
+                    updated_at=now)
+        db.add(item)
+        db.flush()
+        return item, True
+    item.name = data["name"]
+    for key in ("unit", "reorder_point", "active"):
+        if key in data:
+            setattr(item, key, data[key])
+    if cost is not None:
+        item.unit_cost = cost
+    item.version += 1
+    item.updated_at = now
+    db.flush()
+    return item, False
+
+
+def list_items(db: Session, limit: int, after: str | None, location: str | None = None,
+               below_reorder: bool = False, text: str | None = None) -> list[dict[str, Any]]:
+    """Items by SKU with their totals; filters: a location, below reorder point, text."""
+    now = utcnow()
+    i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
+    reserved = lv.c.reserved - expired_reserved(now)
+    on_hand = func.coalesce(func.sum(lv.c.on_hand), 0)
+    held = func.coalesce(func.sum(reserved), 0)
+    join = i.outerjoin(lv, lv.c.item_id == i.c.id)
+    stmt = select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
+                  on_hand.label("on_hand"), held.label("reserved"))
+    if location is not None:
+        join = join.outerjoin(loc, loc.c.id == lv.c.location_id)
+        stmt = stmt.where(loc.c.code == location)
+    stmt = stmt.select_from(join).group_by(i.c.id).order_by(i.c.sku).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(i.c.sku > after)
+    if text:
+        pattern = f"%{text.lower()}%"
+        stmt = stmt.where(or_(func.lower(i.c.sku).like(pattern),
+                              func.lower(i.c.name).like(pattern)))
+    if below_reorder:
+        stmt = stmt.having(on_hand - held <= i.c.reorder_point)
+    return [
+        {"sku": r.sku, "name": r.name, "unit": r.unit, "reorder_point": r.reorder_point,
+         "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": r.on_hand,
+         "reserved": r.reserved, "stock": r.on_hand - r.reserved}
+        for r in db.execute(stmt)
+    ]
+
+
+# Locations ------------------------------------------------------------------
+
+def location_dict(location: Location) -> dict[str, Any]:
+    return {"code": location.code, "name": location.name}
+
+
+def location_etag(version: int) -> str:
+    return f"location-{version}"
+
+
+def get_location(db: Session, code: str) -> Location | None:
+    return db.scalars(select(Location).where(Location.code == code)).first()
+
+
+def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
+    location = get_location(db, code)
+    now = utcnow()
+    if location is None:
+        location = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
+        db.add(location)
+        db.flush()
+        return location, True
+    location.name = name
+    location.version += 1
+    location.updated_at = now
+    db.flush()
+    return location, False
+
+
+def list_locations(db: Session, limit: int, after: str | None) -> list[Location]:
+    stmt = select(Location).order_by(Location.code).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(Location.code > after)
+    return list(db.scalars(stmt))
+
+
+def location_levels(db: Session, location: Location, limit: int,
+                    after: str | None) -> list[dict[str, Any]]:
+    now = utcnow()
+    i, lv = Item.__table__, StockLevel.__table__
+    stmt = (select(i.c.sku, i.c.name, lv.c.on_hand,
+                   (lv.c.reserved - expired_reserved(now)).label("reserved"))
+            .select_from(lv.join(i, i.c.id == lv.c.item_id))
+            .where(lv.c.location_id == location.id).order_by(i.c.sku).limit(limit + 1))
+    if after is not None:
+        stmt = stmt.where(i.c.sku > after)
+    return [{"sku": r.sku, "name": r.name, "on_hand": r.on_hand, "reserved": r.reserved,
+             "available": r.on_hand - r.reserved} for r in db.execute(stmt)]
+
+
+# Levels and movements -------------------------------------------------------
+
+@dataclass
+class Place:
+    """An item at a location: what every movement is about."""
+
+    item: Item
+    location: Location
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return {"sku": self.item.sku, "location": self.location.code}
+
+
+def place(db: Session, sku: str, code: str) -> Place:
+    row = db.execute(select(Item, Location).join_from(Item, Location, Location.code == code)
+                     .where(Item.sku == sku)).first()
+    if row is None:
+        missing = "location" if get_item(db, sku) is not None else "item"
+        what = f"location {code!r}" if missing == "location" else f"item {sku!r}"
+        raise StockError(404, "not_found", f"no {what}", {"sku": sku, "location": code})
+    return Place(row[0], row[1])
+
+
+def level_snapshot(db: Session, where: Place, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    lv = StockLevel.__table__
+    row = db.execute(select(lv.c.on_hand, (lv.c.reserved - expired_reserved(now))
+                            .label("reserved"))
+                     .where(lv.c.item_id == where.item.id,
+                            lv.c.location_id == where.location.id)).first()
+    on_hand, reserved = (row.on_hand, row.reserved) if row is not None else (0, 0)
+    return {**where.key, "on_hand": on_hand, "reserved": reserved,
+            "available": on_hand - reserved}
+
+
+def ensure_level(db: Session, item_id: int, location_id: int) -> None:
+    dialect = db.get_bind().dialect.name
+    values = {"item_id": item_id, "location_id": location_id, "on_hand": 0, "reserved": 0}
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(StockLevel).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(StockLevel).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases are not supported
+        stmt = insert(StockLevel).values(**values)
+    db.execute(stmt)
+
+
+def release_expired(db: Session, item_id: int, location_id: int, now: datetime,
+                    notify: Notify = _no_notify) -> int:
+    """Release the level's expired reservations; returns the quantity freed."""
+    r = Reservation.__table__
+    rows = db.execute(
+        update(r).where(r.c.item_id == item_id, r.c.location_id == location_id,
+                        r.c.status == "active", r.c.expires_at <= now)
+        .values(status="expired", updated_at=now)
+        .returning(r.c.id, r.c.quantity)).all()
+    freed = sum(q for _, q in rows)
+    if freed:
+        db.execute(update(StockLevel)
+                   .where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
+                   .values(reserved=StockLevel.reserved - freed))
+        for reservation_id, quantity in rows:
+            notify(events.ReservationExpired(reservation_id, quantity))
+    return freed
+
+
+def insufficient(db: Session, where: Place, requested: int) -> StockError:
+    snapshot = level_snapshot(db, where)
+    return StockError(409, "insufficient_stock",
+                      f"only {snapshot['available']} of {where.item.sku} available at "
+                      f"{where.location.code}, {requested} requested",
+                      {**where.key, "requested": requested,
+                       "available": snapshot["available"]})
+
+
+def _take(db: Session, where: Place, quantity: int) -> None:
+    """Reduce on hand by ``quantity`` if that much is available, else 409."""
+    result = db.execute(
+        update(StockLevel)
+        .where(StockLevel.item_id == where.item.id,
+               StockLevel.location_id == where.location.id,
+               StockLevel.on_hand - StockLevel.reserved >= quantity)
+        .values(on_hand=StockLevel.on_hand - quantity))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise insufficient(db, where, quantity)
+
+
+def _put(db: Session, where: Place, quantity: int) -> None:
+    ensure_level(db, where.item.id, where.location.id)
+    db.execute(update(StockLevel)
+               .where(StockLevel.item_id == where.item.id,
+                      StockLevel.location_id == where.location.id)
+               .values(on_hand=StockLevel.on_hand + quantity))
+
+
+def _ledger(db: Session, where: Place, kind: str, quantity: int, actor: str | None,
+            reason: str | None = None, reference: str | None = None,
+            reservation_id: str | None = None, now: datetime | None = None) -> Movement:
+    movement = Movement(item_id=where.item.id, location_id=where.location.id, kind=kind,
+                        quantity=quantity, reason=reason, reference=reference, actor=actor,
+                        reservation_id=reservation_id, created_at=now or utcnow())
+    db.add(movement)
+    db.flush()
+    return movement
+
+
+def movement_dict(movement: Movement, sku: str, code: str) -> dict[str, Any]:
+    return {"id": movement.id, "sku": sku, "location": code, "kind": movement.kind,
+            "quantity": movement.quantity, "reason": movement.reason,
+            "reference": movement.reference, "actor": movement.actor,
+            "reservation_id": movement.reservation_id, "created_at": iso(movement.created_at)}
+
+
+def record_movement(db: Session, where: Place, kind: str, quantity: int,
+                    actor: str | None, reason: str | None = None,
+                    reference: str | None = None,
+                    notify: Notify = _no_notify) -> dict[str, Any]:
+    """A receipt (+), an issue (-) or an adjustment (signed) at one place."""
+    now = utcnow()
+    if kind == "receipt":
+        change = quantity
+    elif kind == "issue":
+        change = -quantity
+    else:
+        change = quantity
+    if change < 0:
+        release_expired(db, where.item.id, where.location.id, now, notify)
+        _take(db, where, -change)
+    else:
+        _put(db, where, change)
+    movement = _ledger(db, where, kind, change, actor, reason, reference, now=now)
+    level = level_snapshot(db, where, now)
+    notify(events.StockChanged(where.item.sku, where.location.code, kind, change,
+                               level["on_hand"], level["reserved"]))
+    return {"movement": movement_dict(movement, where.item.sku, where.location.code),
+            "level": level}
+
+
+def transfer(db: Session, item: Item, source: Location, target: Location, quantity: int,
+             reference: str | None, actor: str | None,
+             notify: Notify = _no_notify) -> dict[str, Any]:
+    """Move stock between locations: one atomic pair of ledger lines."""
+    if source.id == target.id:
+        raise StockError(400, "invalid_request", "from and to must be different locations",
+                         {"errors": [{"field": "to", "message": "same as from"}]})
+    now = utcnow()
+    out_place, in_place = Place(item, source), Place(item, target)
+    release_expired(db, item.id, source.id, now, notify)
+    _take(db, out_place, quantity)
+    _put(db, in_place, quantity)
+    out = _ledger(db, out_place, "transfer_out", -quantity, actor, None, reference, now=now)
+    into = _ledger(db, in_place, "transfer_in", quantity, actor, None, reference, now=now)
+    for where, change in ((out_place, -quantity), (in_place, quantity)):
+        level = level_snapshot(db, where, now)
+        notify(events.StockChanged(item.sku, where.location.code, "transfer", change,
+                                   level["on_hand"], level["reserved"]))
+    return {
+        "sku": item.sku, "from": source.code, "to": target.code, "quantity": quantity,
+        "reference": reference,
+        "movements": [movement_dict(out, item.sku, source.code),
+                      movement_dict(into, item.sku, target.code)],
+        "levels": [level_snapshot(db, out_place, now), level_snapshot(db, in_place, now)],
+    }
+
+
+def list_movements(db: Session, where: Place, limit: int,
+                   before: int | None) -> list[dict[str, Any]]:
+    stmt = (select(Movement).where(Movement.item_id == where.item.id,
+                                   Movement.location_id == where.location.id)
+            .order_by(Movement.id.desc()).limit(limit + 1))
+    if before is not None:
+        stmt = stmt.where(Movement.id < before)
+    return [movement_dict(m, where.item.sku, where.location.code) for m in db.scalars(stmt)]
+
+
+# Reservations -----------------------------------------------------------------
+
+def reservation_dict(reservation: Reservation, sku: str, code: str,
+                     now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    status = reservation.status
+    if status == "active" and aware(reservation.expires_at) <= now:
+        status = "expired"
+    return {"id": reservation.id, "sku": sku, "location": code,
+            "quantity": reservation.quantity, "reference": reservation.reference,
+            "status": status, "expires_at": iso(reservation.expires_at),
+            "created_at": iso(reservation.created_at), "actor": reservation.actor}
+
+
+def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
+            actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
+    now = utcnow()
+    release_expired(db, where.item.id, where.location.id, now, notify)
+    result = db.execute(
+        update(StockLevel)
+        .where(StockLevel.item_id == where.item.id,
+               StockLevel.location_id == where.location.id,
+               StockLevel.on_hand - StockLevel.reserved >= quantity)
+        .values(reserved=StockLevel.reserved + quantity))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise insufficient(db, where, quantity)
+    reservation = Reservation(id=uuid.uuid4().hex, item_id=where.item.id,
+                              location_id=where.location.id, quantity=quantity,
+                              reference=reference, status="active", actor=actor,
+                              expires_at=now + timedelta(seconds=ttl), created_at=now,
+                              updated_at=now)
+    db.add(reservation)
+    db.flush()
+    level = level_snapshot(db, where, now)
+    notify(events.StockChanged(where.item.sku, where.location.code, "reservation", 0,
+                               level["on_hand"], level["reserved"]))
+    return {**reservation_dict(reservation, where.item.sku, where.location.code, now),
+            "level": level}
+
+
+def reservation_place(db: Session, reservation_id: str) -> tuple[Reservation, Place] | None:
+    row = db.execute(select(Reservation, Item, Location)
+                     .join(Item, Item.id == Reservation.item_id)
+                     .join(Location, Location.id == Reservation.location_id)
+                     .where(Reservation.id == reservation_id)).first()
+    if row is None:
+        return None
+    return row[0], Place(row[1], row[2])
+
+
+def _finish(db: Session, reservation: Reservation, where: Place, status: str,
+            actor: str | None, notify: Notify) -> dict[str, Any]:
+    """Move an active, unexpired reservation to ``status``; 409 otherwise."""
+    now = utcnow()
+    r = Reservation.__table__
+    done = db.execute(update(r).where(r.c.id == reservation.id, r.c.status == "active",
+                                      r.c.expires_at > now)
+                      .values(status=status, updated_at=now))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.refresh(reservation)
+        current = reservation_dict(reservation, where.item.sku, where.location.code, now)
+        raise StockError(409, f"reservation_{current['status']}",
+                         f"the reservation is {current['status']}: it cannot be "
+                         f"{'confirmed' if status == 'confirmed' else 'released'}",
+                         {"id": reservation.id, "status": current["status"]})
+    quantity = reservation.quantity
+    values: dict[str, Any] = {"reserved": StockLevel.reserved - quantity}
+    if status == "confirmed":
+        values["on_hand"] = StockLevel.on_hand - quantity
+    db.execute(update(StockLevel).where(StockLevel.item_id == where.item.id,
+                                        StockLevel.location_id == where.location.id)
+               .values(**values))
+    movement = None
+    if status == "confirmed":
+        movement = _ledger(db, where, "reservation_confirmed", -quantity, actor, None,
+                           reservation.reference, reservation.id, now)
+    db.refresh(reservation)
+    level = level_snapshot(db, where, now)
+    notify(events.StockChanged(where.item.sku, where.location.code,
+                               "issue" if movement is not None else "release",
+                               -quantity if movement is not None else 0,
+                               level["on_hand"], level["reserved"]))
+    result = {**reservation_dict(reservation, where.item.sku, where.location.code, now),
+              "level": level}
+    if movement is not None:
+        result["movement"] = movement_dict(movement, where.item.sku, where.location.code)
+    return result
+
+
+def confirm(db: Session, reservation: Reservation, where: Place, actor: str | None,
+            notify: Notify = _no_notify) -> dict[str, Any]:
+    return _finish(db, reservation, where, "confirmed", actor, notify)
+
+
+def release(db: Session, reservation: Reservation, where: Place, actor: str | None,
+            notify: Notify = _no_notify) -> dict[str, Any]:
+    return _finish(db, reservation, where, "released", actor, notify)
+
+
+def expire_all(db: Session, notify: Notify = _no_notify) -> int:
+    """Release every expired reservation (for cron); returns how many."""
+    now = utcnow()
+    r = Reservation.__table__
+    levels = db.execute(select(r.c.item_id, r.c.location_id).distinct()
+                        .where(r.c.status == "active", r.c.expires_at <= now)).all()
+    count = 0
+    for item_id, location_id in levels:
+        before = db.scalar(select(func.count()).select_from(r).where(
+            r.c.item_id == item_id, r.c.location_id == location_id, r.c.status == "active",
+            r.c.expires_at <= now))
+        release_expired(db, item_id, location_id, now, notify)
+        count += before or 0
+    return count
+
+
+# Integrity ------------------------------------------------------------------
+
+def verify(db: Session) -> list[dict[str, Any]]:
+    """Re-derive every level from the ledger and reservations; list the drift."""
+    i, loc, lv = Item.__table__, Location.__table__, StockLevel.__table__
+    m, r = Movement.__table__, Reservation.__table__
+    ledger = (select(m.c.item_id, m.c.location_id, func.sum(m.c.quantity).label("total"))
+              .group_by(m.c.item_id, m.c.location_id).subquery())
+    held = (select(r.c.item_id, r.c.location_id, func.sum(r.c.quantity).label("total"))
+            .where(r.c.status == "active")
+            .group_by(r.c.item_id, r.c.location_id).subquery())
+    problems = []
+    stmt = (select(i.c.sku, loc.c.code, lv.c.on_hand, lv.c.reserved,
+                   func.coalesce(ledger.c.total, 0), func.coalesce(held.c.total, 0))
+            .select_from(lv.join(i, i.c.id == lv.c.item_id)
+                         .join(loc, loc.c.id == lv.c.location_id)
+                         .outerjoin(ledger, and_(ledger.c.item_id == lv.c.item_id,
+                                                 ledger.c.location_id == lv.c.location_id))
+                         .outerjoin(held, and_(held.c.item_id == lv.c.item_id,
+                                               held.c.location_id == lv.c.location_id))))
+    for sku, code, on_hand, reserved, ledger_total, held_total in db.execute(stmt):
+        if on_hand != ledger_total or reserved != held_total:
+            problems.append({"sku": sku, "location": code, "on_hand": on_hand,
+                             "ledger": int(ledger_total), "reserved": reserved,
+                             "active_reservations": int(held_total)})
+    orphans = (select(i.c.sku, loc.c.code, ledger.c.total)
+               .select_from(ledger.join(i, i.c.id == ledger.c.item_id)
+                            .join(loc, loc.c.id == ledger.c.location_id)
+                            .outerjoin(lv, and_(lv.c.item_id == ledger.c.item_id,
+                                                lv.c.location_id == ledger.c.location_id)))
+               .where(lv.c.id.is_(None), ledger.c.total != literal(0)))
+    for sku, code, total in db.execute(orphans):
+        problems.append({"sku": sku, "location": code, "on_hand": None,
+                         "ledger": int(total), "reserved": None, "active_reservations": None})
+    return problems

@@ -1,0 +1,257 @@
+"""Views of /stock, /locations and /reservations: parse, call a service, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from plinth.errors import api_error
+from plinth.validation import check_if_match, decode_cursor, encode_cursor, page_limit
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from . import schemas, services
+from .resources import (
+    ItemResource, LevelResource, LocationResource, LocationsContainer, ReservationResource,
+    StockContainer,
+)
+
+KIND_PERMISSION = {"receipt": "stock.receive", "issue": "stock.issue",
+                   "adjustment": "stock.adjust"}
+
+
+def after_commit(request: Request) -> Callable[[Any], None]:
+    """Notify an event once the request's transaction has committed."""
+    registry = request.registry
+
+    def notify(event: Any) -> None:
+        request.tm.get().addAfterCommitHook(
+            lambda committed: registry.notify(event) if committed else None)
+
+    return notify
+
+
+@contextmanager
+def stock_errors() -> Iterator[None]:
+    try:
+        yield
+    except services.StockError as exc:
+        raise api_error(exc.status, exc.code, exc.message, exc.details) from None
+
+
+def json_response(body: dict[str, Any], status: int = 200, etag: str | None = None,
+                  location: str | None = None) -> Response:
+    response = Response(status=status, json_body=body)
+    if etag is not None:
+        response.etag = etag
+    if location is not None:
+        response.location = location
+    return response
+
+
+def _page(rows: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": encode_cursor([rows[-1][key]]) if more else None}
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.GET.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise api_error(400, "invalid_request", f"{name} must be true or false",
+                        {"errors": [{"location": "query", "field": name,
+                                     "message": "expected true or false"}]})
+    return value == "true"
+
+
+# Items ------------------------------------------------------------------------
+
+def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    rows = services.list_items(request.db, limit, str(cursor[0]) if cursor else None,
+                               location=request.GET.get("location") or None,
+                               below_reorder=_flag(request, "below_reorder_point"),
+                               text=request.GET.get("q") or None)
+    return _page(rows, limit, "sku")
+
+
+def get_item(context: ItemResource, request: Request) -> Response:
+    snapshot = services.item_snapshot(request.db, context.sku)
+    if snapshot is None:
+        raise api_error(404, "not_found", f"no item {context.sku!r}")
+    etag = snapshot.pop("etag")
+    return json_response(snapshot, etag=etag)
+
+
+def put_item(context: ItemResource, request: Request) -> Response:
+    db = request.db
+    current = services.get_item(db, context.sku)
+    check_if_match(request, services.item_etag(current.version) if current else None)
+    with stock_errors():
+        item, created = services.put_item(db, context.sku, request.validated)
+    return json_response(services.item_dict(item), 201 if created else 200,
+                         etag=services.item_etag(item.version),
+                         location=request.resource_url(context) if created else None)
+
+
+def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
+    body = request.validated
+    locations = LocationsContainer(context.__parent__.__parent__, "locations")
+    return [
+        ("stock.issue", LevelResource(LocationResource(locations, body["from"]), context.sku)),
+        ("stock.receive", LevelResource(LocationResource(locations, body["to"]), context.sku)),
+    ]
+
+
+def post_transfer(context: ItemResource, request: Request) -> Response:
+    body = request.validated
+    db = request.db
+    with stock_errors():
+        source = services.place(db, context.sku, body["from"])
+        target = services.place(db, context.sku, body["to"])
+        result = services.transfer(db, source.item, source.location, target.location,
+                                   body["quantity"], body.get("reference"),
+                                   request.authenticated_userid, after_commit(request))
+    return json_response(result, 201)
+
+
+# Locations --------------------------------------------------------------------
+
+def list_locations(context: LocationsContainer, request: Request) -> dict[str, Any]:
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    rows = services.list_locations(request.db, limit, str(cursor[0]) if cursor else None)
+    return _page([services.location_dict(r) for r in rows], limit, "code")
+
+
+def _location(request: Request, context: LocationResource) -> Any:
+    location = services.get_location(request.db, context.code)
+    if location is None:
+        raise api_error(404, "not_found", f"no location {context.code!r}")
+    return location
+
+
+def get_location(context: LocationResource, request: Request) -> Response:
+    location = _location(request, context)
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    levels = services.location_levels(request.db, location, limit,
+                                      str(cursor[0]) if cursor else None)
+    body = {**services.location_dict(location), "levels": _page(levels, limit, "sku")}
+    return json_response(body, etag=services.location_etag(location.version))
+
+
+def put_location(context: LocationResource, request: Request) -> Response:
+    db = request.db
+    current = services.get_location(db, context.code)
+    check_if_match(request, services.location_etag(current.version) if current else None)
+    location, created = services.put_location(db, context.code, request.validated["name"])
+    return json_response(services.location_dict(location), 201 if created else 200,
+                         etag=services.location_etag(location.version),
+                         location=request.resource_url(context) if created else None)
+
+
+# Levels -----------------------------------------------------------------------
+
+def get_level(context: LevelResource, request: Request) -> dict[str, Any]:
+    with stock_errors():
+        where = services.place(request.db, context.sku, context.code)
+    return services.level_snapshot(request.db, where)
+
+
+def movement_permits(context: LevelResource, request: Request) -> list[tuple[str, Any]]:
+    return [(KIND_PERMISSION[request.validated["kind"]], context)]
+
+
+def post_movement(context: LevelResource, request: Request) -> Response:
+    body = request.validated
+    with stock_errors():
+        where = services.place(request.db, context.sku, context.code)
+        result = services.record_movement(
+            request.db, where, body["kind"], body["quantity"], request.authenticated_userid,
+            body.get("reason"), body.get("reference"), after_commit(request))
+    return json_response(result, 201)
+
+
+def list_movements(context: LevelResource, request: Request) -> dict[str, Any]:
+    limit = page_limit(request)
+    cursor = decode_cursor(request, 1)
+    with stock_errors():
+        where = services.place(request.db, context.sku, context.code)
+    before = cursor[0] if cursor else None
+    if before is not None and not isinstance(before, int):
+        raise api_error(400, "invalid_cursor", "the cursor is not one this server issued")
+    return _page(services.list_movements(request.db, where, limit, before), limit, "id")
+
+
+def post_reservation(context: LevelResource, request: Request) -> Response:
+    body = request.validated
+    settings = request.registry.settings
+    ttl = body.get("ttl_seconds", settings["stock.reservation_ttl"])
+    if ttl > settings["stock.max_reservation_ttl"]:
+        raise api_error(400, "invalid_request",
+                        f"ttl_seconds is at most {settings['stock.max_reservation_ttl']}",
+                        {"errors": [{"location": "body", "field": "ttl_seconds",
+                                     "message": "too long"}]})
+    with stock_errors():
+        where = services.place(request.db, context.sku, context.code)
+        result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
+                                  request.authenticated_userid, after_commit(request))
+    return json_response(result, 201,
+                         location=request.application_url + f"/reservations/{result['id']}")
+
+
+# Reservations -----------------------------------------------------------------
+
+def get_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
+    where = context.where
+    return services.reservation_dict(context.reservation, where.item.sku, where.location.code)
+
+
+def confirm_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
+    with stock_errors():
+        return services.confirm(request.db, context.reservation, context.where,
+                                request.authenticated_userid, after_commit(request))
+
+
+def release_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
+    with stock_errors():
+        return services.release(request.db, context.reservation, context.where,
+                                request.authenticated_userid, after_commit(request))
+
+
+def includeme(config: Any) -> None:
+    add = config.add_view
+    add(list_items, context=StockContainer, name="", request_method="GET",
+        permission="stock.view", renderer="json")
+    add(get_item, context=ItemResource, name="", request_method="GET",
+        permission="stock.view")
+    add(put_item, context=ItemResource, name="", request_method="PUT",
+        permission="stock.manage", body_schema=schemas.ITEM_PUT)
+    add(post_transfer, context=ItemResource, name="transfers", request_method="POST",
+        permission=NO_PERMISSION_REQUIRED, permits=transfer_permits,
+        body_schema=schemas.TRANSFER_POST)
+    add(list_locations, context=LocationsContainer, name="", request_method="GET",
+        permission="stock.view", renderer="json")
+    add(get_location, context=LocationResource, name="", request_method="GET",
+        permission="stock.view")
+    add(put_location, context=LocationResource, name="", request_method="PUT",
+        permission="stock.manage", body_schema=schemas.LOCATION_PUT)
+    add(get_level, context=LevelResource, name="", request_method="GET",
+        permission="stock.view", renderer="json")
+    add(post_movement, context=LevelResource, name="movements", request_method="POST",
+        permission=NO_PERMISSION_REQUIRED, permits=movement_permits,
+        body_schema=schemas.MOVEMENT_POST)
+    add(list_movements, context=LevelResource, name="movements", request_method="GET",
+        permission="stock.view", renderer="json")
+    add(post_reservation, context=LevelResource, name="reservations", request_method="POST",
+        permission="stock.reserve", body_schema=schemas.RESERVATION_POST)
+    add(get_reservation, context=ReservationResource, name="", request_method="GET",
+        permission="stock.view", renderer="json")
+    add(confirm_reservation, context=ReservationResource, name="confirm",
+        request_method="POST", permission="stock.issue", renderer="json")
+    add(release_reservation, context=ReservationResource, name="release",
+        request_method="POST", permission="stock.reserve", renderer="json")

@@ -1,0 +1,48 @@
+"""The Plinth core distribution: the Pyramid application plugins build on."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="plinth",
+    version="0.1.0",
+    description="A Pyramid platform extended by independently packaged plugins",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    package_dir={"": "platform"},
+    packages=find_packages("platform"),
+    include_package_data=True,
+    package_data={"plinth": ["static/*", "migrations/*.py", "migrations/*.mako",
+                             "migrations/versions/*.py"]},
+    zip_safe=False,
+    install_requires=[
+        "pyramid>=2.0,<3",
+        "waitress>=3.0,<4",
+        "SQLAlchemy>=2.0,<2.2",
+        "zope.sqlalchemy>=3.0,<5",
+        "pyramid_tm>=2.5,<3",
+        "pyramid_retry>=2.1,<3",
+        "transaction>=4.0,<6",
+        "alembic>=1.13,<2",
+        "psycopg[binary]>=3.1,<4",
+        "click>=8.1,<9",
+        "jsonschema>=4.20,<5",
+        "prometheus-client>=0.20,<1",
+        "swagger-ui-bundle>=1.1,<2",
+        "plaster_pastedeploy>=1.0,<2",
+    ],
+    extras_require={
+        "testing": [
+            "pytest>=8,<10",
+            "WebTest>=3.0,<4",
+            "hypothesis>=6.100,<7",
+            "ruff>=0.6,<1",
+            "mypy>=1.10,<3",
+        ],
+    },
+    entry_points={
+        "paste.app_factory": ["main = plinth:main"],
+        "console_scripts": ["plinth = plinth.cli:main"],
+        "pytest11": ["plinth = plinth.testing"],
+    },
+)
