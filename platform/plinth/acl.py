@@ -143,13 +143,15 @@ def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list
     )
     found: dict[str, tuple[bool, list[Entry]]] = {}
     for path, inherit, position, action, principal, permission in db.execute(stmt):
-        inherit_flag, entries = found.setdefault(path, (bool(inherit), []))
+        _, entries = found.setdefault(path, (bool(inherit), []))
         if position is not None:
             entries.append(Entry(path, position, action, principal, permission, "stored"))
     return found
 
 
-def lineage_acls(resource: Any, db: Session, cache: dict[str, Any] | None = None) -> list[ResourceAcl]:
+def lineage_acls(
+    resource: Any, db: Session, cache: dict[str, Any] | None = None
+) -> list[ResourceAcl]:
     """The effective ACL of every resource from ``resource`` up to the root."""
     chain = lineage(resource)
     paths = [path_of(r) for r in chain]
@@ -162,7 +164,8 @@ def lineage_acls(resource: Any, db: Session, cache: dict[str, Any] | None = None
     result = []
     for res, path in zip(chain, paths, strict=True):
         inherit, entries = cache[path]
-        result.append(ResourceAcl(path, inherit, tuple(entries) + tuple(default_entries(res, path))))
+        defaults = tuple(default_entries(res, path))
+        result.append(ResourceAcl(path, inherit, tuple(entries) + defaults))
     return result
 
 

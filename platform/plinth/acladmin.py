@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .acl import (
-    ALL, AclEntry, AclResource, decide, default_entries, lineage, lineage_acls, path_of,
+    ALL,
+    AclEntry,
+    AclResource,
+    decide,
+    default_entries,
+    lineage,
+    lineage_acls,
+    path_of,
     registered_permissions,
 )
 from .errors import api_error
@@ -189,5 +196,14 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
     return len(removed)
 
 
-__all__ = ["ACL_BODY_SCHEMA", "default_entries", "describe", "explain", "expand",
-           "grants_of", "lineage", "replace_acl", "remove_grants_of"]
+__all__ = [
+    "ACL_BODY_SCHEMA",
+    "default_entries",
+    "describe",
+    "expand",
+    "explain",
+    "grants_of",
+    "lineage",
+    "remove_grants_of",
+    "replace_acl",
+]

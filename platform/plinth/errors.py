@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from pyramid import httpexceptions as exc
+from pyramid.exceptions import PredicateMismatch
 from pyramid.request import Request
 from pyramid.response import Response
 
@@ -67,7 +68,9 @@ def api_error(
     return APIError(status, error, message, details, headers)
 
 
-def error_body(status: int, error: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, error: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"status": status, "error": error, "message": message, "details": details or {}}
 
 
@@ -98,7 +101,8 @@ def http_exception_view(context: exc.HTTPException, request: Request) -> Respons
         error, message, details = context.error, context.message, context.details
     else:
         error = ERROR_CODES.get(status, "error")
-        message = context.detail if isinstance(context.detail, str) and context.detail else context.title
+        detail = context.detail
+        message = detail if isinstance(detail, str) and detail else context.title
         details = {}
     if status == 405:
         message = f"method {request.method} is not allowed here"
@@ -124,6 +128,11 @@ def not_found_view(context: exc.HTTPException, request: Request) -> Response:
             return forbidden_response(request)
     if isinstance(context, APIError):
         return http_exception_view(context, request)
+    if isinstance(context, PredicateMismatch) and request.method not in ("GET", "HEAD"):
+        # Something is there, but no view takes this method.
+        return json_error_response(
+            request, 405, "method_not_allowed",
+            f"method {request.method} is not allowed at {request.path_info}")
     return json_error_response(
         request, 404, "not_found", f"nothing at {request.path_info}"
     )

@@ -5,8 +5,9 @@ entry-point group ``plinth.plugins`` (a dotted module name also works).  The
 ini is authoritative: installed is not enabled.  A plugin module may declare
 ``requires = ("auth", ...)`` and ``optional = ("reporting", ...)`` (included
 first when enabled, so that the plugin can use its directives); plugins are
-included after the core's own set-up, dependencies first.  Anything wrong stops start-up with a :class:`PluginError`
-whose one line names the plugin and the fix.
+included after the core's own set-up, dependencies first.  Anything wrong
+stops start-up with a :class:`PluginError` whose one line names the plugin and
+the fix.
 """
 
 from __future__ import annotations
@@ -54,10 +55,16 @@ def _resolve(name: str, available: dict[str, EntryPoint]) -> PluginInfo:
                 f"reinstall its distribution") from None
         dist = ep.dist.name if ep.dist is not None else None
         dist_version = ep.dist.version if ep.dist is not None else "unknown"
-    elif "." in name:
+    else:
         try:
             module = importlib.import_module(name)
         except ImportError:
+            if "." not in name:
+                known = ", ".join(sorted(available)) or "none"
+                raise PluginError(
+                    f"unknown plugin {name!r} in plinth.plugins: install it "
+                    f"(e.g. pip install -e plugins/{name}) or remove it "
+                    f"(installed: {known})") from None
             raise PluginError(
                 f"plugin {name!r} is not installed: pip install the distribution that "
                 f"provides it, or remove it from plinth.plugins") from None
@@ -66,11 +73,6 @@ def _resolve(name: str, available: dict[str, EntryPoint]) -> PluginInfo:
             dist_version = version(dist) if dist else getattr(module, "__version__", "unknown")
         except PackageNotFoundError:
             dist_version = getattr(module, "__version__", "unknown")
-    else:
-        known = ", ".join(sorted(available)) or "none"
-        raise PluginError(
-            f"unknown plugin {name!r} in plinth.plugins: install it "
-            f"(e.g. pip install -e plugins/{name}) or remove it (installed: {known})")
     if not hasattr(module, "includeme"):
         raise PluginError(f"plugin {name!r} ({module.__name__}) has no includeme: "
                           f"it is not a Plinth plugin")

@@ -28,7 +28,7 @@ class Resource:
     def __init__(self, parent: Resource | None, name: str, request: Request | None = None):
         self.__parent__ = parent
         self.__name__ = name
-        self.request = request if request is not None else getattr(parent, "request", None)
+        self.request: Any = request if request is not None else getattr(parent, "request", None)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__name__!r}>"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
-from pyramid.request import Request
+from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
 from .acl import Decision, decide, lineage_acls
@@ -19,8 +19,9 @@ from .interfaces import IIdentityProvider
 
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
-    "plinth.health", "plinth.ready", "plinth.openapi", "plinth.docs", "plinth.home",
-    "plinth.metrics", "auth.issue_token",
+    "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
+    "plinth.views.docs", "plinth.views.metrics",
+    "plinth_auth.views.issue_token",  # logging in
 })
 
 
@@ -43,11 +44,19 @@ def effective_principals(request: Request) -> list[str]:
 
 
 class PlinthSecurityPolicy:
-    def identity(self, request: Request) -> Identity | None:
+    def __init__(self) -> None:
+        # Pyramid asks the policy for the identity every time request.identity
+        # is read; the provider's lookup runs once per request.
+        self._identity_cache = RequestLocalCache(self._load_identity)
+
+    def _load_identity(self, request: Request) -> Identity | None:
         provider = request.registry.queryUtility(IIdentityProvider)
         if provider is None:
             return None
         return provider.identify(request)
+
+    def identity(self, request: Request) -> Identity | None:
+        return self._identity_cache.get_or_create(request)
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity

@@ -20,6 +20,7 @@ from pyramid.request import Request
 
 from .errors import api_error
 
+
 def _is_strict_integer(checker: Any, instance: Any) -> bool:
     # JSON Schema calls 1.0 an integer; a quantity of 1.0 is not one here.
     return isinstance(instance, int) and not isinstance(instance, bool)
@@ -53,13 +54,44 @@ def parse_json_body(request: Request) -> Any:
 
 
 def validate(schema: dict[str, Any], value: Any, where: str = "body") -> Any:
-    errors = sorted(validator_for(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator_for(schema).iter_errors(value),
+                    key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        problems = [{"location": where, "field": _field(error), "message": error.message}
-                    for error in errors[:20]]
+        problems = [p for error in errors for p in _problems(error, where)][:20]
         raise api_error(400, "invalid_request", f"the request {where} is not valid",
                         {"errors": problems})
     return value
+
+
+def _problems(error: Any, where: str) -> list[dict[str, Any]]:
+    """What a client should be told about one validation error.
+
+    For a failed oneOf/anyOf ("not valid under any of the given schemas", which
+    tells a client nothing) it reports the alternative the body meant: the one
+    whose discriminating enum (e.g. ``kind``) matched.  When none matched, it
+    names all the values that would have.
+    """
+    if error.validator == "not":
+        hint = error.schema.get("description")
+        message = f"{error.instance!r} is not allowed here" + (f" ({hint})" if hint else "")
+        return [{"location": where, "field": _field(error), "message": message}]
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [{"location": where, "field": _field(error), "message": error.message}]
+    depth = len(error.absolute_path) + 1
+    alternatives: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        alternatives.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+    def mismatched(errors: list[Any]) -> list[Any]:
+        return [e for e in errors if e.validator == "enum" and len(e.absolute_path) == depth]
+
+    meant = [errors for errors in alternatives.values() if not mismatched(errors)]
+    if meant:
+        return [p for e in min(meant, key=len) for p in _problems(e, where)]
+    enums = [e for errors in alternatives.values() for e in mismatched(errors)]
+    allowed = [v for e in enums for v in e.validator_value]
+    return [{"location": where, "field": _field(enums[0]),
+             "message": f"{enums[0].instance!r} is not one of {allowed!r}"}]
 
 
 def _field(error: Any) -> str | None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
+import swagger_ui_bundle
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pyramid.request import Request
 from pyramid.response import FileResponse, Response
@@ -21,7 +22,7 @@ from .plugins import disabled_plugins
 from .resources import Root
 from .security import effective_principals
 from .tweens import DOCS_CSP
-from .validation import decode_cursor, encode_cursor, page_limit, query_int
+from .validation import decode_cursor, encode_cursor, page_limit
 
 
 def home(context: Root, request: Request) -> dict[str, Any]:
@@ -219,9 +220,11 @@ def includeme(config: Any) -> None:
                     request_method=("GET", "HEAD"))
     config.add_view(metrics, route_name="plinth.metrics", permission=public,
                     request_method="GET")
-    config.add_static_view("docs/static", "plinth:static", cache_max_age=3600,
-                           permission=public)
-    config.add_static_view("docs/swagger-ui", "swagger_ui_bundle:vendor/swagger-ui-4.15.5",
+    # Absolute paths: asset specs need pkg_resources, which cannot read
+    # packages installed in editable mode.
+    config.add_static_view("docs/static", str(files("plinth").joinpath("static")),
+                           cache_max_age=3600, permission=public)
+    config.add_static_view("docs/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
                            cache_max_age=3600, permission=public)
     config.add_view(home, context=Root, name="", request_method=("GET", "HEAD"),
                     renderer="json", permission=public)

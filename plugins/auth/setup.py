@@ -16,5 +16,8 @@ setup(
         "limits>=3.13,<6",
         "redis>=5.0,<9",
     ],
-    entry_points={"plinth.plugins": ["auth = plinth_auth"]},
+    entry_points={
+        "plinth.plugins": ["auth = plinth_auth"],
+        "pytest11": ["plinth_auth = plinth_auth.testing"],
+    },
 )

@@ -20,7 +20,10 @@ def includeme(config: Any) -> None:
     from .identity import TokenIdentityProvider
     from .ratelimit import LoginLimiter
 
-    config.registry["auth.limiter"] = LoginLimiter.from_settings(config.registry.settings)
+    limiter = LoginLimiter.from_settings(config.registry.settings)
+    config.registry["auth.limiter"] = limiter
+    # State kept outside the database: the test fixtures reset it between tests.
+    config.registry.setdefault("plinth.test_resets", []).append(limiter.reset)
     config.registry.registerUtility(TokenIdentityProvider(),
                                     provided=_identity_interface())
     config.declare_permission("auth.manage", "administer users, groups and tokens")

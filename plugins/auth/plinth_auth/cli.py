@@ -7,9 +7,10 @@ import secrets
 import sys
 
 import click
-from plinth.cli import Environment, pass_env
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+
+from plinth.cli import Environment, pass_env
 
 from . import services
 from .models import Token, User

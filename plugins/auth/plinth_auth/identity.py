@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plinth.security import Identity
 from pyramid.authorization import Authenticated
 from sqlalchemy import and_, or_, select, update
 from zope.interface import implementer
 
 from plinth.interfaces import IIdentityProvider
+from plinth.security import Identity
 
 from .models import Group, Token, User, memberships
 from .tokens import hash_token, looks_like_token
@@ -87,5 +87,5 @@ def _touch(request: Any, token_id: str, moment: datetime) -> None:
                        or_(Token.last_used_at.is_(None),
                            and_(Token.last_used_at < moment - LAST_USED_GRANULARITY)))
                 .values(last_used_at=moment))
-    except Exception:  # noqa: BLE001 - bookkeeping must never fail a request
+    except Exception:
         log.warning("could not record the use of token %s", token_id, exc_info=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from plinth.db import Base
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Table, Column
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from plinth.db import Base
 
 memberships = Table(
     "auth_memberships",

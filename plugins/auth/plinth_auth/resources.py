@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.resources import Resource
 from pyramid.authorization import Allow, Authenticated
 from sqlalchemy import select
+
+from plinth.resources import Resource
 
 from .models import Group, Token
 from .services import NAME, user_by_name

@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session, selectinload
 from . import events
 from .models import Group, Token, User
 from .passwords import (
-    check_policy, dummy_hash, hash_password, needs_rehash, verify_password,
+    check_policy,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
 )
 from .tokens import hash_token, new_token
 
@@ -183,7 +187,8 @@ def token_dict(token: Token) -> dict[str, Any]:
         "id": token.id,
         "created_at": aware(token.created_at).isoformat(),  # type: ignore[union-attr]
         "expires_at": aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
-        "last_used_at": aware(token.last_used_at).isoformat() if token.last_used_at else None,
+        "last_used_at": aware(token.last_used_at).isoformat()  # type: ignore[union-attr]
+        if token.last_used_at else None,
         "revoked": token.revoked_at is not None,
         "expired": aware(token.expires_at) <= now(),  # type: ignore[operator]
     }

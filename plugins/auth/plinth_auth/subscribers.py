@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from plinth import audit
 from sqlalchemy.orm import Session
+
+from plinth import audit
 
 from . import events
 

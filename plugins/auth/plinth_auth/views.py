@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth import acladmin
-from plinth.errors import api_error
-from plinth.security import effective_principals
-from plinth.validation import decode_cursor, encode_cursor, page_limit
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from plinth import acladmin
+from plinth.errors import api_error
+from plinth.security import effective_principals
+from plinth.validation import decode_cursor, encode_cursor, page_limit
+
 from . import events, schemas, services
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
 from .resources import (
-    AuthContainer, GroupResource, GroupsContainer, TokenResource, TokensContainer,
-    UserResource, UsersContainer,
+    AuthContainer,
+    GroupResource,
+    GroupsContainer,
+    TokenResource,
+    TokensContainer,
+    UserResource,
+    UsersContainer,
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+
 from plinth.cli import Environment, pass_env
 
 from . import services
@@ -62,7 +63,7 @@ def _int(text: str, low: int, high: int) -> int:
 def _check_code(text: str, what: str) -> str:
     import re
 
-    if not re.fullmatch(CODE["pattern"], text) or len(text) > CODE["maxLength"]:
+    if not re.fullmatch(str(CODE["pattern"]), text) or len(text) > int(str(CODE["maxLength"])):
         raise ValueError(f"{what} {text!r} is not a valid code")
     return text
 
@@ -116,10 +117,10 @@ def import_csv(env: Environment, path: str, reference: str) -> None:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or [])
-        if COUNT_COLUMNS <= columns:
+        if columns >= COUNT_COLUMNS:
             kind = "counts"
             rows, errors = parse_counts(reader)
-        elif ITEM_COLUMNS <= columns:
+        elif columns >= ITEM_COLUMNS:
             kind = "items"
             rows, errors = parse_items(reader)
         else:

@@ -8,8 +8,10 @@ from plinth.openapi import json_body, json_response
 
 from . import schemas
 
-SKU = {"name": "sku", "in": "path", "required": True, "schema": schemas.CODE}
-CODE = {"name": "code", "in": "path", "required": True, "schema": schemas.CODE}
+SKU = {"name": "sku", "in": "path", "required": True, "schema": schemas.CODE,
+       "example": "A-1"}
+CODE = {"name": "code", "in": "path", "required": True, "schema": schemas.CODE,
+        "example": "WH1"}
 RID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGE = [{"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 500}},

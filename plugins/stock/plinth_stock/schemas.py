@@ -15,7 +15,7 @@ ITEM_PUT = {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "unit": {"type": "string", "minLength": 1, "maxLength": 20},
         "reorder_point": {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY},
-        "unit_cost": {"type": ["number", "string"],
+        "unit_cost": {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": 40}],
                       "description": "a non-negative decimal with at most 4 decimals; "
                                      "send a string (\"12.50\") to keep it exact"},
         "active": {"type": "boolean"},
@@ -30,23 +30,34 @@ LOCATION_PUT = {
 }
 
 MOVEMENT_POST = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["kind", "quantity"],
-    "properties": {
-        "kind": {"type": "string", "enum": ["receipt", "issue", "adjustment"]},
-        "quantity": {"type": "integer", "minimum": -MAX_QUANTITY, "maximum": MAX_QUANTITY,
-                     "description": "positive for receipt and issue; a non-zero signed "
-                                    "change for adjustment"},
-        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
-        "reference": REFERENCE,
-    },
-    "allOf": [
-        {"if": {"properties": {"kind": {"enum": ["receipt", "issue"]}}},
-         "then": {"properties": {"quantity": {"minimum": 1}}}},
-        {"if": {"properties": {"kind": {"const": "adjustment"}}},
-         "then": {"required": ["reason"],
-                  "properties": {"quantity": {"not": {"const": 0}}}}},
+    # One shape per kind, in the JSON Schema subset OpenAPI 3.0 understands.
+    "oneOf": [
+        {
+            "title": "receipt or issue",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind", "quantity"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["receipt", "issue"]},
+                "quantity": POSITIVE,
+                "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+                "reference": REFERENCE,
+            },
+        },
+        {
+            "title": "adjustment",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind", "quantity", "reason"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["adjustment"]},
+                "quantity": {"type": "integer", "minimum": -MAX_QUANTITY,
+                             "maximum": MAX_QUANTITY, "not": {"enum": [0]},
+                             "description": "the signed change to on hand, not 0"},
+                "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+                "reference": REFERENCE,
+            },
+        },
     ],
 }
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import Table, and_, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ MAX_QUANTITY = 2**31 - 1
 MAX_COST = Decimal("9999999999.9999")
 
 Notify = Callable[[Any], None]
+RESERVATIONS = cast(Table, Reservation.__table__)
 
 
 def _no_notify(event: Any) -> None:
@@ -191,15 +192,19 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     if after is not None:
         stmt = stmt.where(i.c.sku > after)
     if text:
-        pattern = f"%{text.lower()}%"
-        stmt = stmt.where(or_(func.lower(i.c.sku).like(pattern),
-                              func.lower(i.c.name).like(pattern)))
+        # Fix: escape LIKE wildcards, so that q=_ (legal in a SKU) or q=% is a
+        # substring search, not "any character" / "anything".
+        needle = text.lower()
+        stmt = stmt.where(or_(func.lower(i.c.sku).contains(needle, autoescape=True),
+                              func.lower(i.c.name).contains(needle, autoescape=True)))
     if below_reorder:
         stmt = stmt.having(on_hand - held <= i.c.reorder_point)
+    # Fix: PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which
+    # the JSON renderer cannot serialize (GET /stock answered 500): make it int.
     return [
         {"sku": r.sku, "name": r.name, "unit": r.unit, "reorder_point": r.reorder_point,
-         "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": r.on_hand,
-         "reserved": r.reserved, "stock": r.on_hand - r.reserved}
+         "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": int(r.on_hand),
+         "reserved": int(r.reserved), "stock": int(r.on_hand - r.reserved)}
         for r in db.execute(stmt)
     ]
 
@@ -305,7 +310,7 @@ def ensure_level(db: Session, item_id: int, location_id: int) -> None:
 def release_expired(db: Session, item_id: int, location_id: int, now: datetime,
                     notify: Notify = _no_notify) -> int:
     """Release the level's expired reservations; returns the quantity freed."""
-    r = Reservation.__table__
+    r = RESERVATIONS
     rows = db.execute(
         update(r).where(r.c.item_id == item_id, r.c.location_id == location_id,
                         r.c.status == "active", r.c.expires_at <= now)
@@ -344,10 +349,19 @@ def _take(db: Session, where: Place, quantity: int) -> None:
 
 def _put(db: Session, where: Place, quantity: int) -> None:
     ensure_level(db, where.item.id, where.location.id)
-    db.execute(update(StockLevel)
-               .where(StockLevel.item_id == where.item.id,
-                      StockLevel.location_id == where.location.id)
-               .values(on_hand=StockLevel.on_hand + quantity))
+    # Fix: on_hand is a 32-bit INTEGER column.  Unguarded, a receipt that took
+    # it past 2**31 - 1 was a 500 (integer out of range) on PostgreSQL and was
+    # silently stored on SQLite; now it changes nothing and is a 409.
+    result = db.execute(update(StockLevel)
+                        .where(StockLevel.item_id == where.item.id,
+                               StockLevel.location_id == where.location.id,
+                               StockLevel.on_hand <= MAX_QUANTITY - quantity)
+                        .values(on_hand=StockLevel.on_hand + quantity))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StockError(409, "quantity_limit",
+                         f"on hand of {where.item.sku} at {where.location.code} would "
+                         f"exceed {MAX_QUANTITY}",
+                         {**where.key, "requested": quantity, "maximum": MAX_QUANTITY})
 
 
 def _ledger(db: Session, where: Place, kind: str, quantity: int, actor: str | None,
@@ -484,7 +498,7 @@ def _finish(db: Session, reservation: Reservation, where: Place, status: str,
             actor: str | None, notify: Notify) -> dict[str, Any]:
     """Move an active, unexpired reservation to ``status``; 409 otherwise."""
     now = utcnow()
-    r = Reservation.__table__
+    r = RESERVATIONS
     done = db.execute(update(r).where(r.c.id == reservation.id, r.c.status == "active",
                                       r.c.expires_at > now)
                       .values(status=status, updated_at=now))

@@ -6,15 +6,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from plinth.errors import api_error
-from plinth.validation import check_if_match, decode_cursor, encode_cursor, page_limit
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from plinth.errors import api_error
+from plinth.validation import check_if_match, decode_cursor, encode_cursor, page_limit
+
 from . import schemas, services
 from .resources import (
-    ItemResource, LevelResource, LocationResource, LocationsContainer, ReservationResource,
+    ItemResource,
+    LevelResource,
+    LocationResource,
+    LocationsContainer,
+    ReservationResource,
     StockContainer,
 )
 
@@ -99,7 +104,8 @@ def put_item(context: ItemResource, request: Request) -> Response:
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
     body = request.validated
-    locations = LocationsContainer(context.__parent__.__parent__, "locations")
+    root: Any = context.__parent__.__parent__  # type: ignore[union-attr]
+    locations = LocationsContainer(root, "locations")
     return [
         ("stock.issue", LevelResource(LocationResource(locations, body["from"]), context.sku)),
         ("stock.receive", LevelResource(LocationResource(locations, body["to"]), context.sku)),

@@ -1,7 +1,7 @@
 """core tables: ACLs, audit log, idempotency keys
 
 Revision ID: c0de00000001
-Revises: 
+Revises:
 Create Date: 2026-11-25 10:58:32.433497
 """
 

@@ -1,7 +1,7 @@
 """auth tables
 
 Revision ID: a0714000001
-Revises: 
+Revises:
 Create Date: 2026-11-25 11:00:56.340648
 """
 

@@ -1,7 +1,7 @@
 """stock tables
 
 Revision ID: 570c00000001
-Revises: 
+Revises:
 Create Date: 2026-11-25 11:05:23.421516
 """
 

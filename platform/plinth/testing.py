@@ -1,0 +1,195 @@
+"""Pytest fixtures for Plinth and its plugins (a pytest plugin, loaded by entry point).
+
+Plugin authors get, with no conftest of their own:
+
+- ``plinth_settings``: the settings of ``config/testing.ini`` (or the ini named
+  by ``PLINTH_TEST_INI``) on a fresh SQLite file, or on the PostgreSQL database
+  named by ``PLINTH_TEST_DATABASE_URL``;
+- ``plinth_app``: the WSGI application, with the database built by the
+  migrations once per session;
+- ``testapp``: a WebTest ``TestApp`` on it; every table is emptied after each
+  test that uses it, so requests really commit, as in production;
+- ``dbsession``: a session in a transaction that is rolled back after the test,
+  for service-level tests;
+- ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
+  that identity, without users or tokens;
+- ``sql_counter``: counts the SQL statements an operation issues.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+from zope.interface import implementer
+
+from .interfaces import IIdentityProvider
+from .security import Identity
+
+IDENTITY_KEY = "plinth.testing.identity"
+
+
+def database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("PLINTH_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_dir / 'plinth-test.sqlite'}"
+
+
+def reset_database(engine: Any) -> None:
+    """Drop everything, so that the migrations build the schema from nothing."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+
+
+def empty_tables(engine: Any) -> None:
+    from .db import Base
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@implementer(IIdentityProvider)
+class TestingIdentityProvider:
+    """Lets a test act as any identity; otherwise asks the real provider."""
+
+    def __init__(self, real: Any):
+        self.real = real
+
+    def identify(self, request: Any) -> Identity | None:
+        identity = request.environ.get(IDENTITY_KEY)
+        if identity is not None:
+            return identity
+        return self.real.identify(request) if self.real is not None else None
+
+    def expand_principal(self, db: Any, principal: str) -> list[str] | None:
+        if self.real is not None:
+            return self.real.expand_principal(db, principal)
+        return [principal]
+
+
+@pytest.fixture(scope="session")
+def plinth_ini(pytestconfig: pytest.Config) -> str:
+    return os.environ.get("PLINTH_TEST_INI") or str(pytestconfig.rootpath / "config" /
+                                                    "testing.ini")
+
+
+@pytest.fixture(scope="session")
+def plinth_settings(plinth_ini: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from pyramid.paster import get_appsettings
+
+    settings = dict(get_appsettings(plinth_ini))
+    settings["sqlalchemy.url"] = database_url(tmp_path_factory.mktemp("db"))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def plinth_app(plinth_settings: dict[str, Any]) -> Any:
+    from . import make_app, schema
+
+    app = make_app(dict(plinth_settings))
+    registry = app.registry
+    engine = registry["plinth.engine"]
+    reset_database(engine)
+    schema.upgrade(registry, engine)
+    real = registry.queryUtility(IIdentityProvider)
+    registry.registerUtility(TestingIdentityProvider(real), IIdentityProvider)
+    return app
+
+
+@pytest.fixture
+def plinth_registry(plinth_app: Any) -> Any:
+    return plinth_app.registry
+
+
+@pytest.fixture
+def plinth_engine(plinth_app: Any) -> Any:
+    return plinth_app.registry["plinth.engine"]
+
+
+@pytest.fixture
+def clean_database(plinth_app: Any) -> Iterator[None]:
+    yield
+    empty_tables(plinth_app.registry["plinth.engine"])
+    for reset in plinth_app.registry.get("plinth.test_resets", []):
+        reset()
+
+
+@pytest.fixture
+def testapp(plinth_app: Any, clean_database: None) -> Any:
+    from webtest import TestApp
+
+    return TestApp(plinth_app, extra_environ={"HTTP_HOST": "localhost",
+                                              "REMOTE_ADDR": "127.0.0.1"})
+
+
+@pytest.fixture
+def as_principal(plinth_app: Any, clean_database: None) -> Callable[..., Any]:
+    from webtest import TestApp
+
+    def make(userid: str, *principals: str) -> Any:
+        identity = Identity(userid=userid, principals=frozenset({userid, *principals}),
+                            extra={"user": userid.partition(":")[2]})
+        return TestApp(plinth_app, extra_environ={
+            "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1", IDENTITY_KEY: identity})
+
+    return make
+
+
+@pytest.fixture
+def dbsession(plinth_app: Any) -> Iterator[Session]:
+    engine = plinth_app.registry["plinth.engine"].execution_options(plinth_write=True)
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+class SQLCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def sql_counter(plinth_app: Any) -> Callable[[], Any]:
+    engine = plinth_app.registry["plinth.engine"]
+
+    @contextmanager
+    def counting() -> Iterator[SQLCounter]:
+        counter = SQLCounter()
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT",
+                                                 "ROLLBACK"):
+                counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

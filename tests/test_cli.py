@@ -1,0 +1,123 @@
+"""The ``plinth`` command against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from plinth.cli import cli
+
+
+@pytest.fixture
+def ini(tmp_path: Path, plinth_settings: dict[str, Any], testapp: Any) -> str:
+    """An ini on the test database (``testapp`` empties the tables afterwards)."""
+    path = tmp_path / "cli.ini"
+    path.write_text(
+        "[app:main]\nuse = egg:plinth\n"
+        f"plinth.plugins = {' '.join(plinth_settings['plinth.plugins'].split())}\n"
+        f"sqlalchemy.url = {plinth_settings['sqlalchemy.url']}\n")
+    return str(path)
+
+
+def run(ini: str, *args: str, input: str | None = None, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, ["-c", ini, *args], input=input,
+                                env={"PLINTH_OPERATOR": "tester"})
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_users_add_contract_in_a_real_process(ini: str, testapp: Any) -> None:
+    plinth = Path(sys.executable).with_name("plinth")
+    result = subprocess.run([str(plinth), "-c", ini, "users", "add", "olga", "--password-stdin",
+                             "--group", "admins", "--group", "clerks"],
+                            input="olga-password-1\n", capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PLINTH_OPERATOR": "tester"})
+    assert result.returncode == 0, result.stderr
+    token = testapp.post_json("/auth/tokens", {"username": "olga",
+                                               "password": "olga-password-1"}).json["token"]
+    me = testapp.get("/auth/whoami", headers={"Authorization": f"Bearer {token}"}).json
+    assert {"group:admins", "group:clerks"} <= set(me["principals"])
+    # running it again updates the user
+    result = subprocess.run([str(plinth), "-c", ini, "users", "add", "olga", "--password-stdin"],
+                            input="olga-password-2\n", capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and "updated" in result.stdout
+    testapp.post_json("/auth/tokens", {"username": "olga", "password": "olga-password-2"},
+                      status=201)
+
+
+def test_users_commands(ini: str) -> None:
+    assert "created user pia" in run(ini, "users", "add", "pia", "--password-stdin",
+                                     input="pia-password-1\n")
+    run(ini, "users", "add", "bad name", "--password-stdin", input="pia-password-1\n", code=1)
+    run(ini, "users", "add", "quinn", "--password-stdin", input="short\n", code=1)
+    assert "pia\tactive" in run(ini, "users", "list")
+    run(ini, "users", "disable", "pia")
+    assert "pia\tdisabled" in run(ini, "users", "list")
+    run(ini, "users", "disable", "nobody", code=1)
+
+
+def test_ensure_admin_generates_a_password_once(ini: str, testapp: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLINTH_ADMIN_PASSWORD", raising=False)
+    output = run(ini, "users", "ensure-admin")
+    password = output.split("password: ")[1].split()[0]
+    testapp.post_json("/auth/tokens", {"username": "admin", "password": password}, status=201)
+    assert "exists already" in run(ini, "users", "ensure-admin")
+
+
+def test_tokens_revoke(ini: str, testapp: Any, make_user: Any, login: Any) -> None:
+    make_user("rae")
+    headers = login("rae")
+    token_id = testapp.get("/auth/tokens", headers=headers).json["items"][0]["id"]
+    run(ini, "tokens", "revoke", token_id)
+    testapp.get("/auth/whoami", headers=headers, status=401)
+    run(ini, "tokens", "revoke", "0" * 32, code=1)
+
+
+def test_plugins_and_db_commands(ini: str) -> None:
+    output = run(ini, "plugins")
+    assert "auth 0.1.0 (migrations applied)" in output
+    assert "installed, not enabled:" in output and "example 1.2.3" in output
+    assert "up to date" in run(ini, "db", "current")
+    run(ini, "db", "upgrade")
+
+
+def test_acl_commands_are_audited(ini: str, make_user: Any) -> None:
+    make_user("sam", "receivers")
+    run(ini, "acl", "grant", "/locations/WH1", "group:receivers", "stock.receive")
+    run(ini, "acl", "grant", "/locations/WH1", "user:sam", "stock.issue", "--deny",
+        "--position", "0")
+    shown = json.loads(run(ini, "acl", "show", "/locations/WH1"))
+    assert [(e["action"], e["principal"]) for e in shown["entries"]] == [
+        ("Deny", "user:sam"), ("Allow", "group:receivers")]
+    explained = run(ini, "acl", "explain", "/locations/WH1/A-1", "user:sam", "stock.receive")
+    assert "allowed stock.receive" in explained and "group:receivers" in explained
+    run(ini, "acl", "explain", "/locations/WH1", "user:ghost", code=1)
+    run(ini, "acl", "revoke", "/locations/WH1", "user:sam", "stock.issue")
+    run(ini, "acl", "revoke", "/locations/WH1", "user:sam", "stock.issue", code=1)
+    run(ini, "acl", "grant", "/stock", "user:sam", "no.such", code=1)
+    run(ini, "acl", "show", "/no/such/thing", code=1)
+    lines = [json.loads(line) for line in run(ini, "audit", "--kind", "acl.changed").splitlines()]
+    assert len(lines) == 3
+    assert all(entry["actor"] == "cli:tester" for entry in lines)
+
+
+def test_acl_lint_finds_unknown_principals(ini: str, make_user: Any) -> None:
+    make_user("tia")
+    run(ini, "acl", "grant", "/stock", "user:tia", "stock.view")
+    assert "no problems" in run(ini, "acl", "lint")
+    run(ini, "acl", "grant", "/stock", "user:ghost", "stock.view")
+    assert "unknown principal 'user:ghost'" in run(ini, "acl", "lint", code=1)
+
+
+def test_missing_ini_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "nope.ini"), "plugins"])
+    assert result.exit_code != 0 and "not found" in result.output

@@ -1,0 +1,150 @@
+"""The HTTP surface: JSON errors, headers, request ids, health, docs, OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+ERROR_KEYS = {"status", "error", "message", "details"}
+
+
+def assert_error(response: Any, status: int, error: str | None = None) -> dict[str, Any]:
+    body = response.json
+    assert response.status_int == status
+    assert response.content_type == "application/json"
+    assert set(body) == ERROR_KEYS
+    assert body["status"] == status
+    if error is not None:
+        assert body["error"] == error
+    return body
+
+
+def test_health_ready_home(testapp: Any) -> None:
+    assert testapp.get("/health").json == {"status": "ok"}
+    ready = testapp.get("/ready").json
+    assert ready["status"] == "ready" and ready["checks"]["migrations"]["pending"] == []
+    home = testapp.get("/").json
+    assert home["name"] == "plinth" and home["version"]
+    assert {p["name"] for p in home["plugins"]} >= {"auth", "stock"}
+    assert home["principals"] == ["system.Everyone"]
+
+
+def test_home_shows_callers_principals(as_principal: Any) -> None:
+    app = as_principal("user:zoe", "group:pickers")
+    principals = app.get("/").json["principals"]
+    assert {"system.Authenticated", "user:zoe", "group:pickers"} <= set(principals)
+
+
+def test_unknown_paths(testapp: Any, as_principal: Any) -> None:
+    assert_error(testapp.get("/no/such/thing", status=401), 401, "unauthorized")
+    app = as_principal("user:zoe")
+    assert_error(app.get("/no/such/thing", status=404), 404, "not_found")
+
+
+def test_method_not_allowed_is_json(as_principal: Any) -> None:
+    app = as_principal("user:root", "group:admins")
+    assert_error(app.delete("/health", status=405), 405, "method_not_allowed")
+    assert_error(app.delete("/stock/A-1", status=405), 405, "method_not_allowed")
+
+
+def test_forbidden_is_json(as_principal: Any) -> None:
+    app = as_principal("user:zoe")
+    assert_error(app.get("/@@acl", status=403), 403, "forbidden")
+
+
+def test_last_resort_500_has_request_id_and_no_traceback(build_app: Any) -> None:
+    from plinth.security import Identity
+    from plinth.testing import IDENTITY_KEY, TestingIdentityProvider
+
+    app = build_app("auth example")
+    registry = app.app.registry
+    from plinth.interfaces import IIdentityProvider
+
+    registry.registerUtility(TestingIdentityProvider(None), IIdentityProvider)
+    identity = Identity("user:zoe", frozenset({"user:zoe"}))
+    response = app.get("/hello/boom", headers={"X-Request-ID": "trace-me-42"},
+                       extra_environ={IDENTITY_KEY: identity}, status=500)
+    body = assert_error(response, 500, "internal_error")
+    assert body["details"]["request_id"] == "trace-me-42"
+    assert "Traceback" not in response.text and "secret" not in response.text
+
+
+def test_request_id_is_honoured_or_generated(testapp: Any) -> None:
+    assert testapp.get("/health", headers={"X-Request-ID": "abc-123"}).headers[
+        "X-Request-ID"] == "abc-123"
+    generated = testapp.get("/health").headers["X-Request-ID"]
+    assert len(generated) == 32
+    # a hostile id is replaced, not echoed
+    bad = testapp.get("/health", headers={"X-Request-ID": "x" * 500}).headers["X-Request-ID"]
+    assert bad != "x" * 500
+
+
+@pytest.mark.parametrize("path", ["/health", "/openapi.json", "/no/such", "/docs"])
+def test_security_headers_on_every_response(testapp: Any, path: str) -> None:
+    response = testapp.get(path, status="*")
+    for header in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                   "Content-Security-Policy"):
+        assert header in response.headers, header
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_body_too_large(testapp: Any, plinth_registry: Any) -> None:
+    limit = plinth_registry.settings["plinth.max_body_size"]
+    response = testapp.post("/auth/tokens", "x" * (limit + 1), content_type="application/json",
+                            status=413)
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_wrong_content_type(testapp: Any) -> None:
+    assert_error(testapp.post("/auth/tokens", "a=b", status=415), 415, "unsupported_media_type")
+
+
+def test_openapi_document(testapp: Any) -> None:
+    document = testapp.get("/openapi.json").json
+    assert document["openapi"].startswith("3.")
+    paths = document["paths"]
+    for path in ("/health", "/auth/tokens", "/stock/{sku}",
+                 "/locations/{code}/{sku}/movements", "/{resource}/@@acl"):
+        assert path in paths
+    assert paths["/auth/tokens"]["post"]["security"] == []
+    assert document["components"]["schemas"]["Error"]["required"] == sorted(ERROR_KEYS) or \
+        set(document["components"]["schemas"]["Error"]["required"]) == ERROR_KEYS
+
+
+def test_docs_page_is_served_locally(testapp: Any) -> None:
+    page = testapp.get("/docs")
+    assert page.content_type == "text/html"
+    assert "http://" not in page.text and "https://" not in page.text
+    testapp.get("/docs/swagger-ui/swagger-ui-bundle.js", status=200)
+    testapp.get("/docs/static/docs.js", status=200)
+
+
+def test_metrics(testapp: Any) -> None:
+    testapp.get("/health")
+    assert "plinth_http_requests_total" in testapp.get("/metrics").text
+
+
+def test_cors_only_for_configured_origins(build_app: Any) -> None:
+    app = build_app("auth", **{"plinth.cors_origins": "https://shop.example"})
+    allowed = app.get("/health", headers={"Origin": "https://shop.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    other = app.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = app.options("/auth/tokens", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_int == 204
+
+
+def test_ready_names_plugin_with_pending_migrations(build_app: Any) -> None:
+    from plinth import schema
+
+    app = build_app("auth", migrate=True)
+    app2 = build_app("auth stock", migrate=False)
+    response = app2.get("/ready", status=503)
+    body = assert_error(response, 503, "not_ready")
+    assert body["details"]["pending"] == ["stock"]
+    assert "stock" in body["message"]
+    schema.upgrade(app2.app.registry, app2.app.registry["plinth.engine"])
+    app2.get("/ready", status=200)
+    assert app.get("/ready").status_int == 200
