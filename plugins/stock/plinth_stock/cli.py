@@ -115,7 +115,9 @@ def import_csv(env: Environment, path: str, reference: str) -> None:
     changed.  Counts become adjustment movements to the counted quantity.
     """
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+        # Fix: a short row left its missing cells as None, and the parsers'
+        # .strip() crashed with a traceback instead of reporting the line.
+        reader = csv.DictReader(handle, restval="")
         columns = set(reader.fieldnames or [])
         if columns >= COUNT_COLUMNS:
             kind = "counts"

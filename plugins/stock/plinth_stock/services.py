@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import events
@@ -99,7 +100,7 @@ def item_etag(version: int) -> str:
     return f"item-{version}"
 
 
-def expired_reserved(now: datetime) -> Any:
+def expired_reserved(now: Any) -> Any:
     """SQL: quantity held by expired but not yet released reservations of a level."""
     r = Reservation.__table__
     lv = StockLevel.__table__
@@ -111,20 +112,27 @@ def expired_reserved(now: datetime) -> Any:
     )
 
 
-def item_snapshot(db: Session, sku: str, now: datetime | None = None) -> dict[str, Any] | None:
-    """The item with its levels per location, in one statement."""
-    now = now or utcnow()
+def _snapshot_query() -> Any:
     i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
-    stmt = (
+    return (
         select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
                i.c.version, loc.c.code, lv.c.on_hand,
-               (lv.c.reserved - expired_reserved(now)).label("reserved"))
+               (lv.c.reserved - expired_reserved(bindparam("now"))).label("reserved"))
         .select_from(i.outerjoin(lv, lv.c.item_id == i.c.id)
                      .outerjoin(loc, loc.c.id == lv.c.location_id))
-        .where(i.c.sku == sku)
+        .where(i.c.sku == bindparam("sku"))
         .order_by(loc.c.code)
     )
-    rows = db.execute(stmt).all()
+
+
+# Built once: on the hot path, constructing a statement costs more than running it.
+SNAPSHOT_QUERY = _snapshot_query()
+
+
+def item_snapshot(db: Session, sku: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """The item with its levels per location, in one statement."""
+    # On the session's connection: the ORM layer adds cost and nothing here.
+    rows = db.connection().execute(SNAPSHOT_QUERY, {"sku": sku, "now": now or utcnow()}).all()
     if not rows:
         return None
     first = rows[0]
@@ -145,23 +153,47 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None) -> dict[st
     }
 
 
-def get_item(db: Session, sku: str) -> Item | None:
-    return db.scalars(select(Item).where(Item.sku == sku)).first()
+def get_item(db: Session, sku: str, for_update: bool = False) -> Item | None:
+    stmt = select(Item).where(Item.sku == sku)
+    if for_update:
+        # Fix: PUT reads the row it will change (If-Match, version + 1) under a
+        # row lock, so that two concurrent PUTs with one ETag on PostgreSQL
+        # cannot both pass the check and both write (a lost update).
+        stmt = stmt.with_for_update()
+    return db.scalars(stmt).first()
+
+
+def _insert_once(db: Session, row: Any) -> bool:
+    """Insert ``row`` unless a concurrent transaction inserted its key first.
+
+    Fix: two concurrent PUTs creating one item (or location) both found
+    nothing and both inserted; on PostgreSQL the second failed on the unique
+    key with a 500.  The insert now runs in a savepoint, and the loser goes on
+    to update the row the winner created (200).
+    """
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
-    item = get_item(db, sku)
+    item = get_item(db, sku, for_update=True)
     now = utcnow()
     cost = parse_cost(data["unit_cost"]) if "unit_cost" in data else None
     if item is None:
-        item = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
-                    reorder_point=data.get("reorder_point", 0),
-                    unit_cost=cost if cost is not None else Decimal(0),
-                    active=data.get("active", True), version=1, created_at=now,
-                    updated_at=now)
-        db.add(item)
-        db.flush()
-        return item, True
+        new = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
+                   reorder_point=data.get("reorder_point", 0),
+                   unit_cost=cost if cost is not None else Decimal(0),
+                   active=data.get("active", True), version=1, created_at=now,
+                   updated_at=now)
+        if _insert_once(db, new):
+            return new, True
+        item = get_item(db, sku, for_update=True)
+        assert item is not None
     item.name = data["name"]
     for key in ("unit", "reorder_point", "active"):
         if key in data:
@@ -219,18 +251,22 @@ def location_etag(version: int) -> str:
     return f"location-{version}"
 
 
-def get_location(db: Session, code: str) -> Location | None:
-    return db.scalars(select(Location).where(Location.code == code)).first()
+def get_location(db: Session, code: str, for_update: bool = False) -> Location | None:
+    stmt = select(Location).where(Location.code == code)
+    if for_update:
+        stmt = stmt.with_for_update()  # Fix: see get_item
+    return db.scalars(stmt).first()
 
 
 def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
-    location = get_location(db, code)
+    location = get_location(db, code, for_update=True)
     now = utcnow()
     if location is None:
-        location = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
-        db.add(location)
-        db.flush()
-        return location, True
+        new = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
+        if _insert_once(db, new):  # Fix: see _insert_once
+            return new, True
+        location = get_location(db, code, for_update=True)
+        assert location is not None
     location.name = name
     location.version += 1
     location.updated_at = now

@@ -93,13 +93,13 @@ def get_item(context: ItemResource, request: Request) -> Response:
 
 def put_item(context: ItemResource, request: Request) -> Response:
     db = request.db
-    current = services.get_item(db, context.sku)
+    current = services.get_item(db, context.sku, for_update=True)  # Fix: locked, see there
     check_if_match(request, services.item_etag(current.version) if current else None)
     with stock_errors():
         item, created = services.put_item(db, context.sku, request.validated)
     return json_response(services.item_dict(item), 201 if created else 200,
                          etag=services.item_etag(item.version),
-                         location=request.resource_url(context) if created else None)
+                         location=request.resource_url(context).rstrip("/") if created else None)
 
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
@@ -152,12 +152,12 @@ def get_location(context: LocationResource, request: Request) -> Response:
 
 def put_location(context: LocationResource, request: Request) -> Response:
     db = request.db
-    current = services.get_location(db, context.code)
+    current = services.get_location(db, context.code, for_update=True)  # Fix: locked
     check_if_match(request, services.location_etag(current.version) if current else None)
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,
                          etag=services.location_etag(location.version),
-                         location=request.resource_url(context) if created else None)
+                         location=request.resource_url(context).rstrip("/") if created else None)
 
 
 # Levels -----------------------------------------------------------------------

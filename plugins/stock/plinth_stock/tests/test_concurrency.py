@@ -1,0 +1,256 @@
+"""The stock invariants under concurrent requests to two real Waitress processes.
+
+Two server processes share the test database (SQLite or PostgreSQL); 50 client
+threads race for 20 units.  Whatever the interleaving, exactly the available
+quantity is granted, every other request is a clean 409, and afterwards on hand
+equals the ledger and reserved equals the active reservations.  Concurrent PUTs
+create a row once, and an ETag lets exactly one of several writers win.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 50
+SUPPLY = 20
+
+SERVER = """
+import sys
+import waitress
+import plinth
+settings = {"sqlalchemy.url": sys.argv[1], "plinth.plugins": "auth stock"}
+waitress.serve(plinth.make_app(settings), host="127.0.0.1", port=int(sys.argv[2]),
+               threads=16, _quiet=True)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, body: Any = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        connection.request(method, path, body=data,
+                           headers={"Content-Type": "application/json", **(headers or {})})
+        response = connection.getresponse()
+        raw = response.read()
+        parsed = json.loads(raw) if raw else None
+        return response.status, response.headers, parsed  # headers: case-insensitive
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def servers(plinth_app: Any, plinth_settings: dict[str, Any],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """Two Waitress processes on the (already migrated) test database."""
+    logs = tmp_path_factory.mktemp("servers")
+    processes: list[tuple[subprocess.Popen[bytes], Path]] = []
+    ports = []
+    try:
+        for n in range(2):
+            port = free_port()
+            log = logs / f"server-{n}.log"
+            with open(log, "wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-c", SERVER, plinth_settings["sqlalchemy.url"], str(port)],
+                    stdout=out, stderr=subprocess.STDOUT)
+            processes.append((process, log))
+            ports.append(port)
+        deadline = time.monotonic() + 30
+        for (process, log), port in zip(processes, ports, strict=True):
+            while True:
+                assert process.poll() is None, log.read_text()
+                try:
+                    if call(port, "GET", "/health")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield ports
+    finally:
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def token(servers: list[int], testapp: Any, make_user: Any) -> dict[str, str]:
+    """An administrator's bearer token, issued by one of the servers.
+
+    ``testapp`` is here so that the tables are emptied after the test.
+    """
+    from plinth_auth.testing import PASSWORD
+
+    make_user("admin", "admins")
+    status, _, body = call(servers[0], "POST", "/auth/tokens",
+                           {"username": "admin", "password": PASSWORD})
+    assert status == 201, body
+    return {"Authorization": f"Bearer {body['token']}"}
+
+
+@pytest.fixture
+def supplied(servers: list[int], token: dict[str, str]) -> None:
+    """A-1 with SUPPLY on hand at WH1, set up through the servers."""
+    port = servers[1]
+    assert call(port, "PUT", "/locations/WH1", {"name": "Main"}, token)[0] == 201
+    assert call(port, "PUT", "/stock/A-1", {"name": "Anchor"}, token)[0] == 201
+    status, _, body = call(port, "POST", "/locations/WH1/A-1/movements",
+                           {"kind": "receipt", "quantity": SUPPLY}, token)
+    assert status == 201, body
+
+
+def race(servers: list[int], requests: list[tuple[str, Any, dict[str, str]]],
+         method: str = "POST") -> list[tuple[int, Any, Any]]:
+    """Send every (path, body, headers) request at once, alternating between the servers."""
+    barrier = threading.Barrier(len(requests))
+
+    def one(index: int) -> tuple[int, Any, Any]:
+        path, body, headers = requests[index]
+        barrier.wait()
+        return call(servers[index % len(servers)], method, path, body, headers)
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(one, range(len(requests))))
+
+
+def database_state(engine: Any) -> dict[str, int]:
+    with engine.connect() as connection:
+        on_hand, reserved = connection.execute(text(
+            "SELECT on_hand, reserved FROM stock_levels")).one()
+        ledger = connection.execute(text(
+            "SELECT coalesce(sum(quantity), 0) FROM stock_movements")).scalar_one()
+        held = connection.execute(text(
+            "SELECT coalesce(sum(quantity), 0) FROM stock_reservations "
+            "WHERE status = 'active'")).scalar_one()
+        active = connection.execute(text(
+            "SELECT count(*) FROM stock_reservations WHERE status = 'active'")).scalar_one()
+        moves = connection.execute(text("SELECT count(*) FROM stock_movements")).scalar_one()
+    return {"on_hand": on_hand, "reserved": reserved, "ledger": int(ledger),
+            "held": int(held), "active": active, "movements": moves}
+
+
+def check_refusals(results: list[tuple[int, Any, Any]], quantities: list[int],
+                   final_available: int) -> int:
+    """Every response is 201 or a justified 409; returns the quantity granted."""
+    granted = 0
+    statuses = [status for status, _, _ in results]
+    assert not [s for s in statuses if s >= 500], statuses
+    for (status, _, body), quantity in zip(results, quantities, strict=True):
+        if status == 201:
+            granted += quantity
+            continue
+        assert status == 409, body
+        assert body["error"] == "insufficient_stock", body
+        # availability only fell during the race: what was refused was not there
+        assert final_available <= body["details"]["available"] < quantity, body
+    return granted
+
+
+def test_concurrent_reservations_grant_exactly_the_supply(
+        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
+    requests = [("/locations/WH1/A-1/reservations", {"quantity": 1, "reference": f"SO-{n}"},
+                 token) for n in range(CLIENTS)]
+    results = race(servers, requests)
+    granted = check_refusals(results, [1] * CLIENTS, 0)
+    assert granted == SUPPLY
+    ids = {body["id"] for status, _, body in results if status == 201}
+    assert len(ids) == SUPPLY
+    state = database_state(plinth_engine)
+    assert state["on_hand"] == state["ledger"] == SUPPLY
+    assert state["reserved"] == state["held"] == SUPPLY
+    assert state["active"] == SUPPLY
+    status, _, item = call(servers[0], "GET", "/stock/A-1", headers=token)
+    assert (status, item["stock"], item["reserved"]) == (200, 0, SUPPLY)
+
+
+def test_concurrent_issues_never_go_below_zero(
+        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
+    rng = random.Random(20261125)
+    quantities = [rng.randint(1, 3) for _ in range(CLIENTS)]
+    requests = [("/locations/WH1/A-1/movements", {"kind": "issue", "quantity": q}, token)
+                for q in quantities]
+    results = race(servers, requests)
+    state = database_state(plinth_engine)
+    assert state["on_hand"] >= 0
+    granted = check_refusals(results, quantities, state["on_hand"])
+    assert granted == SUPPLY - state["on_hand"]
+    assert state["on_hand"] == state["ledger"]
+    assert state["movements"] == 1 + sum(1 for status, _, _ in results if status == 201)
+    assert state["reserved"] == state["held"] == 0
+
+
+def test_concurrent_requests_with_one_idempotency_key_have_one_effect(
+        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
+    headers = {**token, "Idempotency-Key": "po-4711"}
+    body = {"kind": "receipt", "quantity": 5, "reference": "PO-4711"}
+    results = race(servers, [("/locations/WH1/A-1/movements", body, headers)] * 10)
+    statuses = [status for status, _, _ in results]
+    assert statuses == [201] * 10, [r[2] for r in results]
+    bodies = {json.dumps(payload, sort_keys=True) for _, _, payload in results}
+    assert len(bodies) == 1  # every caller saw the first response
+    first = [h for _, h, _ in results if h.get("Idempotent-Replayed") != "true"]
+    assert len(first) == 1
+    state = database_state(plinth_engine)
+    assert state["on_hand"] == state["ledger"] == SUPPLY + 5
+    assert state["movements"] == 2
+
+
+def test_concurrent_creates_of_one_item_and_location(
+        servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
+    results = race(servers, [("/stock/NEW-1", {"name": f"New {n}"}, token)
+                             for n in range(10)] +
+                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(10)],
+                   method="PUT")
+    statuses = [status for status, _, _ in results]
+    assert sorted(statuses[:10]) == [200] * 9 + [201], [r[2] for r in results]
+    assert sorted(statuses[10:]) == [200] * 9 + [201], [r[2] for r in results]
+    # every write was applied in turn: each has its own version (and so its own ETag)
+    with plinth_engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT count(*), max(version) FROM stock_items")).one() == (1, 10)
+        assert connection.execute(text(
+            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, 10)
+
+
+def test_concurrent_updates_with_one_etag_let_exactly_one_win(
+        servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
+    for path in ("/stock/A-1", "/locations/WH1"):
+        status, headers, _ = call(servers[0], "PUT", path, {"name": "Original"}, token)
+        assert status == 201
+        etag = {**token, "If-Match": headers["ETag"]}
+        results = race(servers, [(path, {"name": f"Writer {n}"}, etag) for n in range(10)],
+                       method="PUT")
+        statuses = sorted(status for status, _, _ in results)
+        assert statuses == [200] + [412] * 9, [r[2] for r in results]
+        winner = next(body["name"] for status, _, body in results if status == 200)
+        status, headers, body = call(servers[1], "GET", path, headers=token)
+        assert body["name"] == winner
+        assert headers["ETag"] != etag["If-Match"]
