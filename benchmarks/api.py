@@ -173,10 +173,10 @@ def measure(ports: list[int], path: str, headers: dict[str, str], seconds: float
 def prepare(url: str) -> str:
     """Migrate, load the demo data and an admin; return a bearer token."""
     from click.testing import CliRunner
-    from plinth_auth import services as auth
 
     from plinth import make_configurator, schema
     from plinth.cli import Environment
+    from plinth_auth import services as auth
     from plinth_stock.cli import demo
 
     config = make_configurator({"sqlalchemy.url": url, "plinth.plugins": "auth stock"})

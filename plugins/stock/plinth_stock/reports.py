@@ -26,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     type_coerce,
     union_all,
 )
@@ -223,6 +224,12 @@ def movement_history(db: Any, params: dict[str, Any]) -> Any:
         ledger = ledger.where(m.c.item_id == item_id(params["sku"]))
     if params["location"] is not None:
         ledger = ledger.where(m.c.location_id == location_id(params["location"]))
+    if params["reference"] is not None:
+        # A reference is selective and indexed: keep only the item x location
+        # pairs it appears in, whole, so the running sum stays right.
+        pairs = select(m.c.item_id, m.c.location_id).where(
+            m.c.reference == params["reference"])
+        ledger = ledger.where(tuple_(m.c.item_id, m.c.location_id).in_(pairs))
     lines = ledger.subquery("lines")
     i, loc = items, locations
     stmt = (select(lines.c.id, lines.c.created_at, i.c.sku, i.c.name,
@@ -262,11 +269,6 @@ def period_after(day: date, period: str) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-# PostgreSQL's date_trunc unit, spelled out rather than bound: it is one of
-# three known words, and a literal keeps the expression groupable.
-_TRUNC_UNITS = {p: literal_column(f"'{p}'") for p in PERIODS}
-
-
 def period_start(dialect: str, moment: Any, period: str) -> ColumnElement[Any]:
     """SQL: the first day (a DATE) of the UTC period holding ``moment``; weeks start
     on Monday (ISO)."""
@@ -280,7 +282,7 @@ def period_start(dialect: str, moment: Any, period: str) -> ColumnElement[Any]:
         else:
             expr = func.date(moment, "start of month")
         return type_coerce(expr, Date())
-    return cast(func.date_trunc(_TRUNC_UNITS[period], func.timezone("UTC", moment)), Date)
+    return cast(func.date_trunc(period, func.timezone("UTC", moment)), Date)
 
 
 def _balance_bounds(params: dict[str, Any]) -> tuple[date | None, date | None]:
@@ -385,12 +387,12 @@ def valuation(db: Any, params: dict[str, Any]) -> Any:
                      loc.c.code.label("location"), on_hand.label("on_hand"), i.c.unit_cost,
                      value.label("value"))
               .select_from(source).where(*conditions))
-    total = (select(literal_column("'total'").label("line"), null().label("sku"),
-                    null().label("name"), null().label("location"),
-                    func.coalesce(func.sum(on_hand), 0).label("on_hand"),
-                    null().label("unit_cost"),
-                    func.coalesce(func.sum(value), 0).label("value"))
-             .select_from(source).where(*conditions))
+    total: Any = (select(literal_column("'total'").label("line"), null().label("sku"),
+                         null().label("name"), null().label("location"),
+                         func.coalesce(func.sum(on_hand), 0).label("on_hand"),
+                         null().label("unit_cost"),
+                         func.coalesce(func.sum(value), 0).label("value"))
+                  .select_from(source).where(*conditions))
     lines = union_all(detail, total).subquery("lines")
     return (select(*lines.c)
             # 'item' sorts before 'total': the total is the last line.

@@ -1,0 +1,254 @@
+"""Report rows as JSON or CSV, streamed from a database cursor in chunks.
+
+The statement runs before the response starts, so that a failing query is an
+ordinary JSON error; the rows are then fetched ``CHUNK_ROWS`` at a time (a
+server-side cursor on PostgreSQL, ``fetchmany`` on SQLite) while the server
+sends the previous chunk.  Memory stays flat whatever the number of rows.
+
+The stream owns its connection: the request's session is closed by pyramid_tm
+when the view returns, long before the body is sent.  The WSGI server calls
+``close()`` when the body is sent or the client goes away.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy.engine import Connection, CursorResult
+
+from .registry import Column
+
+CHUNK_ROWS = 1000
+
+Converter = Callable[[Any], Any]
+
+
+# Values -------------------------------------------------------------------------
+
+def _integer(value: Any) -> int | None:
+    # PostgreSQL's SUM of integers is a bigint or a numeric: always an int here.
+    return None if value is None else int(value)
+
+
+def _decimal(scale: int | None) -> Converter:
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if quantum is not None:
+            # SQLite computes NUMERIC as binary floats; the declared scale
+            # rounds away their last-digit noise.
+            number = number.quantize(quantum, rounding=ROUND_HALF_EVEN)
+        return str(number)
+
+    return convert
+
+
+def _date(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def _datetime(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            # SQLite hands back naive values; Plinth stores UTC.
+            return value.isoformat() + "+00:00"
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+    return str(value)
+
+
+def converter(column: Column) -> Converter | None:
+    """How a database value of ``column`` is written to JSON and CSV.
+
+    None for string columns: text (or NULL) passes through as the database
+    returns it, which saves a call per cell on the hot path.
+    """
+    if column.type == "integer":
+        return _integer
+    if column.type == "decimal":
+        return _decimal(column.scale)
+    if column.type == "date":
+        return _date
+    if column.type == "datetime":
+        return _datetime
+    return None
+
+
+# Streams ------------------------------------------------------------------------
+
+class MissingColumns(RuntimeError):
+    """The report's query does not return every declared column (a bug in the report)."""
+
+
+class RowStream:
+    """An executed report statement, iterated as encoded chunks of output.
+
+    Subclasses write the chunks.  ``start()`` runs the statement and fetches
+    the first chunk; iteration yields bytes; ``close()`` releases the cursor
+    and the connection, and is safe to call more than once.
+    """
+
+    def __init__(self, connection: Connection, statement: Any, columns: Sequence[Column],
+                 chunk_rows: int = CHUNK_ROWS) -> None:
+        self.connection: Connection | None = connection
+        self.statement = statement
+        self.columns = tuple(columns)
+        self.chunk_rows = chunk_rows
+        self.result: CursorResult[Any] | None = None
+        self.first: Sequence[Any] = []
+        self.indexes: list[int] = []
+        self.converters: list[Converter | None] = []
+        self.count = 0
+
+    def start(self) -> RowStream:
+        assert self.connection is not None
+        try:
+            # yield_per: a server-side cursor where the driver has one, and
+            # a bounded row buffer everywhere.
+            self.result = self.connection.execution_options(
+                yield_per=self.chunk_rows).execute(self.statement)
+            keys = list(self.result.keys())
+            missing = [c.name for c in self.columns if c.name not in keys]
+            if missing:
+                raise MissingColumns(f"the report query returns no column(s) {missing}")
+            self.indexes = [keys.index(c.name) for c in self.columns]
+            self.converters = [converter(c) for c in self.columns]
+            self.first = self.result.fetchmany(self.chunk_rows)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def rows(self) -> Iterator[list[list[Any]]]:
+        """Converted rows (lists, in column order), one chunk at a time."""
+        chunk: Sequence[Any] = self.first
+        self.first = []
+        # itemgetter picks the columns in C; only the cells that need a
+        # conversion cost a Python call.
+        indexes = self.indexes
+        pick = itemgetter(*indexes) if len(indexes) > 1 else (
+            lambda row: (row[indexes[0]],))
+        conversions = [(position, convert) for position, convert in
+                       enumerate(self.converters) if convert is not None]
+        while chunk:
+            self.count += len(chunk)
+            rows = [list(pick(row)) for row in chunk]
+            for position, convert in conversions:
+                for values in rows:
+                    values[position] = convert(values[position])
+            yield rows
+            if len(chunk) < self.chunk_rows or self.result is None:
+                break
+            chunk = self.result.fetchmany(self.chunk_rows)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.chunks()
+        finally:
+            self.close()
+
+    def chunks(self) -> Iterator[bytes]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        result, connection = self.result, self.connection
+        self.result = self.connection = None
+        try:
+            if result is not None:
+                result.close()
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+class CsvStream(RowStream):
+    """RFC 4180 CSV (CRLF line ends, UTF-8): a header row, then one line a row."""
+
+    def chunks(self) -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([c.name for c in self.columns])
+        for rows in self.rows():
+            writer.writerows(rows)
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+        if buffer.tell():
+            yield buffer.getvalue().encode("utf-8")
+
+
+class JsonStream(RowStream):
+    """``{..head.., "rows": [{column: value}, ...], "row_count": n}``, streamed."""
+
+    def __init__(self, connection: Connection, statement: Any, columns: Sequence[Column],
+                 head: dict[str, Any], chunk_rows: int = CHUNK_ROWS) -> None:
+        super().__init__(connection, statement, columns, chunk_rows)
+        self.head = head
+
+    def chunks(self) -> Iterator[bytes]:
+        head = json.dumps(self.head, separators=(",", ":"))
+        yield (head[:-1] + ',"rows":[').encode("utf-8")
+        names = [c.name for c in self.columns]
+        encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        separator = ""
+        for rows in self.rows():
+            # One encoder call a chunk; its brackets are the stream's.
+            text = encode([dict(zip(names, row, strict=True)) for row in rows])[1:-1]
+            yield (separator + text).encode("utf-8")
+            separator = ","
+        yield f'],"row_count":{self.count}}}'.encode()
+
+
+def fetch_points(connection: Connection, statement: Any, x: str, y: Sequence[str],
+                 limit: int) -> list[tuple[Any, list[float]]]:
+    """The chart's points: y values summed per x, in first-seen x order.
+
+    Raises ``TooManyPoints`` past ``limit`` distinct x values: a chart of
+    thousands of bars says nothing, and the caller should narrow the report.
+    """
+    result = connection.execution_options(yield_per=CHUNK_ROWS).execute(statement)
+    try:
+        keys = list(result.keys())
+        missing = [name for name in (x, *y) if name not in keys]
+        if missing:
+            raise MissingColumns(f"the chart query returns no column(s) {missing}")
+        xi, yi = keys.index(x), [keys.index(name) for name in y]
+        points: dict[Any, list[float]] = {}
+        for row in result:
+            sums = points.get(row[xi])
+            if sums is None:
+                if len(points) >= limit:
+                    raise TooManyPoints(limit)
+                sums = points[row[xi]] = [0.0] * len(yi)
+            for n, index in enumerate(yi):
+                value = row[index]
+                if value is not None:
+                    sums[n] += float(value)
+        return list(points.items())
+    finally:
+        result.close()
+
+
+class TooManyPoints(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} points")
+        self.limit = limit

@@ -1,0 +1,320 @@
+"""The report registry: what a report declares, and ``config.add_report``.
+
+A declaration is plain data (dicts, tuples and a callable), so that a plugin
+contributing reports needs nothing from this package but the directive.  Bad
+declarations stop start-up with a ConfigurationError naming the report; two
+reports with one name conflict (ConfigurationConflictError).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pyramid.exceptions import ConfigurationError
+
+REGISTRY_KEY = "reporting.reports"
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+PARAMETER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+
+COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime")
+PARAMETER_TYPES = ("string", "integer", "number", "boolean")
+PARAMETER_FORMATS = ("date", "date-time")
+# JSON Schema keywords a parameter may carry besides its type.
+PARAMETER_KEYWORDS = frozenset({"format", "enum", "default", "minimum", "maximum",
+                                "minLength", "maxLength", "pattern"})
+CHART_KINDS = ("bar", "line")
+CHART_PERIODS = ("day", "week", "month")
+# Query parameters every report answers to; a report cannot declare them.
+RESERVED_PARAMETERS = frozenset({"format"})
+
+Query = Callable[[Any, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column.  ``scale`` fixes the decimals of a decimal column."""
+
+    name: str
+    type: str
+    description: str = ""
+    scale: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"name": self.name, "type": self.type}
+        if self.description:
+            result["description"] = self.description
+        if self.scale is not None:
+            result["scale"] = self.scale
+        return result
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A query-string parameter: a name and a JSON Schema for its value."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool = False
+    description: str = ""
+
+    @property
+    def type(self) -> str:
+        return str(self.schema["type"])
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default")
+
+    @cached_property
+    def validator(self) -> Any:
+        """The compiled validator of a converted value (the format is checked apart)."""
+        from plinth.validation import StrictValidator
+
+        return StrictValidator({k: v for k, v in self.schema.items()
+                                if k not in ("format", "default")})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.schema, "required": self.required,
+                "description": self.description}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How to draw a report: ``kind`` of ``y`` columns against ``x``.
+
+    ``query`` (optional) computes the points in SQL, with the report's
+    parameters, when the report's own rows are too many or too fine to plot.
+    """
+
+    kind: str
+    x: str
+    y: tuple[str, ...]
+    title: str = ""
+    x_label: str = ""
+    y_label: str = ""
+    query: Query | None = None
+    x_period: str | None = None
+
+    def period(self, params: Mapping[str, Any]) -> str | None:
+        """The period each x value starts (day, week, month), if the chart says."""
+        if self.x_period is None or self.x_period in CHART_PERIODS:
+            return self.x_period
+        value = params.get(self.x_period)
+        return value if value in CHART_PERIODS else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "x": self.x, "y": list(self.y), "title": self.title,
+                "x_label": self.x_label, "y_label": self.y_label}
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    description: str
+    query: Query
+    columns: tuple[Column, ...]
+    parameters: tuple[Parameter, ...] = ()
+    chart: Chart | None = None
+    source: str = field(default="", compare=False)
+
+    @property
+    def formats(self) -> list[str]:
+        return ["json", "csv", "svg"] if self.chart is not None else ["json", "csv"]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "parameters": [p.as_dict() for p in self.parameters],
+            "columns": [c.as_dict() for c in self.columns],
+            "formats": self.formats,
+            "chart": self.chart.as_dict() if self.chart is not None else None,
+        }
+
+
+# Declarations --------------------------------------------------------------------
+
+def _fail(report: str, message: str) -> ConfigurationError:
+    return ConfigurationError(f"report {report!r}: {message}")
+
+
+def parse_column(report: str, spec: Any) -> Column:
+    if isinstance(spec, (tuple, list)) and len(spec) == 2:
+        spec = {"name": spec[0], "type": spec[1]}
+    if not isinstance(spec, Mapping):
+        raise _fail(report, f"a column is a (name, type) pair or a mapping, not {spec!r}")
+    unknown = set(spec) - {"name", "type", "description", "scale"}
+    if unknown:
+        raise _fail(report, f"unknown column keys {sorted(unknown)}")
+    name, kind = spec.get("name"), spec.get("type")
+    if not isinstance(name, str) or not name:
+        raise _fail(report, f"column without a name: {dict(spec)!r}")
+    if kind not in COLUMN_TYPES:
+        raise _fail(report, f"column {name!r} has type {kind!r}; use one of "
+                            f"{', '.join(COLUMN_TYPES)}")
+    scale = spec.get("scale")
+    if scale is not None and (kind != "decimal" or not isinstance(scale, int) or
+                              not 0 <= scale <= 12):
+        raise _fail(report, f"column {name!r}: scale is 0 to 12, for decimal columns only")
+    return Column(name, kind, str(spec.get("description", "")), scale)
+
+
+def parse_parameter(report: str, spec: Any) -> Parameter:
+    if not isinstance(spec, Mapping):
+        raise _fail(report, f"a parameter is a mapping, not {spec!r}")
+    name = spec.get("name")
+    if not isinstance(name, str) or not PARAMETER_NAME.match(name):
+        raise _fail(report, f"bad parameter name {name!r} (lower case, digits, _)")
+    if name in RESERVED_PARAMETERS:
+        raise _fail(report, f"parameter name {name!r} is reserved")
+    schema = {k: v for k, v in spec.items() if k not in ("name", "required", "description")}
+    kind = schema.get("type")
+    if kind not in PARAMETER_TYPES:
+        raise _fail(report, f"parameter {name!r} has type {kind!r}; use one of "
+                            f"{', '.join(PARAMETER_TYPES)}")
+    unknown = set(schema) - PARAMETER_KEYWORDS - {"type"}
+    if unknown:
+        raise _fail(report, f"parameter {name!r}: unsupported keywords {sorted(unknown)}")
+    fmt = schema.get("format")
+    if fmt is not None and (kind != "string" or fmt not in PARAMETER_FORMATS):
+        raise _fail(report, f"parameter {name!r}: format is 'date' or 'date-time', "
+                            f"on a string")
+    required = spec.get("required", False)
+    if not isinstance(required, bool):
+        raise _fail(report, f"parameter {name!r}: required is true or false")
+    if required and "default" in schema:
+        raise _fail(report, f"parameter {name!r} is required and has a default")
+    parameter = Parameter(name, schema, required, str(spec.get("description", "")))
+    from .parameters import check_default
+
+    problem = check_default(parameter)
+    if problem is not None:
+        raise _fail(report, f"parameter {name!r}: bad default ({problem})")
+    return parameter
+
+
+def parse_chart(config: Any, report: str, spec: Any, columns: Sequence[Column],
+                parameters: Sequence[Parameter]) -> Chart:
+    if not isinstance(spec, Mapping):
+        raise _fail(report, f"a chart is a mapping, not {spec!r}")
+    unknown = set(spec) - {"kind", "x", "y", "title", "x_label", "y_label", "query",
+                           "x_period"}
+    if unknown:
+        raise _fail(report, f"unknown chart keys {sorted(unknown)}")
+    kind = spec.get("kind")
+    if kind not in CHART_KINDS:
+        raise _fail(report, f"chart kind {kind!r}; use one of {', '.join(CHART_KINDS)}")
+    y = spec.get("y")
+    y_columns = (y,) if isinstance(y, str) else tuple(y or ())
+    x = spec.get("x")
+    if not isinstance(x, str) or not y_columns or \
+            not all(isinstance(c, str) for c in y_columns):
+        raise _fail(report, "a chart names its x column and one or more y columns")
+    query = config.maybe_dotted(spec["query"]) if spec.get("query") is not None else None
+    if query is not None and not callable(query):
+        raise _fail(report, "the chart query is not callable")
+    if query is None:
+        # Without its own query the chart plots the report's rows.
+        types = {c.name: c.type for c in columns}
+        for name in (x, *y_columns):
+            if name not in types:
+                raise _fail(report, f"the chart uses {name!r}, which is not a column")
+        for name in y_columns:
+            if types[name] not in ("integer", "decimal"):
+                raise _fail(report, f"the chart plots {name!r}, which is not a number")
+    x_period = spec.get("x_period")
+    if x_period is not None and x_period not in CHART_PERIODS and \
+            x_period not in {p.name for p in parameters}:
+        raise _fail(report, f"chart x_period {x_period!r} is neither one of "
+                            f"{', '.join(CHART_PERIODS)} nor a parameter")
+    return Chart(kind, x, y_columns, str(spec.get("title", "")),
+                 str(spec.get("x_label", "")), str(spec.get("y_label", "")), query, x_period)
+
+
+def add_report(
+    config: Any,
+    name: str,
+    query: Query | str,
+    *,
+    title: str,
+    columns: Sequence[Any],
+    description: str = "",
+    parameters: Sequence[Mapping[str, Any]] = (),
+    chart: Mapping[str, Any] | None = None,
+) -> None:
+    """Directive ``config.add_report(name, query, title=..., columns=..., ...)``.
+
+    Publishes ``/reports/<name>`` (JSON, streamed CSV and, with ``chart``, an
+    SVG chart), with its own ACL: ``reports.view`` is granted per report.
+
+    - ``query(db, params)`` returns a SQLAlchemy ``Select`` whose rows are the
+      report's rows.  ``db`` is a ``Connection`` to the reporting database
+      (the replica named by ``reporting.database_url``, else the main one):
+      use ``db.dialect.name`` for dialect-specific SQL.  ``params`` holds every
+      declared parameter, converted (``date`` for ``format: date``, an aware
+      UTC ``datetime`` for ``date-time``, ``int``, ``Decimal``, ``bool``) and
+      ``None`` when absent without a default.  To reject a combination of
+      parameters, raise ``plinth.errors.api_error(400, ...)``.
+    - ``columns``: ``(name, type)`` pairs or mappings ``{"name", "type",
+      "description"?, "scale"?}``; type is one of string, integer, decimal,
+      date, datetime.  The query's result must have a column of each name.
+    - ``parameters``: mappings ``{"name", "type", "required"?, "description"?}``
+      plus JSON Schema keywords (``format`` date or date-time, ``enum``,
+      ``default``, ``minimum``, ``maximum``, ``minLength``, ``maxLength``,
+      ``pattern``); type is string, integer, number or boolean.
+    - ``chart``: ``{"kind": "bar"|"line", "x", "y": [...], "title"?,
+      "x_label"?, "y_label"?, "query"?, "x_period"?}``; with ``query`` (same
+      signature as the report's) the points come from that statement.  Rows
+      with the same x are summed.  Dates go on a time axis; ``x_period`` (day,
+      week, month, or the name of a parameter holding one) says how long a
+      period each x value starts, so that bars cover it.
+
+    Two reports with one name conflict at start-up.
+    """
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ConfigurationError(f"bad report name {name!r}: lower case letters, digits "
+                                 f"and '-', at most 64")
+    query = config.maybe_dotted(query)
+    if not callable(query):
+        raise _fail(name, "query is not callable")
+    if not title:
+        raise _fail(name, "a report needs a title")
+    parsed_columns = tuple(parse_column(name, c) for c in columns)
+    if not parsed_columns:
+        raise _fail(name, "a report needs at least one column")
+    if len({c.name for c in parsed_columns}) != len(parsed_columns):
+        raise _fail(name, "two columns have the same name")
+    parsed_parameters = tuple(parse_parameter(name, p) for p in parameters)
+    if len({p.name for p in parsed_parameters}) != len(parsed_parameters):
+        raise _fail(name, "two parameters have the same name")
+    parsed_chart = (parse_chart(config, name, chart, parsed_columns, parsed_parameters)
+                    if chart else None)
+    source = getattr(query, "__module__", "") or ""
+    report = Report(name, title, description, query, parsed_columns, parsed_parameters,
+                    parsed_chart, source)
+
+    intr = config.introspectable("plinth reports", name, title, "plinth report")
+    intr["report"] = report
+    intr["source"] = source
+
+    def register() -> None:
+        config.registry.setdefault(REGISTRY_KEY, {})[name] = report
+
+    config.action(("plinth.report", name), register, introspectables=(intr,))
+    from .openapi import add_report_path
+
+    add_report_path(config, report)
+
+
+def registered_reports(registry: Any) -> dict[str, Report]:
+    """The reports, by name, in name order."""
+    return dict(sorted(registry.get(REGISTRY_KEY, {}).items()))
+
+
+def get_report(registry: Any, name: str) -> Report | None:
+    return registry.get(REGISTRY_KEY, {}).get(name)

@@ -1,0 +1,73 @@
+"""``GET /reports`` and ``GET /reports/<name>?format=json|csv|svg``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from plinth.errors import api_error
+
+from . import services
+from .output import TooManyPoints
+from .parameters import parse_parameters
+from .resources import ReportResource, ReportsContainer
+
+CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "svg": "image/svg+xml"}
+
+
+def list_reports(context: ReportsContainer, request: Request) -> dict[str, Any]:
+    """The reports the caller may view (each report has its own ACL)."""
+    base = request.application_url + "/reports/"
+    return {"reports": [
+        {**resource.report.describe(), "url": base + resource.__name__}
+        for resource in context.reports()
+        if request.has_permission("reports.view", resource)
+    ]}
+
+
+def _format(request: Request, resource: ReportResource) -> str:
+    fmt = request.GET.get("format") or "json"
+    formats = resource.report.formats
+    if fmt not in formats:
+        why = ("this report has no chart" if fmt == "svg"
+               else f"must be one of {', '.join(formats)}")
+        raise api_error(400, "invalid_request", f"format {fmt!r}: {why}",
+                        {"errors": [{"location": "query", "field": "format",
+                                     "message": why}]})
+    return fmt
+
+
+def get_report(context: ReportResource, request: Request) -> Response:
+    report = context.report
+    fmt = _format(request, context)
+    params = parse_parameters(report, request.GET)
+    registry = request.registry
+    if fmt == "svg":
+        try:
+            body = services.chart_svg(registry, report, params)
+        except TooManyPoints as exc:
+            raise api_error(400, "chart_too_large",
+                            f"the chart would have more than {exc.limit} points: narrow the "
+                            f"parameters (dates, a longer period) or use format=csv",
+                            {"limit": exc.limit}) from None
+        return Response(body=body, content_type=CONTENT_TYPES["svg"])
+    stream = services.open_stream(registry, report, params, fmt)
+    # app_iter: the body is produced while it is sent (no Content-Length,
+    # chunked), from the stream's own connection.
+    response = Response(app_iter=stream, content_type=CONTENT_TYPES[fmt])
+    if fmt == "csv":
+        response.charset = "utf-8"
+        today = datetime.now(UTC).date().isoformat()
+        response.headers["Content-Disposition"] = \
+            f'attachment; filename="{report.name}-{today}.csv"'
+    return response
+
+
+def includeme(config: Any) -> None:
+    config.add_view(list_reports, context=ReportsContainer, name="", request_method="GET",
+                    permission="reports.view", renderer="json")
+    config.add_view(get_report, context=ReportResource, name="", request_method="GET",
+                    permission="reports.view")

@@ -1,0 +1,17 @@
+"""plinth-reporting: a report registry, with JSON, streamed CSV and SVG charts."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="plinth-reporting",
+    version="0.1.0",
+    description="Reports for Plinth: any plugin contributes; JSON, streamed CSV, SVG charts",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["*.tests", "*.tests.*"]),
+    zip_safe=False,
+    install_requires=[
+        "plinth>=0.1,<0.2",
+        "matplotlib>=3.8,<4",
+    ],
+    entry_points={"plinth.plugins": ["reporting = plinth_reporting"]},
+)
