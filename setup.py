@@ -1,12 +1,14 @@
 """The Plinth core distribution: the Pyramid application plugins build on."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="plinth",
     version="0.1.0",
     description="A Pyramid platform extended by independently packaged plugins",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     package_dir={"": "platform"},

@@ -91,7 +91,7 @@ def test_granted_permissions_do_not_imply_others(world: dict[str, Any]) -> None:
 
 def test_every_view_denies_anonymous_callers(plinth_registry: Any, testapp: Any) -> None:
     """Anonymous requests to everything that is not public: always 401."""
-    for path in RESOURCES + ["/reservations/" + "0" * 32]:
+    for path in [*RESOURCES, "/reservations/" + "0" * 32]:
         for method in ("GET", "PUT", "POST", "DELETE"):
             response = testapp.request(path, method=method, status="*",
                                        headers={"Content-Type": "application/json"},
