@@ -20,6 +20,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, b
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
+from .directives import register_once
 
 ALL = "ALL"
 ACTIONS = (Allow, Deny)
@@ -196,13 +197,8 @@ def declare_permission(config: Any, name: str, description: str = "") -> None:
     Declares a permission so that administrators can grant it and the ACL API
     accepts it.  Two plugins declaring the same name conflict.
     """
-    intr = config.introspectable("plinth permissions", name, name, "plinth permission")
-    intr["description"] = description
-
-    def register() -> None:
-        config.registry.setdefault("plinth.permissions", {})[name] = description
-
-    config.action(("plinth.permission", name), register, introspectables=(intr,))
+    register_once(config, "permission", name, description, "plinth.permissions",
+                  description=description)
 
 
 def registered_permissions(registry: Any) -> dict[str, str]:

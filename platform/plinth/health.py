@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .directives import register_once
+
 
 def add_health_check(config: Any, name: str, check: Callable[[Any], bool]) -> None:
     """Directive: ``check(request)`` must return true for ``/ready`` to say ready."""
-    check = config.maybe_dotted(check)
-
-    def register() -> None:
-        config.registry.setdefault("plinth.health_checks", {})[name] = check
-
-    intr = config.introspectable("plinth health checks", name, name, "plinth health check")
-    config.action(("plinth.health_check", name), register, introspectables=(intr,))
+    register_once(config, "health_check", name, config.maybe_dotted(check),
+                  "plinth.health_checks")
 
 
 def includeme(config: Any) -> None:

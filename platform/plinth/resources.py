@@ -14,6 +14,8 @@ from typing import Any
 from pyramid.authorization import ALL_PERMISSIONS, Allow
 from pyramid.request import Request
 
+from .directives import register_once
+
 ChildFactory = Callable[["Resource", str], "Resource"]
 
 
@@ -63,13 +65,7 @@ def add_tree_child(config: Any, name: str, factory: ChildFactory) -> None:
 
         raise ConfigurationError(f"bad resource-tree child name {name!r}")
     factory = config.maybe_dotted(factory)
-    intr = config.introspectable("plinth tree children", name, name, "plinth tree child")
-    intr["factory"] = factory
-
-    def register() -> None:
-        config.registry.setdefault("plinth.tree", {})[name] = factory
-
-    config.action(("plinth.tree", name), register, introspectables=(intr,))
+    register_once(config, "tree", name, factory, "plinth.tree", factory=factory)
 
 
 def includeme(config: Any) -> None:

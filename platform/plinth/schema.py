@@ -20,18 +20,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from .directives import register_once
+
 
 def add_migrations(config: Any, label: str, location: str) -> None:
     """Directive: the Alembic version folder of branch ``label``."""
     package, _, folder = location.partition(":")
     path = str(files(package).joinpath(folder)) if folder else location
-    intr = config.introspectable("plinth migrations", label, label, "plinth migrations")
-    intr["location"] = path
-
-    def register() -> None:
-        config.registry.setdefault("plinth.migrations", {})[label] = path
-
-    config.action(("plinth.migrations", label), register, introspectables=(intr,))
+    register_once(config, "migrations", label, path, "plinth.migrations", location=path)
 
 
 def alembic_config(registry: Any) -> Config:

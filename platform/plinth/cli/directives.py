@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..directives import register_once
+
 
 def add_cli_command(config: Any, command: Any) -> None:
     """Directive: add a click command or group as ``plinth <command.name>``."""
     command = config.maybe_dotted(command)
-    name = command.name
-
-    def register() -> None:
-        config.registry.setdefault("plinth.cli", {})[name] = command
-
-    intr = config.introspectable("plinth cli commands", name, name, "plinth cli command")
-    config.action(("plinth.cli", name), register, introspectables=(intr,))
+    register_once(config, "cli", command.name, command, "plinth.cli")
 
 
 def includeme(config: Any) -> None:
