@@ -31,7 +31,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     from .settings import apply_environment
 
     settings = apply_environment(settings)
-    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.manager_hook", "plinth.db.request_transaction_manager")
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     config = Configurator(settings=settings)
     config.include(".settings")
