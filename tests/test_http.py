@@ -148,3 +148,32 @@ def test_ready_names_plugin_with_pending_migrations(build_app: Any) -> None:
     schema.upgrade(app2.app.registry, app2.app.registry["plinth.engine"])
     app2.get("/ready", status=200)
     assert app.get("/ready").status_int == 200
+
+
+@pytest.mark.parametrize("path, error", [
+    ("/stock?q=%ff", "invalid_url"), ("/stock/%ff", "invalid_url"),
+    ("/stock?cursor=%ff%fe", "invalid_url"), ("/stock/A%00B", "invalid_url"),
+    ("/stock?q=%00", "invalid_request"), ("/auth/whoami?x=a%00", "invalid_request"),
+])
+def test_unusable_urls_are_400(as_principal: Any, testapp: Any, path: str, error: str) -> None:
+    for app in (testapp, as_principal("user:root", "group:admins")):
+        assert_error(app.get(path, status=400), 400, error)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"username": "a\\ud800", "password": "x"}', "unpaired surrogate"),
+    (b'{"username": "a\\u0000", "password": "x"}', "NUL"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"", "not valid JSON"),
+])
+def test_unstorable_json_is_400(testapp: Any, body: bytes, message: str) -> None:
+    response = testapp.post("/auth/tokens", body, content_type="application/json",
+                            status=400)
+    assert message in assert_error(response, 400, "invalid_json")["message"]
+
+
+def test_view_names_take_no_subpath(as_principal: Any) -> None:
+    app = as_principal("user:root", "group:admins")
+    app.get("/stock/@@acl", status=200)
+    assert_error(app.get("/stock/@@acl/extra", status=404), 404, "not_found")

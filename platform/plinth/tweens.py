@@ -42,6 +42,27 @@ def request_id_for(request: Request) -> str:
     return request_id
 
 
+def malformed_url(request: Request) -> tuple[str, str, dict[str, Any]] | None:
+    """Why the URL cannot be used, or None: such requests stop here with a 400.
+
+    Undecodable bytes and NUL characters (which PostgreSQL refuses in text)
+    would otherwise surface deep inside a view as a 500.
+    """
+    try:
+        path = request.path_info
+        query = request.GET
+    except UnicodeDecodeError:
+        return "invalid_url", "the URL is not valid UTF-8", {}
+    if "\x00" in path:
+        return "invalid_url", "NUL characters are not allowed in URLs", {}
+    for name, value in query.items():
+        if "\x00" in name or "\x00" in value:
+            return "invalid_request", f"query parameter {name!r} contains a NUL character", {
+                "errors": [{"location": "query", "field": name,
+                            "message": "NUL characters are not allowed"}]}
+    return None
+
+
 def plinth_tween_factory(handler: Any, registry: Any) -> Any:
     settings = registry.settings
     max_body = settings["plinth.max_body_size"]
@@ -52,7 +73,10 @@ def plinth_tween_factory(handler: Any, registry: Any) -> Any:
         request.request_id = request_id_for(request)
         origin = request.headers.get("Origin")
         cors = origin is not None and origin in cors_origins
-        if request.content_length is not None and request.content_length > max_body:
+        problem = malformed_url(request)
+        if problem is not None:
+            response = json_error_response(request, 400, *problem)
+        elif request.content_length is not None and request.content_length > max_body:
             response = json_error_response(
                 request, 413, "payload_too_large",
                 f"the request body is larger than {max_body} bytes",

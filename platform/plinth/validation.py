@@ -48,9 +48,23 @@ def parse_json_body(request: Request) -> Any:
         raise api_error(415, message="send the request body as application/json",
                         details={"content_type": request.content_type or None})
     try:
-        return json.loads(request.body.decode("utf-8"))
+        text = request.body.decode("utf-8")
+        value = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise api_error(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise api_error(400, "invalid_json", "the body is nested too deeply") from None
+    # JSON may spell characters no database stores: lone surrogates (\ud800)
+    # and NUL (PostgreSQL refuses it in text).  Refuse them here, clearly.
+    if "\\u" in text or "\x00" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise api_error(400, "invalid_json",
+                            "the body contains an unpaired surrogate (\\ud800-\\udfff)") from None
+        if "\\u0000" in text.lower() or "\x00" in text:
+            raise api_error(400, "invalid_json", "NUL characters are not allowed in text")
+    return value
 
 
 def validate(schema: dict[str, Any], value: Any, where: str = "body") -> Any:

@@ -200,7 +200,9 @@ class ExplicitViewName:
     def __call__(self, context: Any, request: Request) -> bool:
         if not self.value:
             return True
-        return f"@@{request.view_name}" in request.path_info.split("/")
+        # and nothing after it: /stock/@@acl/extra is not the ACL
+        segments = request.path_info.split("/")
+        return not request.subpath and f"@@{request.view_name}" in segments
 
 
 def includeme(config: Any) -> None:

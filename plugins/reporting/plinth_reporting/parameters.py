@@ -33,6 +33,10 @@ def invalid(problems: list[dict[str, Any]]) -> APIError:
 def convert(parameter: Parameter, raw: str) -> Any:
     """The value of ``raw`` as the parameter's type, before its schema is checked."""
     kind = parameter.type
+    if "\x00" in raw:
+        # Fix: PostgreSQL refuses NUL in text, so a %00 in a filter was a 500
+        # there (and matched nothing on SQLite): it is a bad value.
+        raise BadValue("must not contain a NUL character")
     if kind == "integer":
         if not INTEGER.match(raw):
             raise BadValue("must be an integer")

@@ -143,6 +143,18 @@ def _fail(report: str, message: str) -> ConfigurationError:
     return ConfigurationError(f"report {report!r}: {message}")
 
 
+def _resolve(config: Any, report: str, value: Any, what: str) -> Any:
+    """``value`` (a callable or its dotted name) resolved, or a ConfigurationError.
+
+    Fix: a dotted name that did not import raised a bare ImportError that did
+    not name the report, against the promise above.
+    """
+    try:
+        return config.maybe_dotted(value)
+    except (ImportError, ValueError) as exc:
+        raise _fail(report, f"{what} {value!r} cannot be imported ({exc})") from None
+
+
 def parse_column(report: str, spec: Any) -> Column:
     if isinstance(spec, (tuple, list)) and len(spec) == 2:
         spec = {"name": spec[0], "type": spec[1]}
@@ -215,7 +227,8 @@ def parse_chart(config: Any, report: str, spec: Any, columns: Sequence[Column],
     if not isinstance(x, str) or not y_columns or \
             not all(isinstance(c, str) for c in y_columns):
         raise _fail(report, "a chart names its x column and one or more y columns")
-    query = config.maybe_dotted(spec["query"]) if spec.get("query") is not None else None
+    query = (_resolve(config, report, spec["query"], "the chart query")
+             if spec.get("query") is not None else None)
     if query is not None and not callable(query):
         raise _fail(report, "the chart query is not callable")
     if query is None:
@@ -279,7 +292,7 @@ def add_report(
     if not isinstance(name, str) or not NAME.match(name):
         raise ConfigurationError(f"bad report name {name!r}: lower case letters, digits "
                                  f"and '-', at most 64")
-    query = config.maybe_dotted(query)
+    query = _resolve(config, name, query, "the query")
     if not callable(query):
         raise _fail(name, "query is not callable")
     if not title:

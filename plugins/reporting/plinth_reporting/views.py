@@ -29,7 +29,14 @@ def list_reports(context: ReportsContainer, request: Request) -> dict[str, Any]:
 
 
 def _format(request: Request, resource: ReportResource) -> str:
-    fmt = request.GET.get("format") or "json"
+    # Fix: a repeated format (format=csv&format=json) silently took the last
+    # value; like every other parameter given twice, it is a 400 now.
+    given = [value for value in request.GET.getall("format") if value != ""]
+    if len(given) > 1:
+        raise api_error(400, "invalid_request", "query parameter 'format' given twice",
+                        {"errors": [{"location": "query", "field": "format",
+                                     "message": "given twice"}]})
+    fmt = given[0] if given else "json"
     formats = resource.report.formats
     if fmt not in formats:
         why = ("this report has no chart" if fmt == "svg"

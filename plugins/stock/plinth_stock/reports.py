@@ -73,7 +73,11 @@ def end_of(day: date) -> datetime:
     Capping at now keeps reservations that will have expired by midnight in
     today's figures, as they are still held.
     """
-    return min(day_start(day + timedelta(days=1)), datetime.now(UTC))
+    now = datetime.now(UTC)
+    # Fix: ``day + 1`` overflowed for 9999-12-31 (a 500); today or later is now.
+    if day >= now.date():
+        return now
+    return day_start(day + timedelta(days=1))
 
 
 def bad_parameter(name: str, message: str) -> APIError:
@@ -130,9 +134,13 @@ def held_at(moment: datetime) -> Any:
     last change of an ended reservation); reservations are never deleted.
     """
     r = reservations
+    # Fix: ``updated_at >= moment``, not ``>``.  A confirm at ``moment`` itself
+    # (e.g. 00:00:00 of the next day) has its issue left out of the ledger sum
+    # (``created_at < moment``), so the reservation must still count as held;
+    # with ``>`` its units were neither issued nor reserved: available too high.
     return (select(r.c.item_id, r.c.location_id, func.sum(r.c.quantity).label("reserved"))
             .where(r.c.created_at < moment, r.c.expires_at > moment,
-                   or_(r.c.status == "active", r.c.updated_at > moment))
+                   or_(r.c.status == "active", r.c.updated_at >= moment))
             .group_by(r.c.item_id, r.c.location_id)
             .subquery("held"))
 
@@ -240,7 +248,8 @@ def movement_history(db: Any, params: dict[str, Any]) -> Any:
             .order_by(i.c.sku, loc.c.code, lines.c.id))
     if params["date_from"] is not None:
         stmt = stmt.where(lines.c.created_at >= day_start(params["date_from"]))
-    if params["date_to"] is not None:
+    # Fix: the last day there is (9999-12-31) has no next day (it was a 500).
+    if params["date_to"] is not None and params["date_to"] < date.max:
         stmt = stmt.where(lines.c.created_at <
                           day_start(params["date_to"] + timedelta(days=1)))
     if params["kind"] is not None:
@@ -290,8 +299,13 @@ def _balance_bounds(params: dict[str, Any]) -> tuple[date | None, date | None]:
     check_range(params)
     period = params["period"]
     start = period_floor(params["date_from"], period) if params["date_from"] else None
-    end = (period_after(period_floor(params["date_to"], period), period)
-           if params["date_to"] else None)
+    try:
+        end = (period_after(period_floor(params["date_to"], period), period)
+               if params["date_to"] else None)
+    except OverflowError:
+        # Fix: date_to in the last period before year 10000 has no period after
+        # it (it was a 500): no end, as nothing can be recorded after it.
+        end = None
     return start, end
 
 

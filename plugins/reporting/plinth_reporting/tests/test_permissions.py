@@ -1,0 +1,126 @@
+"""Every report is a resource with its own ACL: grants per report, denies, and
+no leak of which reports exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+STOCK_REPORTS = ["low-stock", "movements", "stock-balance", "stock-on-hand", "valuation"]
+ERROR_KEYS = {"status", "error", "message", "details"}
+
+
+def grant(principal: str, permission: str = "reports.view",
+          action: str = "Allow") -> dict[str, str]:
+    return {"action": action, "principal": principal, "permission": permission}
+
+
+def assert_error(response: Any, status: int, error: str) -> None:
+    assert response.status_int == status, response.text
+    assert response.content_type == "application/json"
+    assert set(response.json) == ERROR_KEYS
+    assert (response.json["status"], response.json["error"]) == (status, error)
+
+
+def test_grant_on_one_report_allows_that_report_only(boss: Any, testapp: Any,
+                                                     make_user: Any, login: Any) -> None:
+    boss.put_json("/reports/low-stock/@@acl", {"entries": [grant("group:buyers")]},
+                  status=200)
+    make_user("bella", "buyers")
+    bella = login("bella")
+
+    assert testapp.get("/reports/low-stock", headers=bella).json["report"] == "low-stock"
+    csv = testapp.get("/reports/low-stock?format=csv", headers=bella)
+    assert csv.text.startswith("sku,name,reorder_point,")
+    for name in ("movements", "stock-on-hand", "valuation", "stock-balance"):
+        assert_error(testapp.get(f"/reports/{name}", headers=bella, status=403), 403,
+                     "forbidden")
+        assert_error(testapp.get(f"/reports/{name}?format=csv", headers=bella, status=403),
+                     403, "forbidden")
+    assert_error(testapp.get("/reports/stock-balance?format=svg", headers=bella,
+                             status=403), 403, "forbidden")
+    # the listing needs reports.view on /reports itself
+    assert_error(testapp.get("/reports", headers=bella, status=403), 403, "forbidden")
+    # and the grant is what made the difference
+    make_user("otto", "others")
+    assert_error(testapp.get("/reports/low-stock", headers=login("otto"), status=403), 403,
+                 "forbidden")
+    # the report's ACL is explained like any other resource's
+    def decision(report: str) -> dict[str, Any]:
+        body = boss.get(f"/reports/{report}/@@permissions?principal=user:bella").json
+        return next(p for p in body["permissions"] if p["permission"] == "reports.view")
+
+    allowed = decision("low-stock")
+    assert allowed["allowed"] is True
+    assert (allowed["decided_by"]["resource"], allowed["decided_by"]["principal"]) == \
+        ("/reports/low-stock", "group:buyers")
+    assert decision("movements")["allowed"] is False
+
+
+def test_grant_on_reports_with_a_deny_on_one(boss: Any, as_principal: Any) -> None:
+    boss.put_json("/reports/@@acl", {"entries": [grant("group:clerks")]}, status=200)
+    boss.put_json("/reports/valuation/@@acl",
+                  {"entries": [grant("group:clerks", action="Deny")]}, status=200)
+    clerk = as_principal("user:carl", "group:clerks")
+
+    listed = clerk.get("/reports").json["reports"]
+    assert [r["name"] for r in listed] == [n for n in STOCK_REPORTS if n != "valuation"]
+    for name in STOCK_REPORTS:
+        if name == "valuation":
+            for query in ("", "?format=csv", "?format=svg"):
+                assert_error(clerk.get(f"/reports/valuation{query}", status=403), 403,
+                             "forbidden")
+        else:
+            assert clerk.get(f"/reports/{name}").json["report"] == name
+    # the deny is for clerks only: an administrator still sees everything
+    assert [r["name"] for r in boss.get("/reports").json["reports"]] == STOCK_REPORTS
+    boss.get("/reports/valuation", status=200)
+
+
+@pytest.mark.parametrize("url", [
+    "/reports", "/reports/low-stock", "/reports/low-stock?format=csv",
+    "/reports/stock-balance?format=svg", "/reports/nosuch", "/reports/nosuch?format=csv",
+    "/reports/nosuch/deeper", "/reports/low-stock/@@acl", "/reports/movements?bad=1",
+])
+def test_anonymous_gets_401_whether_or_not_the_report_exists(testapp: Any, url: str) -> None:
+    response = testapp.get(url, status=401)
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_wrong_token_is_401(testapp: Any) -> None:
+    for url in ("/reports", "/reports/low-stock", "/reports/nosuch"):
+        assert_error(testapp.get(url, headers={"Authorization": "Bearer plinth_nope"},
+                                 status=401), 401, "unauthorized")
+
+
+def test_without_reports_view_a_missing_report_is_403_not_404(as_principal: Any,
+                                                              boss: Any) -> None:
+    nobody = as_principal("user:nobody")
+    for url in ("/reports", "/reports/nosuch", "/reports/nosuch?format=csv",
+                "/reports/low-stock", "/reports/nosuch/deeper"):
+        assert_error(nobody.get(url, status=403), 403, "forbidden")
+    # one who may view the reports learns that it does not exist
+    assert_error(boss.get("/reports/nosuch", status=404), 404, "not_found")
+
+
+def test_grant_on_one_report_does_not_reveal_others(boss: Any, as_principal: Any) -> None:
+    boss.put_json("/reports/low-stock/@@acl", {"entries": [grant("group:buyers")]},
+                  status=200)
+    buyer = as_principal("user:bea", "group:buyers")
+    # a missing report and an existing forbidden one answer alike
+    missing = buyer.get("/reports/nosuch", status=403)
+    forbidden = buyer.get("/reports/movements", status=403)
+    assert missing.json["error"] == forbidden.json["error"] == "forbidden"
+
+
+def test_reports_view_elsewhere_grants_nothing_here(boss: Any, as_principal: Any) -> None:
+    # reports.view granted on /stock does not reach /reports
+    boss.put_json("/stock/@@acl", {"entries": [grant("group:clerks")]}, status=200)
+    clerk = as_principal("user:carl", "group:clerks")
+    assert_error(clerk.get("/reports/low-stock", status=403), 403, "forbidden")
+    # stock.view on /reports is not reports.view either
+    boss.put_json("/reports/@@acl", {"entries": [grant("group:clerks", "stock.view")]},
+                  status=200)
+    assert_error(clerk.get("/reports/low-stock", status=403), 403, "forbidden")
