@@ -15,8 +15,6 @@ from .acl import (
     AclEntry,
     AclResource,
     decide,
-    default_entries,
-    lineage,
     lineage_acls,
     path_of,
     registered_permissions,
@@ -194,16 +192,3 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
                      {"removed": [g for g in removed if g["resource"] == path]},
                      {"reason": f"{principal} deleted"}, request_id)
     return len(removed)
-
-
-__all__ = [
-    "ACL_BODY_SCHEMA",
-    "default_entries",
-    "describe",
-    "expand",
-    "explain",
-    "grants_of",
-    "lineage",
-    "remove_grants_of",
-    "replace_acl",
-]

@@ -147,25 +147,17 @@ def unauthorized_response(request: Request) -> Response:
     return response
 
 
-def forbidden_response(request: Request) -> Response:
+def forbidden_response(request: Request, details: dict[str, Any] | None = None) -> Response:
     return json_error_response(
-        request, 403, "forbidden", "you are not allowed to do this here"
+        request, 403, "forbidden", "you are not allowed to do this here", details
     )
 
 
 def forbidden_view(context: exc.HTTPForbidden, request: Request) -> Response:
     if request.identity is None:
         return unauthorized_response(request)
-    details = {}
-    result = getattr(context, "result", None)
-    permission = getattr(result, "permission", None)
-    if permission:
-        details["permission"] = permission
-    response = forbidden_response(request)
-    response.json_body = error_body(
-        403, "forbidden", "you are not allowed to do this here", details
-    )
-    return response
+    permission = getattr(getattr(context, "result", None), "permission", None)
+    return forbidden_response(request, {"permission": permission} if permission else None)
 
 
 def last_resort_view(context: Exception, request: Request) -> Response:
