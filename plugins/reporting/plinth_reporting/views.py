@@ -9,6 +9,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from plinth.errors import api_error
+from plinth.security import prefetch_acls
 
 from . import services
 from .output import TooManyPoints
@@ -21,9 +22,11 @@ CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "svg": "image/sv
 def list_reports(context: ReportsContainer, request: Request) -> dict[str, Any]:
     """The reports the caller may view (each report has its own ACL)."""
     base = request.application_url + "/reports/"
+    resources = context.reports()
+    prefetch_acls(request, resources)  # one statement for all their ACLs
     return {"reports": [
         {**resource.report.describe(), "url": base + resource.__name__}
-        for resource in context.reports()
+        for resource in resources
         if request.has_permission("reports.view", resource)
     ]}
 

@@ -124,3 +124,17 @@ def test_reports_view_elsewhere_grants_nothing_here(boss: Any, as_principal: Any
     boss.put_json("/reports/@@acl", {"entries": [grant("group:clerks", "stock.view")]},
                   status=200)
     assert_error(clerk.get("/reports/low-stock", status=403), 403, "forbidden")
+
+
+def test_listing_checks_every_report_with_one_acl_statement(as_principal: Any,
+                                                            sql_counter: Any) -> None:
+    viewer = as_principal("user:vic", "group:viewers")
+    admin = as_principal("user:root", "group:admins")
+    admin.put_json("/reports/@@acl", {"entries": [
+        {"action": "Allow", "principal": "group:viewers", "permission": "reports.view"}]})
+    admin.put_json("/reports/movements/@@acl", {"entries": [
+        {"action": "Deny", "principal": "group:viewers", "permission": "reports.view"}]})
+    with sql_counter() as counter:
+        names = [r["name"] for r in viewer.get("/reports").json["reports"]]
+    assert "movements" not in names and "low-stock" in names
+    assert len([s for s in counter.statements if "acl_resources" in s]) == 2
