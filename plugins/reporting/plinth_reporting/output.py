@@ -41,8 +41,9 @@ def _decimal(scale: int | None) -> Converter:
     quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 
     def convert(value: Any) -> str | None:
-        if value is None:
-            return None
+        if value is None or isinstance(value, str):
+            # None, or text the database formatted itself (fast path).
+            return value
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         if quantum is not None:
             # SQLite computes NUMERIC as binary floats; the declared scale

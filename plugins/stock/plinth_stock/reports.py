@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Numeric,
+    String,
     and_,
     case,
     cast,
@@ -65,6 +67,17 @@ DATE_TO = {"name": "date_to", "type": "string", "format": "date",
 def day_start(day: date) -> datetime:
     """Midnight UTC at the start of ``day`` (aware: timestamptz compares correctly)."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def money_text(db: Any, expr: Any) -> Any:
+    """``expr`` as text with ``MONEY`` decimals, formatted by the database.
+
+    For a report of half a million rows this saves a float or Decimal to text
+    conversion per cell in Python (about a quarter of the CSV's time).
+    """
+    if db.dialect.name == "sqlite":
+        return func.printf(f"%.{MONEY}f", expr)
+    return cast(cast(expr, Numeric(24, MONEY)), String)
 
 
 def end_of(day: date) -> datetime:
@@ -170,8 +183,9 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
                                         held.c.location_id == ledger.c.location_id)))
     stmt = (select(i.c.sku, i.c.name, loc.c.code.label("location"),
                    on_hand.label("on_hand"), reserved.label("reserved"),
-                   (on_hand - reserved).label("available"), i.c.unit_cost,
-                   (on_hand * i.c.unit_cost).label("value"))
+                   (on_hand - reserved).label("available"),
+                   money_text(db, i.c.unit_cost).label("unit_cost"),
+                   money_text(db, on_hand * i.c.unit_cost).label("value"))
             .select_from(source)
             .order_by(i.c.sku, loc.c.code))
     if sku is not None:
