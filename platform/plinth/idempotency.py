@@ -47,6 +47,13 @@ class IdempotencyRace(RetryableException):
     """Another request with the same key committed first: retry to replay it."""
 
 
+def purge(db: Any, ttl_seconds: int) -> int:
+    """Delete the keys older than ``ttl_seconds`` (they would be ignored anyway)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=ttl_seconds)
+    result = db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return int(result.rowcount or 0)
+
+
 def fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path_qs.encode(), request.body or b""):

@@ -53,6 +53,17 @@ def db_revision(env: Environment, branch: str, message: str) -> None:
     schema.revision(env.registry, env.engine, branch, message)
 
 
+@db.command("purge")
+@pass_env
+def db_purge(env: Environment) -> None:
+    """Delete expired Idempotency-Key records (run it daily from cron)."""
+    from ..idempotency import purge
+
+    with env.session() as session:
+        removed = purge(session, env.settings["plinth.idempotency_ttl"])
+    click.echo(f"removed {removed} expired idempotency key(s)")
+
+
 @db.command("current")
 @pass_env
 def db_current(env: Environment) -> None:
