@@ -27,6 +27,14 @@ REQUESTS = Counter("plinth_http_requests", "HTTP requests served", ["method", "s
 LATENCY = Histogram("plinth_http_request_seconds", "time to produce a response", ["method"])
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Content-Security-Policy", API_CSP),
+    ("Cache-Control", "no-store"),
+)
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'")
 
@@ -95,17 +103,16 @@ def plinth_tween_factory(handler: Any, registry: Any) -> Any:
                 if is_error_retryable(request, exc):
                     raise
                 response = request.invoke_exception_view(reraise=True)
-        headers = response.headers
-        headers["X-Request-ID"] = request.request_id
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        headers.setdefault("Content-Security-Policy", API_CSP)
-        headers.setdefault("Cache-Control", "no-store")
-        if request.scheme == "https":
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # One pass over the header list instead of a case-insensitive scan
+        # per header: this runs on every response.
+        headerlist = response.headerlist
+        present = {name.lower() for name, _ in headerlist}
+        headerlist.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
+        headerlist.append(("X-Request-ID", request.request_id))
+        if request.scheme == "https" and "strict-transport-security" not in present:
+            headerlist.append(("Strict-Transport-Security", "max-age=31536000"))
         if cors:
+            headers = response.headers
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
             headers.add("Vary", "Origin")
