@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -25,3 +26,26 @@ def test_every_enabled_branch_is_applied(plinth_app: Any) -> None:
     enabled = {p.name for p in registry["plinth.plugins"]}
     assert set(state) >= {"core"} | (enabled & {"auth", "stock"})
     assert not any(s["pending"] for s in state.values())
+
+
+def test_disabling_a_plugin_keeps_upgrades_working(tmp_path: Any) -> None:
+    """A disabled plugin's revision stays in the database; upgrades go on."""
+    from plinth import make_configurator
+
+    url = f"sqlite:///{tmp_path / 'plugins.sqlite'}"
+
+    def registry(plugins: str) -> Any:
+        config = make_configurator({"sqlalchemy.url": url, "plinth.plugins": plugins})
+        config.commit()
+        return config.registry
+
+    both = registry("auth stock")
+    schema.upgrade(both, both["plinth.engine"])
+    only_auth = registry("auth")
+    schema.upgrade(only_auth, only_auth["plinth.engine"])  # would fail to find stock's revision
+    state = schema.branch_state(only_auth, only_auth["plinth.engine"])
+    assert set(state) == {"core", "auth"} and not any(s["pending"] for s in state.values())
+    with only_auth["plinth.engine"].begin() as connection:
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0123456789ab')")
+    with pytest.raises(schema.SchemaError, match="not installed"):
+        schema.upgrade(only_auth, only_auth["plinth.engine"])

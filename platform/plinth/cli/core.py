@@ -37,7 +37,10 @@ def db() -> None:
 @pass_env
 def db_upgrade(env: Environment) -> None:
     """Apply the migrations of the core and every enabled plugin."""
-    schema.upgrade(env.registry, env.engine)
+    try:
+        schema.upgrade(env.registry, env.engine)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
     for label, state in schema.branch_state(env.registry, env.engine).items():
         click.echo(f"{label}: at {state['applied']}")
 
