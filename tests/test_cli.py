@@ -138,3 +138,18 @@ def test_db_purge_removes_only_expired_idempotency_keys(ini: str, as_principal: 
     with plinth_engine.connect() as connection:
         keys = [k for (k,) in connection.exec_driver_sql("SELECT key FROM idempotency_keys")]
     assert keys == ["new"]
+
+
+def test_users_delete_can_remove_grants(ini: str, make_user: Any) -> None:
+    make_user("val")
+    make_user("wyn")
+    run(ini, "acl", "grant", "/stock", "user:val", "stock.view")
+    run(ini, "acl", "grant", "/stock", "user:wyn", "stock.view")
+    assert "deleted user val and 1 ACL" in run(ini, "users", "delete", "val",
+                                               "--remove-grants")
+    run(ini, "users", "delete", "wyn")
+    shown = json.loads(run(ini, "acl", "show", "/stock"))
+    assert [e["principal"] for e in shown["entries"]] == ["user:wyn"]
+    run(ini, "users", "delete", "val", code=1)
+    kinds = [json.loads(line)["kind"] for line in run(ini, "audit").splitlines()]
+    assert kinds.count("user.deleted") == 2

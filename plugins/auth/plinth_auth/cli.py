@@ -71,6 +71,26 @@ def users_disable(env: Environment, name: str) -> None:
     click.echo(f"disabled user {name}")
 
 
+@users.command("delete")
+@click.argument("name")
+@click.option("--remove-grants", is_flag=True,
+              help="also remove the ACL entries naming user:NAME")
+@pass_env
+def users_delete(env: Environment, name: str, remove_grants: bool) -> None:
+    """Delete NAME and its tokens (audited)."""
+    from plinth import acladmin
+
+    with env.session() as db:
+        user = services.user_by_name(db, name)
+        if user is None:
+            raise click.ClickException(f"no user {name!r}")
+        services.delete_user(db, env.registry, user, _actor(env))
+        removed = (acladmin.remove_grants_of(db, f"user:{name}", env.operator)
+                   if remove_grants else 0)
+    click.echo(f"deleted user {name}" + (f" and {removed} ACL entr(ies)" if remove_grants
+                                         else ""))
+
+
 @users.command("ensure-admin")
 @click.option("--name", default="admin", show_default=True)
 @pass_env
