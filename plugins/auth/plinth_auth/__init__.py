@@ -13,7 +13,7 @@ def includeme(config: Any) -> None:
     setting = config.plinth_setting
     setting("auth.token_ttl", 12 * 3600, positive_int)
     setting("auth.login_attempts", 10, positive_int)
-    setting("auth.client_login_attempts", 50, positive_int)
+    setting("auth.client_login_attempts", 10, positive_int)
     setting("auth.login_window", 300, positive_int)
     setting("auth.ratelimit_storage", "memory://", non_empty)
 

@@ -4,6 +4,12 @@ Kept in memory by default; with ``auth.ratelimit_storage = redis://...`` every
 process shares them.  Only failures count, and only password logins are
 limited: an attacker hammering an account cannot take away its owner's
 existing tokens.
+
+The account limit counts failed attempts on one account.  The client limit
+counts the *accounts* a client address failed on: guessing many accounts from
+one address (credential stuffing) is stopped at the same number, while one
+user mistyping one password, however often, is the account limit's business
+and does not lock out the colleagues behind the same address.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class LoginLimiter:
     storage: Any
     per_account: RateLimitItemPerSecond
     per_client: RateLimitItemPerSecond
+    once: RateLimitItemPerSecond  # one hit per window: "first failure of this pair"
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> LoginLimiter:
@@ -40,6 +47,7 @@ class LoginLimiter:
             MovingWindowRateLimiter(storage), storage,
             RateLimitItemPerSecond(settings["auth.login_attempts"], window),
             RateLimitItemPerSecond(settings["auth.client_login_attempts"], window),
+            RateLimitItemPerSecond(1, window),
         )
 
     def _checks(self, username: str, client: str) -> list[tuple[Any, str, str]]:
@@ -56,8 +64,11 @@ class LoginLimiter:
         return max(waits) if waits else None
 
     def failed(self, username: str, client: str) -> None:
-        for item, scope, key in self._checks(username, client):
-            self.limiter.hit(item, "login", scope, key)
+        account = username.lower()
+        self.limiter.hit(self.per_account, "login", "account", account)
+        # The client's count goes up once per account it fails on in a window.
+        if self.limiter.hit(self.once, "login", "pair", client, account):
+            self.limiter.hit(self.per_client, "login", "client", client)
 
     def reset(self) -> None:
         self.storage.reset()

@@ -194,6 +194,24 @@ def test_client_address_limit(testapp: Any, plinth_registry: Any, make_user: Any
                       extra_environ={"REMOTE_ADDR": "198.51.100.8"}, status=401)
 
 
+def test_client_limit_counts_accounts_not_attempts(testapp: Any, plinth_registry: Any,
+                                                   make_user: Any) -> None:
+    limit = plinth_registry.settings["auth.client_login_attempts"]
+    make_user("colleague")
+    address = {"REMOTE_ADDR": "198.51.100.9"}
+    for n in range(limit - 1):
+        for _ in range(3):  # retries on one account count once for the address
+            testapp.post_json("/auth/tokens", {"username": f"typo{n}", "password": "bad-pass"},
+                              extra_environ=address, status=401)
+    # 3 x (limit - 1) failures, but on limit - 1 accounts: a colleague still logs in
+    testapp.post_json("/auth/tokens", {"username": "colleague", "password": PASSWORD},
+                      extra_environ=address, status=201)
+    testapp.post_json("/auth/tokens", {"username": "one-more", "password": "bad-pass"},
+                      extra_environ=address, status=401)
+    testapp.post_json("/auth/tokens", {"username": "colleague", "password": PASSWORD},
+                      extra_environ=address, status=429)
+
+
 def test_failed_logins_are_audited(testapp: Any, make_user: Any, admin: dict[str, str]) -> None:
     testapp.post_json("/auth/tokens", {"username": "mallory", "password": "bad-password"},
                       status=401)
