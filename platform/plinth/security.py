@@ -112,7 +112,24 @@ def view_permission_for(resource: Any) -> str | None:
     return getattr(resource, "__view_permission__", None)
 
 
+def set_identity_provider(config: Any, provider: Any) -> None:
+    """Directive: the plugin that turns credentials into principals.
+
+    One per application: a second plugin setting one is a configuration
+    conflict, not a silent replacement of who users are.
+    """
+    provider = config.maybe_dotted(provider)
+
+    def register() -> None:
+        config.registry.registerUtility(provider, IIdentityProvider)
+
+    intr = config.introspectable("plinth identity provider", "identity", repr(provider),
+                                 "plinth identity provider")
+    config.action("plinth.identity_provider", register, introspectables=(intr,))
+
+
 def includeme(config: Any) -> None:
+    config.add_directive("set_identity_provider", set_identity_provider)
     config.set_security_policy(PlinthSecurityPolicy())
     # Deny by default: a view registered without a permission needs this one,
     # which nobody is ever granted.

@@ -24,8 +24,7 @@ def includeme(config: Any) -> None:
     config.registry["auth.limiter"] = limiter
     # State kept outside the database: the test fixtures reset it between tests.
     config.registry.setdefault("plinth.test_resets", []).append(limiter.reset)
-    config.registry.registerUtility(TokenIdentityProvider(),
-                                    provided=_identity_interface())
+    config.set_identity_provider(TokenIdentityProvider())
     config.declare_permission("auth.manage", "administer users, groups and tokens")
     config.declare_permission("auth.self", "see your own identity and tokens")
     config.add_tree_child("auth", "plinth_auth.resources.AuthContainer")
@@ -36,8 +35,3 @@ def includeme(config: Any) -> None:
     config.include(".openapi")
     config.include(".subscribers")
 
-
-def _identity_interface() -> Any:
-    from plinth.interfaces import IIdentityProvider
-
-    return IIdentityProvider
