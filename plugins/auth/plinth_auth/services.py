@@ -148,21 +148,26 @@ def delete_user(db: Session, registry: Any, user: User, actor: Actor) -> None:
                                        before=before))
 
 
-def authenticate(db: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None.
+def authenticate(reader: Any, db: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials (from ``db``), or None.
 
-    An unknown user costs one hash verification too, so that timing does not
-    tell whether the name exists.  A hash made with weaker parameters than
-    today's is upgraded.
+    The password is checked on ``reader``, a connection outside the request's
+    transaction, so that the slow hash verification never runs while that
+    transaction holds a lock (on SQLite, the database's write lock).  An
+    unknown user costs one verification too, so that timing does not tell
+    whether the name exists.  A hash made with weaker parameters than today's
+    is upgraded.
     """
-    user = db.scalars(select(User).where(User.name == username)).first() \
+    row = reader.execute(select(User.id, User.password_hash, User.active)
+                         .where(User.name == username)).first() \
         if NAME.match(username) else None
-    if user is None:
+    if row is None:
         verify_password(dummy_hash(), password)
         return None
-    if not verify_password(user.password_hash, password):
+    if not verify_password(row.password_hash, password) or not row.active:
         return None
-    if not user.active:
+    user = db.get(User, row.id)
+    if user is None:  # deleted in the meantime
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -50,7 +50,8 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     if wait is not None:
         raise api_error(429, "rate_limited", "too many failed logins: try again later",
                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
-    user = services.authenticate(request.db, username, password)
+    with request.registry["plinth.engine"].connect() as reader:
+        user = services.authenticate(reader, request.db, username, password)
     if user is None:
         limiter.failed(username, client)
         registry, request_id = request.registry, request.request_id
