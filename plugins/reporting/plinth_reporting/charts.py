@@ -86,6 +86,15 @@ def _as_datetime(value: date) -> datetime:
 PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4}
 
 
+def period_label(start: date, period: str | None) -> str:
+    """How a period starting at ``start`` is named on the x axis."""
+    if period == "month":
+        return start.strftime("%Y-%m")
+    if period == "week":
+        return "week of " + start.strftime("%Y-%m-%d")
+    return start.strftime("%Y-%m-%d")
+
+
 def render_svg(chart: Chart, title: str, subtitle: str,
                points: Sequence[tuple[Any, Sequence[float]]], period: str | None = None
                ) -> bytes:
@@ -136,7 +145,12 @@ def render_svg(chart: Chart, title: str, subtitle: str,
         for name, values in zip(chart.y, series, strict=True):
             axes.plot(positions, values, marker="o" if count <= 60 else None,
                       markersize=3, label=_pretty(name))
-    if on_time_axis:
+    if on_time_axis and period in PERIOD_DAYS and 0 < count <= MAX_TICK_LABELS:
+        # Few periods: one tick per period, named as the report names it, and
+        # half a period of room on each side (one day must not read as hours).
+        axes.set_xticks(positions, [period_label(x, period) for x in xs], **plain)
+        axes.set_xlim(min(positions) - span, max(positions) + span)
+    elif on_time_axis:
         locator = AutoDateLocator(maxticks=MAX_TICK_LABELS)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -719,6 +719,10 @@ def test_svg_charts(boss: Any, stock: Stock) -> None:
     empty = svg_text(boss.get("/reports/stock-balance?format=svg&sku=NOPE"))
     assert "no data for these parameters" in empty
 
+    # a few periods: one tick each, named as the report names periods
+    months = svg_text(boss.get("/reports/stock-balance?format=svg&period=month"))
+    assert "2024-01" in months and "2024-02" in months
+
 
 @pytest.mark.parametrize("name", ["movements", "stock-on-hand", "low-stock"])
 def test_svg_of_a_report_without_chart_is_400(boss: Any, name: str) -> None:
