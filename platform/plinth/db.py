@@ -76,10 +76,6 @@ def _make_sqlite_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 # One transaction manager per thread, in explicit mode, used by pyramid_tm for
 # every request on that thread (``tm.manager_hook``).  Because it is the same
 # object for every request, sessions are joined to it by registering

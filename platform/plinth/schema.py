@@ -120,26 +120,36 @@ def revision(registry: Any, engine: Engine, label: str, message: str) -> Any:
         )
 
 
+def branch_lineages(registry: Any) -> dict[str, list[str]]:
+    """Per enabled branch, its revisions from the head down to the first.
+
+    Read from the migration files once per process and cached in the
+    registry: the files do not change while it runs, and ``/ready`` is polled.
+    """
+    cached = registry.get("plinth.migrations.lineages")
+    if cached is not None:
+        return dict(cached)
+    script = ScriptDirectory.from_config(alembic_config(registry, with_disabled=True))
+    lineages = {}
+    for label in registry.get("plinth.migrations", {}):
+        head = _branch_head(script, label)
+        lineages[label] = ([r.revision for r in script.iterate_revisions(head.revision, "base")]
+                           if head is not None else [])
+    registry["plinth.migrations.lineages"] = lineages
+    return dict(lineages)
+
+
 def branch_state(registry: Any, engine: Engine) -> dict[str, dict[str, Any]]:
     """For every enabled branch: its head, the applied revision, pending or not."""
-    cfg = alembic_config(registry, with_disabled=True)
-    script = ScriptDirectory.from_config(cfg)
+    lineages = branch_lineages(registry)
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     state = {}
-    for label in registry.get("plinth.migrations", {}):
-        head = _branch_head(script, label)
-        applied = None
-        if head is not None:
-            for revision in script.iterate_revisions(head.revision, "base"):
-                if revision.revision in current:
-                    applied = revision.revision
-                    break
-        state[label] = {
-            "head": head.revision if head else None,
-            "applied": applied,
-            "pending": head is not None and applied != head.revision,
-        }
+    for label, revisions in lineages.items():
+        head = revisions[0] if revisions else None
+        applied = next((r for r in revisions if r in current), None)
+        state[label] = {"head": head, "applied": applied,
+                        "pending": head is not None and applied != head}
     return state
 
 

@@ -152,7 +152,7 @@ def as_principal(plinth_app: Any, clean_database: None) -> Callable[..., Any]:
 
 @pytest.fixture
 def dbsession(plinth_app: Any) -> Iterator[Session]:
-    engine = plinth_app.registry["plinth.engine"].execution_options(plinth_write=True)
+    engine = plinth_app.registry["plinth.write_engine"]
     connection = engine.connect()
     transaction = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint")

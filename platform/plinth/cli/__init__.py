@@ -37,9 +37,7 @@ class Environment:
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        engine = self.engine
-        if write:
-            engine = engine.execution_options(plinth_write=True)
+        engine = self.registry["plinth.write_engine" if write else "plinth.engine"]
         with Session(bind=engine, expire_on_commit=False) as session, session.begin():
             yield session
 

@@ -84,7 +84,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _touch(request: Any, token_id: str, moment: datetime) -> None:
     """Record the token's use in a short transaction of its own."""
-    engine = request.registry["plinth.engine"].execution_options(plinth_write=True)
+    engine = request.registry["plinth.write_engine"]
     try:
         with engine.begin() as connection:
             connection.execute(

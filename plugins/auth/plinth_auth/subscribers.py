@@ -25,14 +25,14 @@ def audit_auth_event(event: events.AuthEvent) -> None:
 
 def audit_failed_login(event: events.LoginFailed, engine: Any) -> None:
     # The failed request rolls back, so this is written on its own.
-    with Session(bind=engine.execution_options(plinth_write=True)) as db, db.begin():
+    with Session(bind=engine) as db, db.begin():
         audit.record(db, event.kind, None, f"/auth/users/{event.username}", None,
                      {"username": event.username, "client": event.client,
                       "reason": event.reason}, event.request_id)
 
 
 def includeme(config: Any) -> None:
-    engine = config.registry["plinth.engine"]
+    engine = config.registry["plinth.write_engine"]
     for kind in (events.UserCreated, events.UserChanged, events.UserDeleted,
                  events.MembershipChanged, events.TokenIssued, events.TokenRevoked):
         config.add_subscriber(audit_auth_event, kind)
