@@ -177,3 +177,14 @@ def test_view_names_take_no_subpath(as_principal: Any) -> None:
     app = as_principal("user:root", "group:admins")
     app.get("/stock/@@acl", status=200)
     assert_error(app.get("/stock/@@acl/extra", status=404), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", [
+    "/@@audit?cursor=WyJ4Il0",  # ["x"] where an id belongs
+    "/auth/users?cursor=WzFd",  # [1] where a name belongs
+    "/stock?cursor=WzEsMl0",  # [1, 2]
+    "/locations/WH1/A-1/movements?cursor=eyJhIjoxfQ",  # {"a": 1}
+])
+def test_forged_cursors_are_400(as_principal: Any, path: str) -> None:
+    app = as_principal("user:root", "group:admins")
+    assert_error(app.get(path, status=400), 400, "invalid_cursor")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -203,20 +204,36 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def decode_cursor(request: Request, arity: int) -> list[Any] | None:
+def cursor_after(request: Request, kind: type[Any]) -> Any:
+    """The sort key a ``cursor`` from :func:`page` points after, or None.
+
+    ``kind`` (str or int) is the key's type: a cursor this server did not
+    issue, whatever its content, is a 400, never a 500 further down.
+    """
     raw = request.GET.get("cursor")
     if not raw:
         return None
     try:
         padded = raw + "=" * (-len(raw) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != arity:
+        if not isinstance(values, list) or len(values) != 1 or \
+                type(values[0]) is not kind:
             raise ValueError("wrong shape")
-        return values
+        return values[0]
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise api_error(400, "invalid_cursor", "the cursor is not one this server issued",
                         {"errors": [{"location": "query", "field": "cursor",
                                      "message": "invalid cursor"}]}) from None
+
+
+def page(rows: list[Any], limit: int, key: Callable[[Any], Any],
+         shape: Callable[[Any], Any] = lambda row: row) -> dict[str, Any]:
+    """A page of a list fetched with ``limit + 1`` rows: the items (shaped by
+    ``shape``) and, if there are more, the cursor to the next page."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [shape(row) for row in rows],
+            "next_cursor": encode_cursor([key(rows[-1])]) if more else None}
 
 
 def check_if_match(request: Request, current_etag: str | None) -> None:

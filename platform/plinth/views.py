@@ -22,7 +22,7 @@ from .plugins import disabled_plugins
 from .resources import Root
 from .security import effective_principals
 from .tweens import DOCS_CSP
-from .validation import decode_cursor, encode_cursor, page_limit
+from .validation import check_if_match, cursor_after, page, page_limit
 
 
 def home(context: Root, request: Request) -> dict[str, Any]:
@@ -102,8 +102,6 @@ def acl_get(context: Any, request: Request) -> Response:
 
 
 def acl_put(context: Any, request: Request) -> Response:
-    from .validation import check_if_match
-
     current = acladmin.etag_for(acladmin.acl_state(request.db, path_of(context)))
     check_if_match(request, current)
     body = request.validated
@@ -161,10 +159,10 @@ def _query_time(request: Request, name: str) -> datetime | None:
 
 def audit_view(context: Any, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
+    before = cursor_after(request, int)
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    if cursor:
-        stmt = stmt.where(AuditEntry.id < int(cursor[0]))
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
     params = request.GET
     if params.get("actor"):
         stmt = stmt.where(AuditEntry.actor == params["actor"])
@@ -178,9 +176,7 @@ def audit_view(context: Any, request: Request) -> dict[str, Any]:
         stmt = stmt.where(AuditEntry.at >= since)
     if until:
         stmt = stmt.where(AuditEntry.at < until)
-    rows = list(request.db.scalars(stmt))
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
-    return {"items": [r.as_dict() for r in rows[:limit]], "next_cursor": next_cursor}
+    return page(list(request.db.scalars(stmt)), limit, lambda r: r.id, AuditEntry.as_dict)
 
 
 class ExplicitViewName:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from plinth import acladmin
 from plinth.errors import api_error
 from plinth.security import effective_principals
-from plinth.validation import decode_cursor, encode_cursor, page_limit
+from plinth.validation import cursor_after, page, page_limit
 
 from . import events, schemas, services
 from .models import Group, Token, User, memberships
@@ -90,15 +90,11 @@ def whoami(context: AuthContainer, request: Request) -> dict[str, Any]:
 
 def list_users(context: UsersContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
+    after = cursor_after(request, str)
     stmt = select(User).options(selectinload(User.groups)).order_by(User.name).limit(limit + 1)
-    if cursor:
-        stmt = stmt.where(User.name > str(cursor[0]))
-    users = list(request.db.scalars(stmt))
-    more = len(users) > limit
-    users = users[:limit]
-    return {"items": [services.user_dict(u) for u in users],
-            "next_cursor": encode_cursor([users[-1].name]) if more else None}
+    if after is not None:
+        stmt = stmt.where(User.name > after)
+    return page(list(request.db.scalars(stmt)), limit, lambda u: u.name, services.user_dict)
 
 
 def _existing(context: UserResource) -> User:

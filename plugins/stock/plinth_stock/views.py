@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from pyramid.request import Request
@@ -11,7 +12,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.errors import api_error
-from plinth.validation import check_if_match, decode_cursor, encode_cursor, page_limit
+from plinth.validation import check_if_match, cursor_after, page, page_limit
 
 from . import schemas, services
 from .resources import (
@@ -56,11 +57,6 @@ def json_response(body: dict[str, Any], status: int = 200, etag: str | None = No
     return response
 
 
-def _page(rows: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": rows, "next_cursor": encode_cursor([rows[-1][key]]) if more else None}
-
 
 def _flag(request: Request, name: str) -> bool:
     value = request.GET.get(name, "false").lower()
@@ -75,12 +71,11 @@ def _flag(request: Request, name: str) -> bool:
 
 def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
-    rows = services.list_items(request.db, limit, str(cursor[0]) if cursor else None,
+    rows = services.list_items(request.db, limit, cursor_after(request, str),
                                location=request.GET.get("location") or None,
                                below_reorder=_flag(request, "below_reorder_point"),
                                text=request.GET.get("q") or None)
-    return _page(rows, limit, "sku")
+    return page(rows, limit, itemgetter("sku"))
 
 
 def get_item(context: ItemResource, request: Request) -> Response:
@@ -128,9 +123,8 @@ def post_transfer(context: ItemResource, request: Request) -> Response:
 
 def list_locations(context: LocationsContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
-    rows = services.list_locations(request.db, limit, str(cursor[0]) if cursor else None)
-    return _page([services.location_dict(r) for r in rows], limit, "code")
+    rows = services.list_locations(request.db, limit, cursor_after(request, str))
+    return page(rows, limit, lambda location: location.code, services.location_dict)
 
 
 def _location(request: Request, context: LocationResource) -> Any:
@@ -143,10 +137,8 @@ def _location(request: Request, context: LocationResource) -> Any:
 def get_location(context: LocationResource, request: Request) -> Response:
     location = _location(request, context)
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
-    levels = services.location_levels(request.db, location, limit,
-                                      str(cursor[0]) if cursor else None)
-    body = {**services.location_dict(location), "levels": _page(levels, limit, "sku")}
+    levels = services.location_levels(request.db, location, limit, cursor_after(request, str))
+    body = {**services.location_dict(location), "levels": page(levels, limit, itemgetter("sku"))}
     return json_response(body, etag=services.location_etag(location.version))
 
 
@@ -184,13 +176,11 @@ def post_movement(context: LevelResource, request: Request) -> Response:
 
 def list_movements(context: LevelResource, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    cursor = decode_cursor(request, 1)
+    before = cursor_after(request, int)
     with stock_errors():
         where = services.place(request.db, context.sku, context.code)
-    before = cursor[0] if cursor else None
-    if before is not None and not isinstance(before, int):
-        raise api_error(400, "invalid_cursor", "the cursor is not one this server issued")
-    return _page(services.list_movements(request.db, where, limit, before), limit, "id")
+    return page(services.list_movements(request.db, where, limit, before), limit,
+                itemgetter("id"))
 
 
 def post_reservation(context: LevelResource, request: Request) -> Response:
