@@ -18,7 +18,9 @@ def includeme(config: Any) -> None:
     setting("auth.ratelimit_storage", "memory://", non_empty)
 
     from .identity import TokenIdentityProvider
-    from .ratelimit import LoginLimiter
+    from .ratelimit import LoginLimiter, failure_policy
+
+    setting("auth.ratelimit_failure", "open", failure_policy)
 
     limiter = LoginLimiter.from_settings(config.registry.settings)
     config.registry["auth.limiter"] = limiter
