@@ -47,6 +47,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".openapi")
     config.include(".schema")
     config.include(".health")
+    config.include(".deploy")
     config.include(".cli.directives")
     config.include(".views")
     config.include(".coreapi")
