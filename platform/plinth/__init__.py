@@ -38,6 +38,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include("pyramid_tm")
     config.include(".db")
     config.include(".errors")
+    config.include(".outages")
     config.include(".resources")
     config.include(".acl")
     config.include(".security")
