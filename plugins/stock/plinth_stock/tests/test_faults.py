@@ -345,7 +345,7 @@ def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
                             {"kind": "receipt", "quantity": 1}))
                 try:
                     status, _, body = call(server.port, request[0], request[1],
-                                                 request[2], token)
+                                           request[2], token)
                 except (OSError, http.client.HTTPException) as exc:
                     hung.append((current, request[1], exc))
                     continue
