@@ -56,3 +56,11 @@ def test_health_needs_no_database_and_ready_says_why(app_without_database: TestA
     ready = app_without_database.get("/ready", status=503).json
     assert ready["error"] == "not_ready"
     assert ready["details"]["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+
+
+def test_pooled_connections_are_checked_before_use() -> None:
+    # What lets a process recover from a database restart without a restart of its own.
+    from plinth.db import make_engine
+
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/plinth")
+    assert engine.pool._pre_ping is True
