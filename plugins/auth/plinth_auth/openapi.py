@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.openapi import json_body, json_response
+from plinth.openapi import error_response, json_body, json_response
 
 from . import schemas
 
@@ -20,7 +20,9 @@ def includeme(config: Any) -> None:
     add("/auth/tokens", "post", {
         "summary": "Issue an API token for a username and password (public)", "tags": tags,
         "x-public": True, "requestBody": json_body(schemas.TOKEN_REQUEST),
-        "responses": {"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED)}})
+        "responses": {"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED),
+                      "503": error_response("the login rate-limit storage is down and "
+                                            "auth.ratelimit_failure is closed")}})
     add("/auth/tokens", "get", {
         "summary": "Your live tokens (never their secrets)", "tags": tags,
         "responses": {"200": json_response("tokens")}})

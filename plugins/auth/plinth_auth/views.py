@@ -18,6 +18,7 @@ from plinth.validation import cursor_after, page, page_limit
 from . import events, schemas, services
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
+from .ratelimit import LimiterUnavailable
 from .resources import (
     AuthContainer,
     GroupResource,
@@ -46,14 +47,23 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     username, password = body["username"], body["password"]
     limiter = request.registry["auth.limiter"]
     client = request.remote_addr or "unknown"
-    wait = limiter.retry_after(username, client)
+    try:
+        wait = limiter.retry_after(username, client)
+    except LimiterUnavailable:
+        raise api_error(503, "unavailable",
+                        "logins are unavailable for now: the rate-limit storage cannot be "
+                        "reached", headers={"Retry-After": "5"}) from None
     if wait is not None:
         raise api_error(429, "rate_limited", "too many failed logins: try again later",
                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
     with request.registry["plinth.engine"].connect() as reader:
         user = services.authenticate(reader, request.db, username, password)
     if user is None:
-        limiter.failed(username, client)
+        try:
+            limiter.failed(username, client)
+        except LimiterUnavailable:
+            # The check above passed a moment ago; the failure still answers 401.
+            pass
         registry, request_id = request.registry, request.request_id
         request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
             None, None, request_id, username=username, client=client,
