@@ -81,8 +81,10 @@ def test_granted_permissions_do_not_imply_others(world: dict[str, Any]) -> None:
                                {"kind": "adjustment", "quantity": -1, "reason": "x"},
                                status=403)
     # a user manager can make users but cannot grant rights through the ACL API
-    world["manager"].put_json("/auth/users/newbie", {"password": "newbie-password-1",
-                                                     "groups": ["clerks"]}, status=201)
+    world["manager"].put_json("/auth/users/newbie", {"password": "nb-secret-pass-1",
+                                                     "groups": ["clerks"]}, status=403)
+    world["manager"].put_json("/auth/users/newbie", {"password": "nb-secret-pass-1",
+                                                     "groups": ["managers"]}, status=201)
     world["manager"].put_json("/@@acl", {"entries": []}, status=403)
     world["auditor"].get("/locations/WH1/@@acl", status=200)
     world["auditor"].get("/@@audit", status=200)
