@@ -159,3 +159,18 @@ def test_users_delete_removes_grants_unless_kept(ini: str, make_user: Any) -> No
     assert [r["kind"] for r in records].count("user.deleted") == 3
     # the operator is the actor: the CLI is exempt from the limits, not from the log
     assert {r["actor"] for r in records if r["kind"] == "user.deleted"} == {"cli:tester"}
+
+
+def test_cli_is_exempt_from_granting_limits_but_audited(ini: str, make_user: Any) -> None:
+    make_user("boss", "admins")
+    # what only a superuser may do over HTTP, the operator does here
+    run(ini, "acl", "grant", "/stock", "system.Everyone", "stock.view")
+    run(ini, "acl", "grant", "/stock", "group:anyone", "ALL")
+    entries = json.loads(run(ini, "acl", "show", "/stock"))["entries"]
+    assert [e["principal"] for e in entries] == ["system.Everyone", "group:anyone"]
+    records = [json.loads(line) for line in run(ini, "audit").splitlines()]
+    assert {r["actor"] for r in records if r["kind"] == "acl.changed"} == {"cli:tester"}
+    explained = run(ini, "acl", "explain", "/stock", "user:boss", "stock.view")
+    assert "superuser through group:admins" in explained and "allowed" in explained
+    # but it keeps the last superuser
+    assert "last active superuser" in run(ini, "users", "disable", "boss", code=1)

@@ -56,10 +56,10 @@ class UsersContainer(Resource):
     __view_permission__ = "auth.manage"
 
     def __getitem__(self, name: str) -> UserResource:
-        if not NAME.fullmatch(name):
-            raise KeyError(name)
-        # A missing user is still a resource, so that PUT can create it.
-        return UserResource(self, name, user_by_name(self.request.db, name))
+        # A missing user is still a resource, so that PUT can create it (or
+        # answer 400 for a bad name, "admin\n" say, rather than 404).
+        user = user_by_name(self.request.db, name) if NAME.fullmatch(name) else None
+        return UserResource(self, name, user)
 
 
 class UserResource(Resource):
