@@ -120,8 +120,8 @@ def test_password_rules_cover_the_name_exactly() -> None:
     passwords.check_policy("a-good-long-passphrase", "go")
 
 
-def test_cli_refuses_to_remove_the_last_superuser(plinth_registry: Any,
-                                                  make_user: Any) -> None:
+def test_cli_refuses_to_remove_the_last_superuser(plinth_registry: Any, make_user: Any,
+                                                  clean_database: None) -> None:
     from plinth.cli import Environment
 
     make_user("root", "admins")
@@ -136,3 +136,38 @@ def test_cli_refuses_to_remove_the_last_superuser(plinth_registry: Any,
     make_user("deputy", "admins")
     with env.session() as db:
         services.save_user(db, plinth_registry, "root", services.Actor("cli:op"), active=False)
+
+
+def test_two_superusers_disabled_at_once_leave_one(plinth_registry: Any, make_user: Any,
+                                                   clean_database: None) -> None:
+    """Each change sees the other's commit: they cannot each remove "the other"."""
+    import threading
+
+    from plinth.cli import Environment
+
+    make_user("first", "admins")
+    make_user("second", "admins")
+    env = Environment(plinth_registry, "testing.ini")
+    outcome: dict[str, Any] = {}
+
+    def disable_second() -> None:
+        try:
+            with env.session() as db:
+                services.save_user(db, plinth_registry, "second", services.Actor("t2"),
+                                   active=False)
+            outcome["second"] = "disabled"
+        except services.AuthError as exc:
+            outcome["second"] = exc.code
+
+    with env.session() as db:
+        services.save_user(db, plinth_registry, "first", services.Actor("t1"), active=False)
+        other = threading.Thread(target=disable_second)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # waits for this transaction
+    other.join(30)
+    assert outcome == {"second": "last_superuser"}
+    with env.session(write=False) as db:
+        states = {u: services.user_by_name(db, u).active  # type: ignore[union-attr]
+                  for u in ("first", "second")}
+    assert states == {"first": False, "second": True}
