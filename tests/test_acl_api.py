@@ -73,6 +73,8 @@ def test_etag_and_if_match(root: Any) -> None:
     ({"entries": [grant("user:a", "no.such.permission")]}, "entries/0/permission"),
     ({"entries": [grant("alice", "stock.view")]}, "entries/0/principal"),
     ({"entries": [grant("system.Nobody", "stock.view")]}, "entries/0/principal"),
+    ({"entries": [grant("user:admin\n", "stock.view")]}, "entries/0/principal"),
+    ({"entries": [grant("group:admins\n", "stock.view")]}, "entries/0/principal"),
     ({"entries": [{"action": "Maybe", "principal": "user:a", "permission": "stock.view"}]},
      "entries/0/action"),
     ({"entries": [{"principal": "user:a", "permission": "stock.view"}]}, "entries/0/action"),

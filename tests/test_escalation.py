@@ -107,7 +107,7 @@ def test_every_view_denies_anonymous_callers(plinth_registry: Any, testapp: Any)
 # Safe delegation ------------------------------------------------------------------
 #
 # A delegate ("lead": acl.manage, acl.view, stock.view and stock.receive at WH1,
-# auth.manage on /auth/users, member of leads and wh1) against a superuser, on
+# auth.manage on /auth, member of leads and wh1) against a superuser, on
 # every route that hands on rights.  Each case runs on a fresh world as both.
 
 LEAD = ("user:lead", "group:leads", "group:wh1")
@@ -135,7 +135,7 @@ def delegation(as_principal: Any, make_user: Any) -> dict[str, Any]:
     admin.put_json("/@@acl", {"entries": [allow("group:wh1", "stock.adjust"),
                                           allow("group:auditors", "acl.view")]})
     admin.put_json("/locations/WH1/@@acl", {"entries": WH1_START})
-    admin.put_json("/auth/users/@@acl", {"entries": [allow("group:leads", "auth.manage")]})
+    admin.put_json("/auth/@@acl", {"entries": [allow("group:leads", "auth.manage")]})
     # A-1 at WH1 stands alone, managed by the lead; the parents' grants do not reach it
     admin.put_json("/locations/WH1/A-1/@@acl", {
         "entries": [allow("group:leads", "acl.manage")], "inherit": False})
@@ -143,7 +143,15 @@ def delegation(as_principal: Any, make_user: Any) -> dict[str, Any]:
     make_user("lead", "leads", "wh1")
     make_user("clerk", "wh1")
     make_user("other", "auditors")
-    return {"admin": admin, "lead": as_principal(*LEAD), "super": as_principal(*SUPER)}
+    tokens = {f"{name}_token": login_id(admin, name) for name in ("boss", "other")}
+    return {"admin": admin, "lead": as_principal(*LEAD), "super": as_principal(*SUPER),
+            "tokens": tokens}
+
+
+def login_id(app: Any, name: str) -> str:
+    from plinth_auth.testing import PASSWORD
+
+    return app.post_json("/auth/tokens", {"username": name, "password": PASSWORD}).json["id"]
 
 
 WH1 = "/locations/WH1/@@acl"
@@ -194,6 +202,9 @@ DELEGATION_CASES: dict[str, tuple[str, str, Any, int, int]] = {
     "reset the password of a user in own group": ("PUT", "/auth/users/clerk",
                                                   {"password": PASSWORD}, 200, 200),
     "disable a user": ("PUT", "/auth/users/other", {"active": False}, 200, 200),
+    "revoke a superuser's token": ("DELETE", "/auth/tokens/{boss_token}", None, 403, 204),
+    "revoke a token of a user in other groups": ("DELETE", "/auth/tokens/{other_token}", None,
+                                                 204, 204),
     "a name with a newline": ("PUT", "/auth/users/admin%0A", {"password": PASSWORD}, 400, 400),
     "a group with a newline": ("PUT", "/auth/users/clerk", {"groups": ["wh1\n"]}, 400, 400),
 }
@@ -204,6 +215,7 @@ ERRORS = {403: "delegation_denied", 409: "last_superuser"}
 @pytest.mark.parametrize("case", sorted(DELEGATION_CASES))
 def test_delegation_matrix(delegation: dict[str, Any], case: str, role: str) -> None:
     method, url, body, as_lead, as_super = DELEGATION_CASES[case]
+    url = url.format(**delegation["tokens"])
     expected = as_lead if role == "lead" else as_super
     admin = delegation["admin"]
     acl_url = url if "@@acl" in url else None

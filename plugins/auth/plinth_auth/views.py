@@ -81,6 +81,9 @@ def list_tokens(context: TokensContainer, request: Request) -> dict[str, Any]:
 def revoke_token(context: TokenResource, request: Request) -> Response:
     if context.token is None:
         raise api_error(404, "not_found", f"no token {context.__name__!r}")
+    owner = context.token.user
+    if owner.principal != request.authenticated_userid:
+        check_account_change(request, owner.name, owner, deleting=True)
     services.revoke_token(request.db, request.registry, context.token, actor(request))
     return Response(status=204)
 
