@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -127,8 +128,31 @@ WH1_START = [allow("group:leads", "acl.manage"), allow("group:leads", "acl.view"
              deny("group:wh1", "stock.adjust")]
 
 
+@functools.cache
+def password_hash() -> str:
+    from plinth_auth.passwords import hash_password
+    from plinth_auth.testing import PASSWORD
+
+    return hash_password(PASSWORD)
+
+
+def add_users(registry: Any, users: dict[str, list[str]]) -> None:
+    """Users with groups, sharing one real argon2 hash of the test password:
+    hashing it once per user per case would make this matrix slow."""
+    from plinth.cli import Environment
+    from plinth_auth.models import Group, User
+    from plinth_auth.services import now
+
+    with Environment(registry, "testing.ini").session() as db:
+        groups = {name: Group(name=name) for name in {g for gs in users.values() for g in gs}}
+        for name, member_of in users.items():
+            db.add(User(name=name, password_hash=password_hash(), active=True,
+                        created_at=now(), updated_at=now(),
+                        groups=[groups[g] for g in member_of]))
+
+
 @pytest.fixture
-def delegation(as_principal: Any, make_user: Any) -> dict[str, Any]:
+def delegation(as_principal: Any, plinth_registry: Any) -> dict[str, Any]:
     admin = as_principal(*SUPER)
     admin.put_json("/locations/WH1", {"name": "one"})
     admin.put_json("/stock/A-1", {"name": "item"})
@@ -139,13 +163,10 @@ def delegation(as_principal: Any, make_user: Any) -> dict[str, Any]:
     # A-1 at WH1 stands alone, managed by the lead; the parents' grants do not reach it
     admin.put_json("/locations/WH1/A-1/@@acl", {
         "entries": [allow("group:leads", "acl.manage")], "inherit": False})
-    make_user("boss", "admins")  # the only superuser with an account
-    make_user("lead", "leads", "wh1")
-    make_user("clerk", "wh1")
-    make_user("other", "auditors")
-    tokens = {f"{name}_token": login_id(admin, name) for name in ("boss", "other")}
-    return {"admin": admin, "lead": as_principal(*LEAD), "super": as_principal(*SUPER),
-            "tokens": tokens}
+    # boss is the only superuser with an account
+    add_users(plinth_registry, {"boss": ["admins"], "lead": ["leads", "wh1"],
+                                "clerk": ["wh1"], "other": ["auditors"]})
+    return {"admin": admin, "lead": as_principal(*LEAD), "super": as_principal(*SUPER)}
 
 
 def login_id(app: Any, name: str) -> str:
@@ -215,7 +236,9 @@ ERRORS = {403: "delegation_denied", 409: "last_superuser"}
 @pytest.mark.parametrize("case", sorted(DELEGATION_CASES))
 def test_delegation_matrix(delegation: dict[str, Any], case: str, role: str) -> None:
     method, url, body, as_lead, as_super = DELEGATION_CASES[case]
-    url = url.format(**delegation["tokens"])
+    if "{" in url:
+        url = url.format(**{f"{name}_token": login_id(delegation["admin"], name)
+                            for name in ("boss", "other")})
     expected = as_lead if role == "lead" else as_super
     admin = delegation["admin"]
     acl_url = url if "@@acl" in url else None
