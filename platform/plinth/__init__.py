@@ -43,6 +43,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".outages")
     config.include(".resources")
     config.include(".acl")
+    config.include(".roles")
     config.include(".security")
     config.include(".validation")
     config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
@@ -54,6 +55,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".cli.directives")
     config.include(".views")
     config.include(".coreapi")
+    config.include(".accessviews")
     # Outermost, so that errors raised by pyramid_tm's commit get JSON too.
     config.add_tween("plinth.tweens.plinth_tween_factory", under=INGRESS)
     from .plugins import include_plugins

@@ -10,7 +10,7 @@ query and are cached on the request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ from .directives import register_once
 
 ALL = "ALL"
 ACTIONS = (Allow, Deny)
+# An entry's permission may name a role: it grants every permission of the role.
+ROLE_PREFIX = "role:"
+NO_ROLES: Mapping[str, frozenset[str]] = {}
 
 
 class AclResource(Base):
@@ -82,6 +85,7 @@ class Decision:
     entry: Entry | None
     stopped_at: str | None = None  # path whose inherit=false ended the walk
     superuser: str | None = None  # the plinth.superusers principal that decided
+    role: str | None = None  # the role of the deciding entry that held the permission
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -92,8 +96,9 @@ class Decision:
                     "(plinth.superusers)")
         if self.entry is not None:
             e = self.entry
+            through = f", through role {self.role}" if self.role is not None else ""
             return (f"{e.action} {e.principal} {e.permission} at {e.path} "
-                    f"({e.source} entry {e.position})")
+                    f"({e.source} entry {e.position}{through})")
         if self.stopped_at is not None:
             return f"no entry matched and {self.stopped_at} does not inherit: denied"
         return "no entry matched: denied by default"
@@ -183,13 +188,43 @@ def lineage_acls(
     return result
 
 
-def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str) -> Decision:
-    """Pyramid's rule over the lineage: first match wins; no match denies."""
+def role_name(permission: str) -> str | None:
+    """The role an entry's permission names (``role:NAME``), or None."""
+    return permission[len(ROLE_PREFIX):] if permission.startswith(ROLE_PREFIX) else None
+
+
+def matches(entry_permission: str, permission: str,
+            roles: Mapping[str, frozenset[str]] = NO_ROLES) -> bool:
+    """Whether an entry for ``entry_permission`` speaks about ``permission``.
+
+    A role unknown to ``roles`` (deleted, or from a disabled plugin) grants
+    nothing.
+    """
+    if entry_permission in (permission, ALL):
+        return True
+    name = role_name(entry_permission)
+    return name is not None and permission in roles.get(name, ())
+
+
+def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str,
+           roles: Mapping[str, frozenset[str]] = NO_ROLES) -> Decision:
+    """Pyramid's rule over the lineage: first match wins; no match denies.
+
+    ``roles`` maps role names to their permissions: the decision is a pure
+    function of the entries and that table, so either can be cached.
+    """
     principal_set = set(principals)
     for acl in acls:
         for entry in acl.entries:
-            if entry.principal in principal_set and entry.permission in (permission, ALL):
+            if entry.principal not in principal_set:
+                continue
+            held = entry.permission
+            if held in (permission, ALL):
                 return Decision(entry.action == Allow, permission, entry)
+            if held.startswith(ROLE_PREFIX) and \
+                    permission in roles.get(held[len(ROLE_PREFIX):], ()):
+                return Decision(entry.action == Allow, permission, entry,
+                                role=held[len(ROLE_PREFIX):])
         if not acl.inherit:
             return Decision(False, permission, None, stopped_at=acl.path)
     return Decision(False, permission, None)

@@ -45,7 +45,12 @@ def includeme(config: Any) -> None:
         add(path, "put", {"summary": "Replace the resource's stored ACL entries (acl.manage)",
                           "tags": ["acl"], "parameters": [*params, {
                               "name": "If-Match", "in": "header", "required": False,
-                              "schema": {"type": "string"}}],
+                              "schema": {"type": "string"}}, {
+                              "name": "dry_run", "in": "query", "required": False,
+                              "schema": {"type": "boolean"},
+                              "description": "true: answer {dry_run, changes} with the "
+                                             "decisions the change would flip; nothing is "
+                                             "written or audited"}],
                           "requestBody": json_body(ACL_BODY_SCHEMA),
                           "responses": {"200": json_response("the new ACL", ACL_DOC),
                                         "403": json_response(

@@ -14,6 +14,20 @@ class IIdentityProvider(Interface):
         """Return the principals ``principal`` stands for, itself included
         (a user's groups, for example), or None if it names nobody known."""
 
+    def allowed_users(db, rule, after, limit):
+        """Names of the active users a :class:`plinth.whocan.WhoRule` allows,
+        sorted, those after ``after`` only (None: from the start), at most
+        ``limit`` (None: all).  Optional: without it ``@@who`` lists nobody.
+
+        A user holds ``user:NAME`` and ``group:G`` for each of its groups; the
+        rule's first entry naming one of them decides, else ``rule.default``;
+        a user holding one of ``rule.superusers`` is always allowed."""
+
+    def members(db):
+        """A selectable of (principal, user) pairs: ``user:NAME`` for each
+        user and ``group:G`` for each member of G (active users only).
+        Optional: reports expand principals to users with it."""
+
 
 class IPluginInfo(Interface):
     name = Attribute("the name the plugin is enabled by")

@@ -19,6 +19,7 @@ from pyramid.security import Allowed, Denied
 
 from .acl import Decision, decide, lineage, lineage_acls, load_stored, path_of
 from .interfaces import IIdentityProvider
+from .roles import request_roles
 
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
@@ -131,7 +132,7 @@ def explain_permission(
     if superuser is not None:
         return Decision(True, permission, None, superuser=superuser)
     acls = lineage_acls(context, request.db, acl_cache(request))
-    return decide(acls, principals, permission)
+    return decide(acls, principals, permission, request_roles(request))
 
 
 def prefetch_acls(request: Request, resources: list[Any]) -> None:

@@ -81,6 +81,17 @@ class TestingIdentityProvider:
             return self.real.expand_principal(db, principal)
         return [principal]
 
+    def allowed_users(self, db: Any, rule: Any, after: str | None,
+                      limit: int | None) -> list[str]:
+        if self.real is None or not hasattr(self.real, "allowed_users"):
+            return []
+        return list(self.real.allowed_users(db, rule, after, limit))
+
+    def members(self, db: Any) -> Any:
+        if self.real is None or not hasattr(self.real, "members"):
+            return None
+        return self.real.members(db)
+
 
 @pytest.fixture(scope="session")
 def plinth_ini(pytestconfig: pytest.Config) -> str:

@@ -13,6 +13,7 @@ from zope.interface import implementer
 from plinth.interfaces import IIdentityProvider
 from plinth.security import Identity
 
+from . import directory
 from .models import Group, Token, User, memberships
 from .tokens import hash_token, looks_like_token
 
@@ -76,6 +77,13 @@ class TokenIdentityProvider:
             exists = db.scalars(select(Group.id).where(Group.name == name)).first()
             return [Authenticated, principal] if exists is not None else None
         return None
+
+    def allowed_users(self, db: Any, rule: Any, after: str | None,
+                      limit: int | None) -> list[str]:
+        return directory.allowed_users(db, rule, after, limit)
+
+    def members(self, db: Any) -> Any:
+        return directory.members_query()
 
 
 def _aware(moment: datetime) -> datetime:

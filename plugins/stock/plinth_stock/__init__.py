@@ -27,6 +27,10 @@ def includeme(config: Any) -> None:
     config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
     for name, description in PERMISSIONS.items():
         config.declare_permission(name, description)
+    config.declare_role("stock.clerk", ["stock.view", "stock.receive", "stock.issue",
+                                        "stock.reserve"],
+                        title="Receive, issue and reserve stock")
+    config.declare_role("stock.manager", list(PERMISSIONS), title="Every stock permission")
     config.add_tree_child("stock", "plinth_stock.resources.StockContainer")
     config.add_tree_child("locations", "plinth_stock.resources.LocationsContainer")
     config.add_tree_child("reservations", "plinth_stock.resources.ReservationsContainer")
