@@ -193,3 +193,22 @@ def test_declared_roles_cost_no_statement_and_stored_ones_one(
     with sql_counter() as counter:
         clerk.get("/locations/WH2", status=200)
     assert len([s for s in counter.statements if "acl_roles" in s]) == 1
+
+
+def test_narrowing_a_code_default_is_one_deny_that_spares_superusers(
+        root: Any, as_principal: Any, make_user: Any) -> None:
+    """/auth allows every authenticated user auth.self by code; one stored Deny
+    before it narrows that, and cannot lock superusers out."""
+    user = as_principal("user:una")
+    user.get("/auth/whoami", status=200)
+    preview = root.put_json("/auth/@@acl?dry_run=true", {"entries": [
+        grant("system.Authenticated", "auth.self", "Deny")]}).json["changes"]
+    assert {"principal": "system.Authenticated", "permission": "auth.self", "resource": "/auth",
+            "before": "Allow", "after": "Deny"} in preview
+    root.put_json("/auth/@@acl", {"entries": [grant("system.Authenticated", "auth.self",
+                                                    "Deny")]})
+    user.get("/auth/whoami", status=403)
+    root.get("/auth/whoami", status=200)
+    make_user("una")
+    make_user("boss", "admins")
+    assert root.get("/auth/@@who?permission=auth.self").json["users"] == ["boss"]
