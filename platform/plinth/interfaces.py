@@ -25,7 +25,8 @@ class IIdentityProvider(Interface):
 
     def members(db):
         """A selectable of (principal, user) pairs: ``user:NAME`` for each
-        user and ``group:G`` for each member of G (active users only).
+        user, ``group:G`` for each member of G, and both system principals
+        for every user (active users only).
         Optional: reports expand principals to users with it."""
 
 

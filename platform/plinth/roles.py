@@ -17,6 +17,7 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy import JSON, String, delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
@@ -95,9 +96,10 @@ def declared_roles(registry: Any) -> dict[str, Role]:
     return dict(registry.get(REGISTRY_KEY, {}))
 
 
-def stored_roles(db: Session) -> dict[str, Role]:
-    rows = db.connection().execute(select(StoredRole.name, StoredRole.title,
-                                          StoredRole.permissions))
+def stored_roles(db: Session | Connection) -> dict[str, Role]:
+    connection = db.connection() if isinstance(db, Session) else db
+    rows = connection.execute(select(StoredRole.name, StoredRole.title,
+                                     StoredRole.permissions))
     return {name: Role(name, title or name, frozenset(permissions or ()), "stored")
             for name, title, permissions in rows}
 

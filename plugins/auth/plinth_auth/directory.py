@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramid.authorization import Authenticated, Everyone
 from sqlalchemy import and_, case, false, func, literal, null, or_, select, true, union_all
 
 from .models import Group, User, memberships
@@ -78,7 +79,7 @@ def allowed_users(db: Any, rule: Any, after: str | None, limit: int | None) -> l
 
 
 def members_query() -> Any:
-    """(principal, user) pairs for every active user's own and group principals."""
+    """(principal, user) pairs: every active user's own, group and system principals."""
     own = select((literal("user:") + users.c.name).label("principal"),
                  users.c.name.label("user")).where(users.c.active.is_(True))
     grouped = (select((literal("group:") + groups.c.name).label("principal"),
@@ -86,4 +87,6 @@ def members_query() -> Any:
                .select_from(memberships.join(groups, groups.c.id == memberships.c.group_id)
                             .join(users, users.c.id == memberships.c.user_id))
                .where(users.c.active.is_(True)))
-    return union_all(own, grouped).subquery("members")
+    everyone = [select(literal(system).label("principal"), users.c.name.label("user"))
+                .where(users.c.active.is_(True)) for system in (Everyone, Authenticated)]
+    return union_all(own, grouped, *everyone).subquery("members")

@@ -27,3 +27,4 @@ def includeme(config: Any) -> None:
     config.add_tree_child("reports", "plinth_reporting.resources.ReportsContainer")
     config.include(".views")
     config.include(".openapi")
+    config.include(".access")

@@ -40,3 +40,7 @@ class ReportResource(Resource):
     def __init__(self, parent: ReportsContainer, name: str, report: Report) -> None:
         super().__init__(parent, name)
         self.report = report
+
+    @property
+    def __default_acl__(self) -> list[tuple[str, str, str]]:  # type: ignore[override]
+        return list(self.report.default_acl)

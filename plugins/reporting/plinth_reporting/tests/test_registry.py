@@ -60,7 +60,7 @@ def test_a_report_registers_is_introspectable_and_documented() -> None:
     config.commit()
 
     reports = registered_reports(config.registry)
-    assert list(reports) == sorted([*STOCK_REPORTS, "sample"])
+    assert list(reports) == sorted([*STOCK_REPORTS, "access-review", "sample"])
     sample = reports["sample"]
     assert sample.formats == ["json", "csv", "svg"]
     assert [c.name for c in sample.columns] == ["word", "n"]
@@ -202,7 +202,7 @@ def test_a_report_from_another_plugin_answers_json_and_csv(
     app = other_app(f"auth stock reporting {SAMPLE_PLUGIN}")
     listed = app.get("/reports", headers=admin).json["reports"]
     assert [r["name"] for r in listed] == sorted(
-        [*STOCK_REPORTS, "audit-activity", "literals"])
+        [*STOCK_REPORTS, "access-review", "audit-activity", "literals"])
     audit = next(r for r in listed if r["name"] == "audit-activity")
     assert audit["url"] == "http://localhost/reports/audit-activity"
     assert audit["formats"] == ["json", "csv"]
