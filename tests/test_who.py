@@ -180,3 +180,16 @@ def test_who_needs_acl_view_here_and_on_the_root(root: Any, as_principal: Any) -
     root.put_json("/@@acl", {"entries": [grant("group:auditors", "acl.view")]})
     auditor = as_principal("user:aud", "group:auditors")
     auditor.get("/locations/WH1/@@who?permission=stock.view", status=200)
+
+
+def test_openapi_documents_roles_who_and_dry_run(testapp: Any) -> None:
+    paths = testapp.get("/openapi.json").json["paths"]
+    assert set(paths["/@@roles"]) == {"get"}
+    assert set(paths["/@@roles/{name}"]) == {"put", "delete"}
+    assert "409" in paths["/@@roles/{name}"]["delete"]["responses"]
+    for path in ("/@@who", "/{resource}/@@who"):
+        names = [p["name"] for p in paths[path]["get"]["parameters"]]
+        assert {"permission", "limit", "cursor"} <= set(names)
+    for path in ("/@@acl", "/{resource}/@@acl"):
+        assert "dry_run" in [p["name"] for p in paths[path]["put"]["parameters"]]
+    assert "/reports/access-review" in paths
