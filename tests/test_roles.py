@@ -159,6 +159,7 @@ def test_a_role_in_use_cannot_be_deleted(root: Any) -> None:
     root.delete("/@@roles/looker", status=204)
     assert root.delete("/@@roles/looker", status=404).json["error"] == "not_found"
     assert root.delete("/@@roles/stock.clerk", status=409).json["error"] == "declared_role"
+    assert root.delete("/@@roles/Looker", status=400).json["error"] == "invalid_request"
     kinds = [e["kind"] for e in root.get("/@@audit?resource=role:looker").json["items"]]
     assert kinds == ["role.deleted", "role.saved"]
 
