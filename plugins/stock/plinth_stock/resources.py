@@ -1,8 +1,9 @@
 """/stock, /locations and /reservations.
 
 Resources are cheap: traversal only checks the shape of names, and the data is
-read by the view, so that an authorized ``GET /stock/{sku}`` costs three
-statements (identity, ACL lineage, item with its levels).
+read by the view, so that an authorized ``GET /stock/{sku}`` costs four
+statements (identity, ACL lineage, item with its levels, the ACLs of the
+levels' locations).
 """
 
 from __future__ import annotations

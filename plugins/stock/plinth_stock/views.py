@@ -13,6 +13,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.errors import api_error
 from plinth.validation import check_if_match, cursor_after, page, page_limit
+from plinth.visibility import Visibility, visible, visible_children
 
 from . import schemas, services
 from .resources import (
@@ -69,17 +70,41 @@ def _flag(request: Request, name: str) -> bool:
 
 # Items ------------------------------------------------------------------------
 
+def locations_of(context: Any) -> LocationsContainer:
+    """``/locations``, found from any stock resource without a query."""
+    root = context
+    while root.__parent__ is not None:
+        root = root.__parent__
+    return LocationsContainer(root, "locations")
+
+
+def visible_locations(context: Any, request: Request) -> Visibility:
+    """The locations whose levels the caller may see (``stock.view`` there)."""
+    container = locations_of(context)
+    return visible_children(request, container, "stock.view",
+                            lambda code: LocationResource(container, code))
+
+
 def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    rows = services.list_items(request.db, limit, cursor_after(request, str),
+    after = cursor_after(request, str)
+    below_reorder = _flag(request, "below_reorder_point")
+    rows = services.list_items(request.db, limit, after,
                                location=request.GET.get("location") or None,
-                               below_reorder=_flag(request, "below_reorder_point"),
-                               text=request.GET.get("q") or None)
+                               below_reorder=below_reorder,
+                               text=request.GET.get("q") or None,
+                               visible=visible_locations(context, request))
     return page(rows, limit, itemgetter("sku"))
 
 
 def get_item(context: ItemResource, request: Request) -> Response:
-    snapshot = services.item_snapshot(request.db, context.sku)
+    container = locations_of(context)
+
+    def shown(codes: list[str]) -> set[str]:
+        locations = [LocationResource(container, code) for code in codes]
+        return {r.code for r in visible(request, "stock.view", locations)}
+
+    snapshot = services.item_snapshot(request.db, context.sku, visible=shown)
     if snapshot is None:
         raise api_error(404, "not_found", f"no item {context.sku!r}")
     etag = snapshot.pop("etag")
@@ -123,7 +148,9 @@ def post_transfer(context: ItemResource, request: Request) -> Response:
 
 def list_locations(context: LocationsContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    rows = services.list_locations(request.db, limit, cursor_after(request, str))
+    after = cursor_after(request, str)
+    rows = services.list_locations(request.db, limit, after,
+                                   visible=visible_locations(context, request))
     return page(rows, limit, lambda location: location.code, services.location_dict)
 
 
