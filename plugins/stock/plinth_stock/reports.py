@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Numeric,
     String,
@@ -235,8 +236,9 @@ def low_stock(db: Any, params: dict[str, Any]) -> Any:
     reserved = func.coalesce(totals.c.reserved, 0)
     available = on_hand - reserved
     # Order up to twice the reorder point; as available <= reorder point on
-    # every row, that is always at least the reorder point itself.
-    suggested = 2 * i.c.reorder_point - available
+    # every row, that is always at least the reorder point itself.  In
+    # BIGINT: twice a 32-bit reorder point overflows PostgreSQL's INTEGER.
+    suggested = 2 * cast(i.c.reorder_point, BigInteger) - available
     stmt = (select(i.c.sku, i.c.name, i.c.reorder_point, on_hand.label("on_hand"),
                    reserved.label("reserved"), available.label("available"),
                    (i.c.reorder_point - available).label("shortfall"),
