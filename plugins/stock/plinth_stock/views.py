@@ -212,13 +212,8 @@ def list_movements(context: LevelResource, request: Request) -> dict[str, Any]:
 
 def post_reservation(context: LevelResource, request: Request) -> Response:
     body = request.validated
-    settings = request.registry.settings
-    ttl = body.get("ttl_seconds", settings["stock.reservation_ttl"])
-    if ttl > settings["stock.max_reservation_ttl"]:
-        raise api_error(400, "invalid_request",
-                        f"ttl_seconds is at most {settings['stock.max_reservation_ttl']}",
-                        {"errors": [{"location": "body", "field": "ttl_seconds",
-                                     "message": "too long"}]})
+    # The body schema caps ttl_seconds at stock.max_reservation_ttl.
+    ttl = body.get("ttl_seconds", request.registry.settings["stock.reservation_ttl"])
     with stock_errors():
         where = services.place(request.db, context.sku, context.code)
         result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
@@ -270,8 +265,9 @@ def includeme(config: Any) -> None:
         body_schema=schemas.MOVEMENT_POST)
     add(list_movements, context=LevelResource, name="movements", request_method="GET",
         permission="stock.view", renderer="json")
+    max_ttl = config.registry.settings["stock.max_reservation_ttl"]
     add(post_reservation, context=LevelResource, name="reservations", request_method="POST",
-        permission="stock.reserve", body_schema=schemas.RESERVATION_POST)
+        permission="stock.reserve", body_schema=schemas.reservation_post(max_ttl))
     add(get_reservation, context=ReservationResource, name="", request_method="GET",
         permission="stock.view", renderer="json")
     add(confirm_reservation, context=ReservationResource, name="confirm",
