@@ -21,10 +21,14 @@ PERMISSIONS = {
 
 def includeme(config: Any) -> None:
     from plinth.plugins import is_enabled
-    from plinth.settings import positive_int
+    from plinth.settings import SettingError, positive_int
 
-    config.plinth_setting("stock.reservation_ttl", 900, positive_int)
-    config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
+    ttl = config.plinth_setting("stock.reservation_ttl", 900, positive_int)
+    longest = config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
+    if ttl > longest:
+        # The request body's schema caps ttl_seconds; the default must fit too.
+        raise SettingError(f"setting 'stock.reservation_ttl' ({ttl}) is longer than "
+                           f"'stock.max_reservation_ttl' ({longest})")
     for name, description in PERMISSIONS.items():
         config.declare_permission(name, description)
     config.add_tree_child("stock", "plinth_stock.resources.StockContainer")
