@@ -113,7 +113,7 @@ def location_id(code: str) -> Any:
     return select(locations.c.id).where(locations.c.code == code).scalar_subquery()
 
 
-def hidden_locations(params: Any) -> Any | None:
+def visible_location_ids(params: Any) -> Any | None:
     """Ids of the locations the caller may see, as a subquery; None for all.
 
     Rows about a location where the caller lacks ``stock.view`` are left out
@@ -129,7 +129,7 @@ def hidden_locations(params: Any) -> Any | None:
 def visible_at(params: Any, location_column: Any) -> list[Any]:
     """Conditions keeping the rows of ``location_column`` (a location id) the
     caller may see."""
-    shown = hidden_locations(params)
+    shown = visible_location_ids(params)
     return [] if shown is None else [location_column.in_(shown)]
 
 
