@@ -9,7 +9,7 @@ INI ?= development.ini
 PACKAGES := -e '.[testing]' -e plugins/auth -e plugins/stock -e plugins/reporting \
 	-e tests/example_plugin
 
-.PHONY: run test install lint typecheck clean
+.PHONY: run test install lint typecheck clean stack stack-stop
 
 $(VENV)/.installed: setup.py plugins/*/setup.py tests/example_plugin/setup.py constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
@@ -41,6 +41,14 @@ typecheck: install
 
 test: install lint typecheck
 	$(BIN)/pytest
+
+# The production shape on one machine: nginx, two Waitress processes,
+# PostgreSQL and Redis (scripts/stack; README, "Operating it").
+stack: install
+	scripts/stack start
+
+stack-stop:
+	scripts/stack stop
 
 clean:
 	rm -rf $(VENV) var/*.sqlite*

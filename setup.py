@@ -46,6 +46,7 @@ setup(
     },
     entry_points={
         "paste.app_factory": ["main = plinth:main"],
+        "paste.server_runner": ["waitress = plinth.serve:serve_paste"],
         "console_scripts": ["plinth = plinth.cli:main"],
         "pytest11": ["plinth = plinth.testing"],
     },

@@ -25,3 +25,21 @@ def build_app(tmp_path: Path) -> Callable[..., Any]:
                                            "REMOTE_ADDR": "127.0.0.1"})
 
     return build
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., dict[str, str]]:
+    """Create a user in groups on a ``build_app`` app; returns its bearer header."""
+    from plinth.cli import Environment
+    from plinth_auth import services
+    from plinth_auth.testing import PASSWORD
+
+    def make(app: Any, name: str, *groups: str) -> dict[str, str]:
+        registry = app.app.registry
+        with Environment(registry, "testing.ini").session() as db:
+            services.save_user(db, registry, name, services.Actor("test"),
+                               password=PASSWORD, groups=list(groups))
+        token = app.post_json("/auth/tokens", {"username": name, "password": PASSWORD}).json
+        return {"Authorization": f"Bearer {token['token']}"}
+
+    return make

@@ -42,18 +42,22 @@ def test_put_acl_and_read_it_back_with_inheritance(root: Any) -> None:
 
 def test_inherit_false_hides_parents(root: Any, as_principal: Any) -> None:
     clerk = as_principal("user:cy", "group:clerks")
+    boss = as_principal("user:bo", "group:bosses")
+    root.put_json("/@@acl", {"entries": [grant("group:bosses", "stock.view")]})
     root.put_json("/stock/@@acl", {"entries": [grant("group:clerks", "stock.view")]})
     clerk.get("/stock", status=200)
-    root.get("/stock", status=200)
-    keep_managing = [grant("group:admins", "acl.view"), grant("group:admins", "acl.manage")]
+    boss.get("/stock", status=200)
+    keep_managing = [grant("group:clerks", "acl.view")]
     root.put_json("/stock/@@acl", {"entries": keep_managing, "inherit": False})
     body = root.get("/stock/@@acl").json
     assert body["inherit"] is False and body["inherited"] == []
-    # nothing is inherited from the root any more: not even the admins' ALL
+    # nothing is inherited from the root any more: not the bosses' grant...
     clerk.get("/stock", status=403)
-    root.get("/stock", status=403)
-    root.put_json("/stock/@@acl", {"entries": [], "inherit": True})
+    boss.get("/stock", status=403)
+    # ...but superusers hold every permission whatever the entries say
     root.get("/stock", status=200)
+    root.put_json("/stock/@@acl", {"entries": [], "inherit": True})
+    boss.get("/stock", status=200)
 
 
 def test_etag_and_if_match(root: Any) -> None:
@@ -69,6 +73,8 @@ def test_etag_and_if_match(root: Any) -> None:
     ({"entries": [grant("user:a", "no.such.permission")]}, "entries/0/permission"),
     ({"entries": [grant("alice", "stock.view")]}, "entries/0/principal"),
     ({"entries": [grant("system.Nobody", "stock.view")]}, "entries/0/principal"),
+    ({"entries": [grant("user:admin\n", "stock.view")]}, "entries/0/principal"),
+    ({"entries": [grant("group:admins\n", "stock.view")]}, "entries/0/principal"),
     ({"entries": [{"action": "Maybe", "principal": "user:a", "permission": "stock.view"}]},
      "entries/0/action"),
     ({"entries": [{"principal": "user:a", "permission": "stock.view"}]}, "entries/0/action"),
@@ -84,13 +90,22 @@ def test_bad_acl_is_400_and_changes_nothing(root: Any, body: dict[str, Any], fie
     assert root.get("/stock/@@acl").json["etag"] == "acl-0"
 
 
-def test_cannot_remove_the_last_acl_manager(root: Any) -> None:
+def test_cannot_remove_the_last_acl_manager(build_app: Any, sign_in: Any) -> None:
+    # Without superusers the root's ACL is all that keeps administrators in.
+    app = build_app("auth", **{"plinth.superusers": ""})
+    headers = sign_in(app, "root", "admins")
     deny_admins = [grant("group:admins", "acl.manage", "Deny")]
-    response = root.put_json("/@@acl", {"entries": deny_admins}, status=409)
+    response = app.put_json("/@@acl", {"entries": deny_admins}, headers=headers, status=409)
     assert response.json["error"] == "last_acl_manager"
-    root.put_json("/@@acl", {"entries": [grant("user:root", "acl.manage"), *deny_admins]},
-                  status=200)
-    root.put_json("/@@acl", {"entries": [], "inherit": False}, status=200)
+    app.put_json("/@@acl", {"entries": [grant("user:root", "acl.manage"), *deny_admins]},
+                 headers=headers, status=200)
+    app.put_json("/@@acl", {"entries": [], "inherit": False}, headers=headers, status=200)
+
+
+def test_superusers_cannot_be_locked_out_of_the_root(root: Any) -> None:
+    deny_admins = [grant("group:admins", "ALL", "Deny")]
+    root.put_json("/@@acl", {"entries": deny_admins, "inherit": False}, status=200)
+    root.put_json("/@@acl", {"entries": []}, status=200)
 
 
 def test_acl_management_needs_acl_manage(as_principal: Any, root: Any) -> None:
@@ -119,7 +134,7 @@ def test_permissions_explains_decisions(root: Any, as_principal: Any, make_user:
                                      "action": "Allow", "principal": "group:receivers",
                                      "permission": "stock.receive", "source": "stored"}
     assert decisions["stock.issue"] == {
-        "permission": "stock.issue", "allowed": False, "decided_by": None,
+        "permission": "stock.issue", "allowed": False, "decided_by": None, "superuser": None,
         "explanation": "no entry matched: denied by default"}
     one = root.get("/locations/WH2/A-1/@@permissions?principal=user:pat"
                    "&permission=stock.receive").json["permissions"]

@@ -37,26 +37,26 @@ def test_users_add_contract_in_a_real_process(ini: str, testapp: Any) -> None:
     plinth = Path(sys.executable).with_name("plinth")
     result = subprocess.run([str(plinth), "-c", ini, "users", "add", "olga", "--password-stdin",
                              "--group", "admins", "--group", "clerks"],
-                            input="olga-password-1\n", capture_output=True, text=True,
+                            input="ol-secret-pass-1\n", capture_output=True, text=True,
                             timeout=60, env={**os.environ, "PLINTH_OPERATOR": "tester"})
     assert result.returncode == 0, result.stderr
     token = testapp.post_json("/auth/tokens", {"username": "olga",
-                                               "password": "olga-password-1"}).json["token"]
+                                               "password": "ol-secret-pass-1"}).json["token"]
     me = testapp.get("/auth/whoami", headers={"Authorization": f"Bearer {token}"}).json
     assert {"group:admins", "group:clerks"} <= set(me["principals"])
     # running it again updates the user
     result = subprocess.run([str(plinth), "-c", ini, "users", "add", "olga", "--password-stdin"],
-                            input="olga-password-2\n", capture_output=True, text=True,
+                            input="ol-secret-pass-2\n", capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and "updated" in result.stdout
-    testapp.post_json("/auth/tokens", {"username": "olga", "password": "olga-password-2"},
+    testapp.post_json("/auth/tokens", {"username": "olga", "password": "ol-secret-pass-2"},
                       status=201)
 
 
 def test_users_commands(ini: str) -> None:
     assert "created user pia" in run(ini, "users", "add", "pia", "--password-stdin",
-                                     input="pia-password-1\n")
-    run(ini, "users", "add", "bad name", "--password-stdin", input="pia-password-1\n", code=1)
+                                     input="pi-secret-pass-1\n")
+    run(ini, "users", "add", "bad name", "--password-stdin", input="pi-secret-pass-1\n", code=1)
     run(ini, "users", "add", "quinn", "--password-stdin", input="short\n", code=1)
     assert "pia\tactive" in run(ini, "users", "list")
     run(ini, "users", "disable", "pia")
@@ -140,16 +140,37 @@ def test_db_purge_removes_only_expired_idempotency_keys(ini: str, as_principal: 
     assert keys == ["new"]
 
 
-def test_users_delete_can_remove_grants(ini: str, make_user: Any) -> None:
+def test_users_delete_removes_grants_unless_kept(ini: str, make_user: Any) -> None:
     make_user("val")
     make_user("wyn")
-    run(ini, "acl", "grant", "/stock", "user:val", "stock.view")
-    run(ini, "acl", "grant", "/stock", "user:wyn", "stock.view")
-    assert "deleted user val and 1 ACL" in run(ini, "users", "delete", "val",
+    make_user("xia")
+    for name in ("val", "wyn", "xia"):
+        run(ini, "acl", "grant", "/stock", f"user:{name}", "stock.view")
+    assert "deleted user val and 1 ACL" in run(ini, "users", "delete", "val")
+    # the old flag still works: it is the default now
+    assert "deleted user xia and 1 ACL" in run(ini, "users", "delete", "xia",
                                                "--remove-grants")
-    run(ini, "users", "delete", "wyn")
+    run(ini, "users", "delete", "wyn", "--keep-grants", "--remove-grants", code=2)
+    run(ini, "users", "delete", "wyn", "--keep-grants")
     shown = json.loads(run(ini, "acl", "show", "/stock"))
     assert [e["principal"] for e in shown["entries"]] == ["user:wyn"]
     run(ini, "users", "delete", "val", code=1)
-    kinds = [json.loads(line)["kind"] for line in run(ini, "audit").splitlines()]
-    assert kinds.count("user.deleted") == 2
+    records = [json.loads(line) for line in run(ini, "audit").splitlines()]
+    assert [r["kind"] for r in records].count("user.deleted") == 3
+    # the operator is the actor: the CLI is exempt from the limits, not from the log
+    assert {r["actor"] for r in records if r["kind"] == "user.deleted"} == {"cli:tester"}
+
+
+def test_cli_is_exempt_from_granting_limits_but_audited(ini: str, make_user: Any) -> None:
+    make_user("boss", "admins")
+    # what only a superuser may do over HTTP, the operator does here
+    run(ini, "acl", "grant", "/stock", "system.Everyone", "stock.view")
+    run(ini, "acl", "grant", "/stock", "group:anyone", "ALL")
+    entries = json.loads(run(ini, "acl", "show", "/stock"))["entries"]
+    assert [e["principal"] for e in entries] == ["system.Everyone", "group:anyone"]
+    records = [json.loads(line) for line in run(ini, "audit").splitlines()]
+    assert {r["actor"] for r in records if r["kind"] == "acl.changed"} == {"cli:tester"}
+    explained = run(ini, "acl", "explain", "/stock", "user:boss", "stock.view")
+    assert "superuser through group:admins" in explained and "allowed" in explained
+    # but it keeps the last superuser
+    assert "last active superuser" in run(ini, "users", "disable", "boss", code=1)

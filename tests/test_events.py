@@ -49,7 +49,7 @@ def test_auth_events_are_notified(plinth_registry: Any, admin: dict[str, str],
     seen: list[Any] = []
     plinth_registry.registerHandler(seen.append, (events.UserCreated,))
     try:
-        testapp.put_json("/auth/users/wes", {"password": "wes-password-1"}, headers=admin)
+        testapp.put_json("/auth/users/wes", {"password": "ws-secret-pass-1"}, headers=admin)
     finally:
         plinth_registry.unregisterHandler(seen.append, (events.UserCreated,))
     assert [e.user for e in seen] == ["wes"] and seen[0].actor == "user:admin"

@@ -20,14 +20,29 @@ def assert_error(response: Any, status: int, error: str | None = None) -> dict[s
     return body
 
 
-def test_health_ready_home(testapp: Any) -> None:
+def test_health_ready_home(testapp: Any, as_principal: Any) -> None:
     assert testapp.get("/health").json == {"status": "ok"}
-    ready = testapp.get("/ready").json
-    assert ready["status"] == "ready" and ready["checks"]["migrations"]["pending"] == []
+    # minimal for anonymous callers: no checks, no versions, no disabled plugins
+    assert testapp.get("/ready").json == {"status": "ready"}
     home = testapp.get("/").json
-    assert home["name"] == "plinth" and home["version"]
+    assert set(home) == {"name", "plugins", "principals"}
     assert {p["name"] for p in home["plugins"]} >= {"auth", "stock"}
+    assert all(set(p) == {"name"} for p in home["plugins"])
     assert home["principals"] == ["system.Everyone"]
+    # details for superusers
+    admin = as_principal("user:root", "group:admins")
+    ready = admin.get("/ready").json
+    assert ready["status"] == "ready" and ready["checks"]["migrations"]["pending"] == []
+    home = admin.get("/").json
+    assert home["version"] and "disabled_plugins" in home
+    assert all(p["version"] for p in home["plugins"])
+
+
+def test_home_and_ready_details_need_more_than_a_login(as_principal: Any) -> None:
+    clerk = as_principal("user:cy", "group:clerks")
+    assert set(clerk.get("/").json) == {"name", "plugins", "principals"}
+    assert clerk.get("/ready").json == {"status": "ready"}
+    clerk.get("/metrics", status=403)
 
 
 def test_home_shows_callers_principals(as_principal: Any) -> None:
@@ -120,9 +135,18 @@ def test_docs_page_is_served_locally(testapp: Any) -> None:
     testapp.get("/docs/static/docs.js", status=200)
 
 
-def test_metrics(testapp: Any) -> None:
+def test_metrics_need_the_monitoring_permission(testapp: Any, as_principal: Any) -> None:
     testapp.get("/health")
-    assert "plinth_http_requests_total" in testapp.get("/metrics").text
+    assert_error(testapp.get("/metrics", status=401), 401, "unauthorized")
+    scraper = as_principal("user:prometheus")
+    assert_error(scraper.get("/metrics", status=403), 403, "forbidden")
+    admin = as_principal("user:root", "group:admins")
+    assert "plinth_http_requests_total" in admin.get("/metrics").text
+    # an operator grants it to a scraper on the root
+    admin.put_json("/@@acl", {"entries": [{"action": "Allow", "principal": "user:prometheus",
+                                           "permission": "plinth.metrics"}]})
+    assert "plinth_http_requests_total" in scraper.get("/metrics").text
+    assert scraper.get("/ready").json["checks"]["database"] == {"ok": True}
 
 
 def test_cors_only_for_configured_origins(build_app: Any) -> None:
@@ -136,12 +160,16 @@ def test_cors_only_for_configured_origins(build_app: Any) -> None:
     assert preflight.status_int == 204
 
 
-def test_ready_names_plugin_with_pending_migrations(build_app: Any) -> None:
+def test_ready_names_plugin_with_pending_migrations(build_app: Any, sign_in: Any) -> None:
     from plinth import schema
 
     app = build_app("auth", migrate=True)
+    headers = sign_in(app, "root", "admins")
     app2 = build_app("auth stock", migrate=False)
-    response = app2.get("/ready", status=503)
+    # anonymous callers learn that it is not ready, not why
+    anonymous = assert_error(app2.get("/ready", status=503), 503, "not_ready")
+    assert anonymous["details"] == {} and "stock" not in anonymous["message"]
+    response = app2.get("/ready", headers=headers, status=503)
     body = assert_error(response, 503, "not_ready")
     assert body["details"]["pending"] == ["stock"]
     assert "stock" in body["message"]

@@ -65,22 +65,25 @@ def test_two_plugins_claiming_one_tree_child_conflict() -> None:
     assert "plinth.tree" in str(conflict.value) and "hello" in str(conflict.value)
 
 
-def test_third_party_plugin_works_without_core_changes(build_app: Any) -> None:
+def test_third_party_plugin_works_without_core_changes(build_app: Any, sign_in: Any) -> None:
     app = build_app("auth example", **{"example.greeting": "hi there"})
-    home = app.get("/").json
+    admin = sign_in(app, "root", "admins")
+    assert {"name": "example"} in app.get("/").json["plugins"]
+    home = app.get("/", headers=admin).json
     assert {"name": "example", "version": "1.2.3", "distribution": "plinth-example"} in \
         home["plugins"]
-    assert "example" in app.get("/ready").json["checks"]
+    assert "example" in app.get("/ready", headers=admin).json["checks"]
     assert "/hello" in app.get("/openapi.json").json["paths"]
     app.get("/hello", status=401)
 
 
-def test_disabling_a_plugin_removes_its_routes_and_paths(build_app: Any) -> None:
+def test_disabling_a_plugin_removes_its_routes_and_paths(build_app: Any, sign_in: Any) -> None:
     app = build_app("auth stock")
     paths = app.get("/openapi.json").json["paths"]
     assert "/stock/{sku}" in paths
     assert not any(p.startswith("/reports") for p in paths)
-    home = app.get("/").json
+    assert "disabled_plugins" not in app.get("/").json
+    home = app.get("/", headers=sign_in(app, "root", "admins")).json
     assert [p["name"] for p in home["plugins"]] == ["auth", "stock"]
     assert "reporting" in [p["name"] for p in home["disabled_plugins"]]
 

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 def core_settings(config: Configurator) -> None:
     """The core's own settings, validated in one place."""
+    from .security import SUPERUSERS_KEY, superuser_list
     from .settings import non_empty, positive_int, word_list
 
     setting = config.plinth_setting
@@ -22,6 +23,7 @@ def core_settings(config: Configurator) -> None:
     setting("plinth.idempotency_ttl", 86400, positive_int)
     setting("plinth.cors_origins", "", word_list)
     setting("retry.attempts", 3, positive_int)
+    setting(SUPERUSERS_KEY, "group:admins", superuser_list)
 
 
 def make_configurator(settings: dict[str, Any]) -> Configurator:
@@ -38,6 +40,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include("pyramid_tm")
     config.include(".db")
     config.include(".errors")
+    config.include(".outages")
     config.include(".resources")
     config.include(".acl")
     config.include(".security")
@@ -47,6 +50,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".openapi")
     config.include(".schema")
     config.include(".health")
+    config.include(".deploy")
     config.include(".cli.directives")
     config.include(".views")
     config.include(".coreapi")

@@ -81,11 +81,15 @@ class Decision:
     permission: str
     entry: Entry | None
     stopped_at: str | None = None  # path whose inherit=false ended the walk
+    superuser: str | None = None  # the plinth.superusers principal that decided
 
     def __bool__(self) -> bool:
         return self.allowed
 
     def explain(self) -> str:
+        if self.superuser is not None:
+            return (f"superuser: {self.superuser} holds every permission everywhere "
+                    "(plinth.superusers)")
         if self.entry is not None:
             e = self.entry
             return (f"{e.action} {e.principal} {e.permission} at {e.path} "

@@ -14,15 +14,18 @@ from .acl import (
     ALL,
     AclEntry,
     AclResource,
+    Decision,
     decide,
     lineage_acls,
     path_of,
     registered_permissions,
 )
+from .delegation import check_delegation
 from .errors import api_error
 from .interfaces import IIdentityProvider
+from .security import superuser_among, superusers
 
-PRINCIPAL = re.compile(r"^(user:|group:)[A-Za-z0-9._@+-]{1,150}$")
+PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
 SYSTEM_PRINCIPALS = (Everyone, Authenticated)
 
 ACL_BODY_SCHEMA = {
@@ -84,7 +87,7 @@ def validate_entries(registry: Any, entries: list[dict[str, str]]) -> None:
     problems = []
     for index, entry in enumerate(entries):
         principal, permission = entry["principal"], entry["permission"]
-        if principal not in SYSTEM_PRINCIPALS and not PRINCIPAL.match(principal):
+        if principal not in SYSTEM_PRINCIPALS and not PRINCIPAL.fullmatch(principal):
             problems.append({"field": f"entries/{index}/principal",
                              "message": "a principal is user:NAME, group:NAME, "
                                         "system.Everyone or system.Authenticated"})
@@ -104,9 +107,16 @@ def replace_acl(
     inherit: bool | None,
     actor: str | None,
     request_id: str | None = None,
+    caller: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Replace the stored entries of ``resource``; audited; guards the root."""
+    """Replace the stored entries of ``resource``; audited; guards the root.
+
+    ``caller`` is the principals of the API caller, whose granting limits
+    apply (:mod:`plinth.delegation`); None for the CLI, which is exempt.
+    """
     validate_entries(registry, entries)
+    if caller is not None:
+        check_delegation(db, registry, resource, caller, entries, inherit)
     path = path_of(resource)
     before = describe(db, resource)
     state = acl_state(db, path)
@@ -123,7 +133,7 @@ def replace_acl(
                         principal=entry["principal"], permission=entry["permission"]))
     db.flush()
     if resource.__parent__ is None:
-        _guard_root(db, resource)
+        _guard_root(db, registry, resource)
     after = describe(db, resource)
     audit.record(db, "acl.changed", actor, path,
                  {"entries": before["entries"], "inherit": before["inherit"]},
@@ -131,7 +141,9 @@ def replace_acl(
     return after
 
 
-def _guard_root(db: Session, root: Any) -> None:
+def _guard_root(db: Session, registry: Any, root: Any) -> None:
+    if superusers(registry):
+        return  # superusers manage every ACL whatever the entries say
     acls = lineage_acls(root, db, {})
     grantees = {e.principal for e in acls[0].entries if e.action == "Allow"
                 and e.permission in ("acl.manage", ALL)}
@@ -157,15 +169,19 @@ def expand(db: Session, registry: Any, principal: str) -> list[str] | None:
 
 def explain(db: Session, registry: Any, resource: Any, principals: list[str],
             permission: str | None = None) -> list[dict[str, Any]]:
+    """Each permission's decision for ``principals``; a superuser's names why."""
+    superuser = superuser_among(registry, principals)
     acls = lineage_acls(resource, db, {})
     names = [permission] if permission else list(registered_permissions(registry))
     result = []
     for name in names:
-        decision = decide(acls, principals, name)
+        decision = (Decision(True, name, None, superuser=superuser) if superuser
+                    else decide(acls, principals, name))
         result.append({
             "permission": name,
             "allowed": decision.allowed,
             "decided_by": decision.entry.as_dict() if decision.entry else None,
+            "superuser": decision.superuser,
             "explanation": decision.explain(),
         })
     return result

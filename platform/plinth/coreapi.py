@@ -60,7 +60,10 @@ def includeme(config: Any) -> None:
                               "name": "If-Match", "in": "header", "required": False,
                               "schema": {"type": "string"}}],
                           "requestBody": json_body(documented_acl_body()),
-                          "responses": {"200": json_response("the new ACL", ACL_DOC)}})
+                          "responses": {"200": json_response("the new ACL", ACL_DOC),
+                                        "403": json_response(
+                                            "delegation_denied: an entry beyond the "
+                                            "caller's own permissions (named in details)")}})
     permission_params = [
         {"name": "principal", "in": "query", "required": False, "schema": {"type": "string"}},
         {"name": "permission", "in": "query", "required": False,

@@ -125,7 +125,8 @@ def not_found_view(context: exc.HTTPException, request: Request) -> Response:
             return unauthorized_response(request)
         permission = view_permission_for(resource)
         if permission is not None and not request.has_permission(permission, resource):
-            return forbidden_response(request)
+            # The body forbidden_view gives for an existing child: no hint.
+            return forbidden_response(request, {"permission": permission})
     if isinstance(context, APIError):
         return http_exception_view(context, request)
     if isinstance(context, PredicateMismatch) and request.method not in ("GET", "HEAD"):

@@ -2,11 +2,14 @@
 
 The core owns the policy; the auth plugin registers the identity provider
 (:class:`plinth.interfaces.IIdentityProvider`).  Without one everybody is
-``system.Everyone``.
+``system.Everyone``.  The principals named by ``plinth.superusers`` hold every
+permission everywhere, decided before any stored entry is read.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +23,14 @@ from .interfaces import IIdentityProvider
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
     "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
-    "plinth.views.docs", "plinth.views.metrics",
+    "plinth.views.docs",
     "plinth_auth.views.issue_token",  # logging in
 })
+
+SUPERUSERS_KEY = "plinth.superusers"
+# Only users and groups: a system principal as superuser would make every
+# caller one.
+SUPERUSER_PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,36 @@ class Identity:
     userid: str
     principals: frozenset[str] = field(default_factory=frozenset)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def superuser_list(value: Any) -> list[str]:
+    """Converter of ``plinth.superusers``: a word list of user:/group: principals."""
+    from .settings import word_list
+
+    principals = word_list(value)
+    for principal in principals:
+        if not SUPERUSER_PRINCIPAL.fullmatch(principal):
+            raise ValueError(f"{principal!r} is not user:NAME or group:NAME")
+    return principals
+
+
+def superusers(registry: Any) -> frozenset[str]:
+    """The principals that hold every permission everywhere."""
+    return frozenset(registry.settings.get(SUPERUSERS_KEY) or ())
+
+
+def superuser_among(registry: Any, principals: Iterable[str]) -> str | None:
+    """The first of ``principals`` that makes its holder a superuser, or None."""
+    chosen = superusers(registry)
+    for principal in principals:
+        if principal in chosen:
+            return principal
+    return None
+
+
+def is_superuser(request: Request) -> bool:
+    """Whether the caller of ``request`` is a superuser (``plinth.superusers``)."""
+    return superuser_among(request.registry, effective_principals(request)) is not None
 
 
 def effective_principals(request: Request) -> list[str]:
@@ -88,6 +126,10 @@ def explain_permission(
 ) -> Decision:
     if principals is None:
         principals = effective_principals(request)
+    # Before any stored entry: no Deny and no inherit=false takes this away.
+    superuser = superuser_among(request.registry, principals)
+    if superuser is not None:
+        return Decision(True, permission, None, superuser=superuser)
     acls = lineage_acls(context, request.db, acl_cache(request))
     return decide(acls, principals, permission)
 

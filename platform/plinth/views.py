@@ -20,27 +20,62 @@ from .errors import api_error
 from .openapi import build_document
 from .plugins import disabled_plugins
 from .resources import Root
-from .security import effective_principals
+from .security import effective_principals, is_superuser, superuser_among
 from .tweens import DOCS_CSP
 from .validation import check_if_match, cursor_after, page, page_limit
 
+# Reading /metrics and the details of /ready (granted on the root).
+MONITOR_PERMISSION = "plinth.metrics"
+
 
 def home(context: Root, request: Request) -> dict[str, Any]:
+    """Enabled plugins by name to anyone; versions and disabled plugins only to
+    superusers, so that nobody learns what to attack for free."""
     plugins = request.registry.get("plinth.plugins", [])
-    return {
+    body: dict[str, Any] = {
         "name": "plinth",
-        "version": __version__,
-        "plugins": [p.as_dict() for p in plugins],
-        "disabled_plugins": disabled_plugins(plugins),
+        "plugins": [{"name": p.name} for p in plugins],
         "principals": effective_principals(request),
     }
+    if is_superuser(request):
+        body["version"] = __version__
+        body["plugins"] = [p.as_dict() for p in plugins]
+        body["disabled_plugins"] = disabled_plugins(plugins)
+    return body
 
 
 def health(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
+def may_monitor(request: Request) -> bool:
+    """Whether the caller may see metrics and readiness details.
+
+    False when that cannot be decided (the database being down, say): the
+    caller then gets the minimal answer, never a 500.
+    """
+    try:
+        return bool(request.has_permission(MONITOR_PERMISSION, request.root))
+    except Exception:  # noqa: BLE001 - no details is the safe answer
+        return False
+
+
 def ready(request: Request) -> Any:
+    """Readiness; which check failed, and why, only for monitors."""
+    ok, checks, pending = readiness(request)
+    detailed = may_monitor(request)
+    if ok:
+        return {"status": "ready", "checks": checks} if detailed else {"status": "ready"}
+    if not detailed:
+        raise api_error(503, "not_ready", "not ready")
+    message = "not ready"
+    if pending:
+        message = ("migrations pending for " + ", ".join(pending)
+                   + ": run 'plinth db upgrade'")
+    raise api_error(503, "not_ready", message, {"checks": checks, "pending": pending})
+
+
+def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
     registry = request.registry
     engine = registry["plinth.engine"]
     checks: dict[str, Any] = {}
@@ -66,13 +101,7 @@ def ready(request: Request) -> Any:
         except Exception as exc:  # noqa: BLE001 - a failing check is a finding
             checks[name] = {"ok": False, "error": type(exc).__name__}
         ok = ok and checks[name]["ok"]
-    if ok:
-        return {"status": "ready", "checks": checks}
-    message = "not ready"
-    if pending:
-        message = ("migrations pending for " + ", ".join(pending)
-                   + ": run 'plinth db upgrade'")
-    raise api_error(503, "not_ready", message, {"checks": checks, "pending": pending})
+    return ok, checks, pending
 
 
 def openapi(request: Request) -> dict[str, Any]:
@@ -107,7 +136,7 @@ def acl_put(context: Any, request: Request) -> Response:
     body = request.validated
     result = acladmin.replace_acl(request.db, request.registry, context, body["entries"],
                                   body.get("inherit"), request.authenticated_userid,
-                                  request.request_id)
+                                  request.request_id, caller=effective_principals(request))
     response = Response(json_body=result)
     response.etag = result["etag"]
     return response
@@ -122,9 +151,7 @@ def permissions_view(context: Any, request: Request) -> dict[str, Any]:
                         {"errors": [{"location": "query", "field": "permission",
                                      "message": "unknown permission"}]})
     if principal:
-        principals = acladmin.expand(request.db, registry, principal)
-        if principals is None:
-            raise api_error(404, "unknown_principal", f"no such principal {principal!r}")
+        principals = principals_to_explain(request, principal)
     else:
         principal = request.authenticated_userid or "system.Everyone"
         principals = effective_principals(request)
@@ -132,8 +159,34 @@ def permissions_view(context: Any, request: Request) -> dict[str, Any]:
         "resource": path_of(context),
         "principal": principal,
         "principals": principals,
+        "superuser": superuser_among(registry, principals),
         "permissions": acladmin.explain(request.db, registry, context, principals, permission),
     }
+
+
+def principals_to_explain(request: Request, principal: str) -> list[str]:
+    """The principals ``principal`` holds, as far as the caller may know them.
+
+    Memberships and the existence of users and groups are the directory's
+    business: only superusers and holders of acl.view at the root (who read
+    the audit log and @@grants anyway) learn them.  A caller with acl.view on a
+    subtree may explain groups (as themselves, whether or not they exist) and
+    itself, but not other users: that would tell who is in which group.
+    """
+    if request.has_permission("acl.view", request.root):
+        principals = acladmin.expand(request.db, request.registry, principal)
+        if principals is None:
+            raise api_error(404, "unknown_principal", f"no such principal {principal!r}")
+        return principals
+    if principal == request.authenticated_userid:
+        return effective_principals(request)
+    if principal.startswith("group:") and acladmin.PRINCIPAL.fullmatch(principal):
+        return ["system.Everyone", "system.Authenticated", principal]
+    if principal in ("system.Everyone", "system.Authenticated"):
+        return acladmin.expand(request.db, request.registry, principal) or [principal]
+    raise api_error(403, "forbidden",
+                    "explaining another user's permissions needs acl.view on the root",
+                    {"permission": "acl.view"})
 
 
 def grants_view(context: Any, request: Request) -> dict[str, Any]:
@@ -216,7 +269,8 @@ def includeme(config: Any) -> None:
                     request_method=("GET", "HEAD"))
     config.add_view(docs, route_name="plinth.docs", permission=public,
                     request_method=("GET", "HEAD"))
-    config.add_view(metrics, route_name="plinth.metrics", permission=public,
+    config.declare_permission(MONITOR_PERMISSION, "read /metrics and the details of /ready")
+    config.add_view(metrics, route_name="plinth.metrics", permission=MONITOR_PERMISSION,
                     request_method="GET")
     # Absolute paths: asset specs need pkg_resources, which cannot read
     # packages installed in editable mode.

@@ -109,6 +109,17 @@ def cli(ctx: click.Context, config: str) -> None:
 pass_env = click.make_pass_decorator(Environment)
 
 
+def _add_core_commands() -> None:
+    # Commands that work before (or without) loading the -c ini: ``check``
+    # loads the ini it is given.
+    from .check import check
+
+    cli.add_command(check)
+
+
+_add_core_commands()
+
+
 def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="plinth")
 

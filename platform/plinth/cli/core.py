@@ -21,6 +21,7 @@ from ..acl import ALL, AclEntry, registered_permissions
 from ..audit import AuditEntry
 from ..errors import APIError
 from ..plugins import disabled_plugins
+from ..security import superuser_among
 from . import Environment, pass_env
 
 
@@ -198,6 +199,10 @@ def acl_explain(env: Environment, path: str, principal: str, permission: str | N
         if principals is None:
             raise click.ClickException(f"no such principal {principal!r}")
         click.echo(f"{principal} holds: {', '.join(principals)}")
+        superuser = superuser_among(env.registry, principals)
+        if superuser is not None:
+            click.echo(f"{principal} is a superuser through {superuser}: every permission, "
+                       "whatever the entries say")
         for row in acladmin.explain(session, env.registry, resource, principals, permission):
             verdict = "allowed" if row["allowed"] else "denied "
             click.echo(f"  {verdict} {row['permission']}: {row['explanation']}")

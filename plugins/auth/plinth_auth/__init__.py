@@ -18,7 +18,9 @@ def includeme(config: Any) -> None:
     setting("auth.ratelimit_storage", "memory://", non_empty)
 
     from .identity import TokenIdentityProvider
-    from .ratelimit import LoginLimiter
+    from .ratelimit import LoginLimiter, failure_policy
+
+    setting("auth.ratelimit_failure", "open", failure_policy)
 
     limiter = LoginLimiter.from_settings(config.registry.settings)
     config.registry["auth.limiter"] = limiter
@@ -31,6 +33,9 @@ def includeme(config: Any) -> None:
     config.add_migrations("auth", "plinth_auth:migrations/versions")
     config.add_cli_command("plinth_auth.cli.users")
     config.add_cli_command("plinth_auth.cli.tokens")
+    config.add_deploy_check("auth.superuser_passwords",
+                            "plinth_auth.deploy.check_superuser_passwords")
+    config.add_deploy_check("auth.ratelimit_storage", "plinth_auth.deploy.check_ratelimit_storage")
     config.include(".views")
     config.include(".openapi")
     config.include(".subscribers")

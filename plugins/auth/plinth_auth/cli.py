@@ -63,32 +63,38 @@ def users_list(env: Environment) -> None:
 @click.argument("name")
 @pass_env
 def users_disable(env: Environment, name: str) -> None:
-    """Disable NAME: its tokens stop working at once."""
-    with env.session() as db:
-        if services.user_by_name(db, name) is None:
-            raise click.ClickException(f"no user {name!r}")
-        services.save_user(db, env.registry, name, _actor(env), active=False)
+    """Disable NAME: its tokens are revoked at once."""
+    try:
+        with env.session() as db:
+            if services.user_by_name(db, name) is None:
+                raise click.ClickException(f"no user {name!r}")
+            services.save_user(db, env.registry, name, _actor(env), active=False)
+    except services.AuthError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"disabled user {name}")
 
 
 @users.command("delete")
 @click.argument("name")
-@click.option("--remove-grants", is_flag=True,
-              help="also remove the ACL entries naming user:NAME")
+@click.option("--keep-grants", is_flag=True,
+              help="keep the ACL entries naming user:NAME (removed by default)")
+@click.option("--remove-grants", is_flag=True, hidden=True,
+              help="the default now; accepted for old scripts")
 @pass_env
-def users_delete(env: Environment, name: str, remove_grants: bool) -> None:
-    """Delete NAME and its tokens (audited)."""
-    from plinth import acladmin
-
-    with env.session() as db:
-        user = services.user_by_name(db, name)
-        if user is None:
-            raise click.ClickException(f"no user {name!r}")
-        services.delete_user(db, env.registry, user, _actor(env))
-        removed = (acladmin.remove_grants_of(db, f"user:{name}", env.operator)
-                   if remove_grants else 0)
-    click.echo(f"deleted user {name}" + (f" and {removed} ACL entr(ies)" if remove_grants
-                                         else ""))
+def users_delete(env: Environment, name: str, keep_grants: bool, remove_grants: bool) -> None:
+    """Delete NAME, its tokens and the ACL entries naming it (audited)."""
+    if keep_grants and remove_grants:
+        raise click.UsageError("--keep-grants and --remove-grants contradict each other")
+    try:
+        with env.session() as db:
+            user = services.user_by_name(db, name)
+            if user is None:
+                raise click.ClickException(f"no user {name!r}")
+            removed = services.delete_user(db, env.registry, user, _actor(env), keep_grants)
+    except services.AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"deleted user {name}" + ("" if keep_grants else
+                                         f" and {removed} ACL entr(ies) naming it"))
 
 
 @users.command("ensure-admin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.openapi import json_body, json_response
+from plinth.openapi import error_response, json_body, json_response
 
 from . import schemas
 
@@ -20,7 +20,9 @@ def includeme(config: Any) -> None:
     add("/auth/tokens", "post", {
         "summary": "Issue an API token for a username and password (public)", "tags": tags,
         "x-public": True, "requestBody": json_body(schemas.TOKEN_REQUEST),
-        "responses": {"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED)}})
+        "responses": {"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED),
+                      "503": error_response("the login rate-limit storage is down and "
+                                            "auth.ratelimit_failure is closed")}})
     add("/auth/tokens", "get", {
         "summary": "Your live tokens (never their secrets)", "tags": tags,
         "responses": {"200": json_response("tokens")}})
@@ -42,13 +44,21 @@ def includeme(config: Any) -> None:
         "summary": "Create or update a user (auth.manage)", "tags": tags,
         "parameters": [USER_PARAM], "requestBody": json_body(schemas.USER_PUT),
         "responses": {"200": json_response("updated", schemas.USER),
-                      "201": json_response("created", schemas.USER)}})
+                      "201": json_response("created", schemas.USER),
+                      "403": json_response("delegation_denied: beyond the caller's groups, "
+                                           "or a superuser"),
+                      "409": json_response("last_superuser")}})
     add("/auth/users/{name}", "delete", {
-        "summary": "Delete a user (auth.manage); remove_grants=true also removes the "
-                   "user's ACL entries", "tags": tags,
-        "parameters": [USER_PARAM, {"name": "remove_grants", "in": "query", "required": False,
-                                    "schema": {"type": "string", "enum": ["true", "false"]}}],
-        "responses": {"204": {"description": "deleted"}}})
+        "summary": "Delete a user (auth.manage) and the ACL entries naming it, unless "
+                   "keep_grants=true (remove_grants=false, the older spelling, too)",
+        "tags": tags,
+        "parameters": [USER_PARAM, *[
+            {"name": flag, "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["true", "false"]}}
+            for flag in ("keep_grants", "remove_grants")]],
+        "responses": {"204": {"description": "deleted"},
+                      "403": json_response("delegation_denied: a superuser"),
+                      "409": json_response("last_superuser")}})
     add("/auth/groups", "get", {
         "summary": "Groups with their member counts (auth.manage)", "tags": tags,
         "responses": {"200": json_response("groups")}})

@@ -16,6 +16,9 @@ PARALLELISM = 1
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
+# Shorter user names are left out of the "contains the name" rule: one or two
+# letters occur in too many good passwords.
+MIN_NAME_IN_PASSWORD = 3
 
 hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB,
                         parallelism=PARALLELISM, type=Type.ID)
@@ -32,13 +35,21 @@ def common_passwords() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
-def check_policy(password: str) -> None:
+def check_policy(password: str, username: str | None = None) -> None:
     if len(password) < MIN_LENGTH:
         raise PasswordRejected(f"a password needs at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise PasswordRejected(f"a password has at most {MAX_LENGTH} characters")
+    if not password.strip():
+        raise PasswordRejected("a password cannot be only whitespace")
+    if len(set(password)) == 1:
+        raise PasswordRejected("a password cannot be one character repeated")
     if password.lower() in common_passwords():
         raise PasswordRejected("this password is too common: choose another")
+    if username:
+        name, lowered = username.lower(), password.lower()
+        if lowered == name or (len(name) >= MIN_NAME_IN_PASSWORD and name in lowered):
+            raise PasswordRejected("a password cannot be or contain the user name")
 
 
 def hash_password(password: str) -> str:

@@ -32,14 +32,14 @@ class TokensContainer(Resource):
     def __getitem__(self, token_id: str) -> TokenResource:
         if len(token_id) != 32:
             raise KeyError(token_id)
-        token = self.request.db.get(Token, token_id)
-        if token is None:
-            raise KeyError(token_id)
-        return TokenResource(self, token_id, token)
+        # A missing token is still a resource, guarded like somebody else's:
+        # a caller who may not manage tokens gets the same 403 for both, so
+        # token ids cannot be probed.
+        return TokenResource(self, token_id, self.request.db.get(Token, token_id))
 
 
 class TokenResource(Resource):
-    def __init__(self, parent: Resource, name: str, token: Token):
+    def __init__(self, parent: Resource, name: str, token: Token | None):
         super().__init__(parent, name)
         self.token = token
 
@@ -47,6 +47,8 @@ class TokenResource(Resource):
     def __default_acl__(self) -> list[tuple[str, str, Any]]:  # type: ignore[override]
         # The owner may manage (revoke) their own token; auth.manage granted
         # anywhere above also applies.
+        if self.token is None:
+            return []
         return [(Allow, f"user:{self.token.user.name}", "auth.manage")]
 
 
@@ -54,10 +56,10 @@ class UsersContainer(Resource):
     __view_permission__ = "auth.manage"
 
     def __getitem__(self, name: str) -> UserResource:
-        if not NAME.match(name):
-            raise KeyError(name)
-        # A missing user is still a resource, so that PUT can create it.
-        return UserResource(self, name, user_by_name(self.request.db, name))
+        # A missing user is still a resource, so that PUT can create it (or
+        # answer 400 for a bad name, "admin\n" say, rather than 404).
+        user = user_by_name(self.request.db, name) if NAME.fullmatch(name) else None
+        return UserResource(self, name, user)
 
 
 class UserResource(Resource):
@@ -71,7 +73,7 @@ class GroupsContainer(Resource):
 
     def __getitem__(self, name: str) -> GroupResource:
         group = self.request.db.scalars(select(Group).where(Group.name == name)).first() \
-            if NAME.match(name) else None
+            if NAME.fullmatch(name) else None
         if group is None:
             raise KeyError(name)
         return GroupResource(self, name, group)

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from plinth.acladmin import remove_grants_of
+from plinth.security import superuser_among, superusers
+
 from . import events
-from .models import Group, Token, User
+from .models import Group, Token, User, memberships
 from .passwords import (
     check_policy,
     dummy_hash,
@@ -21,7 +24,8 @@ from .passwords import (
 )
 from .tokens import hash_token, new_token
 
-NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
+# Always fullmatch: "$" would let a trailing newline through ("admin\n").
+NAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
 
 
 class AuthError(Exception):
@@ -45,7 +49,7 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def check_name(name: str, what: str = "user") -> str:
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):
         raise AuthError("invalid_name", f"a {what} name is 1 to 150 letters, digits or . _ @ + -",
                         field="name")
     return name
@@ -95,12 +99,17 @@ def save_user(
     groups: list[str] | None = None,
     active: bool | None = None,
 ) -> tuple[User, bool]:
-    """Create or update a user; returns (user, created)."""
+    """Create or update a user; returns (user, created).
+
+    A new password or a disable revokes every token of the user.
+    """
     check_name(name)
     if password is not None:
-        check_policy(password)
+        check_policy(password, name)
     user = user_by_name(db, name)
     created = user is None
+    if user is not None:
+        keeps_superuser(db, registry, user, active, groups)
     stamp = now()
     if user is None:
         if password is None:
@@ -137,15 +146,75 @@ def save_user(
         after["password"] = "changed"
     registry.notify(events.UserChanged(db, actor.name, actor.request_id, user=name,
                                        before=before, after=after))
+    if password is not None or active is False:
+        revoke_user_tokens(db, registry, user, actor)
     return user, created
 
 
-def delete_user(db: Session, registry: Any, user: User, actor: Actor) -> None:
+def delete_user(db: Session, registry: Any, user: User, actor: Actor,
+                keep_grants: bool = False) -> int:
+    """Delete ``user`` and its tokens; also the ACL entries naming it unless
+    ``keep_grants``.  Returns how many entries were removed."""
+    keeps_superuser(db, registry, user, deleting=True)
     before = user_dict(user)
     db.delete(user)
     db.flush()
     registry.notify(events.UserDeleted(db, actor.name, actor.request_id, user=user.name,
                                        before=before))
+    if keep_grants:
+        return 0
+    return remove_grants_of(db, user.principal, actor.name, actor.request_id)
+
+
+def is_superuser_account(registry: Any, name: str, groups: list[str]) -> bool:
+    principals = [f"user:{name}", *(f"group:{g}" for g in groups)]
+    return superuser_among(registry, principals) is not None
+
+
+def keeps_superuser(db: Session, registry: Any, user: User, active: bool | None = None,
+                    groups: list[str] | None = None, deleting: bool = False) -> None:
+    """Refuse (``last_superuser``) a change that leaves no active superuser.
+
+    The superusers' rows are locked first, in id order, and counted by a later
+    statement: on PostgreSQL that statement sees what a concurrent change
+    committed while we waited, so two requests cannot each remove "the other"
+    last superuser.
+    """
+    chosen = superusers(registry)
+    current = [g.name for g in user.groups]
+    if not chosen or not user.active or not is_superuser_account(registry, user.name, current):
+        return
+    stays = (not deleting and active is not False
+             and is_superuser_account(registry, user.name,
+                                      current if groups is None else groups))
+    if stays:
+        return
+    names = [p.partition(":")[2] for p in chosen if p.startswith("user:")]
+    group_names = [p.partition(":")[2] for p in chosen if p.startswith("group:")]
+    in_groups = (select(memberships.c.user_id).join(Group, Group.id == memberships.c.group_id)
+                 .where(Group.name.in_(group_names)))
+    is_one = or_(User.name.in_(names), User.id.in_(in_groups))
+    db.execute(select(User.id).where(or_(is_one, User.id == user.id))
+               .order_by(User.id).with_for_update()).all()
+    others = db.scalar(select(func.count()).select_from(User)
+                       .where(is_one, User.active.is_(True), User.id != user.id))
+    if not others:
+        raise AuthError("last_superuser",
+                        f"{user.name} is the last active superuser: make another one first")
+
+
+def revoke_user_tokens(db: Session, registry: Any, user: User, actor: Actor) -> int:
+    """Revoke every live token of ``user`` (a new password, a disable)."""
+    ids = list(db.scalars(select(Token.id).where(Token.user_id == user.id,
+                                                 Token.revoked_at.is_(None))))
+    if not ids:
+        return 0
+    db.execute(update(Token).where(Token.id.in_(ids), Token.revoked_at.is_(None))
+               .values(revoked_at=now()))
+    for token_id in ids:
+        registry.notify(events.TokenRevoked(db, actor.name, actor.request_id, user=user.name,
+                                            token_id=token_id))
+    return len(ids)
 
 
 def authenticate(reader: Any, db: Session, username: str, password: str) -> User | None:
@@ -160,7 +229,7 @@ def authenticate(reader: Any, db: Session, username: str, password: str) -> User
     """
     row = reader.execute(select(User.id, User.password_hash, User.active)
                          .where(User.name == username)).first() \
-        if NAME.match(username) else None
+        if NAME.fullmatch(username) else None
     if row is None:
         verify_password(dummy_hash(), password)
         return None

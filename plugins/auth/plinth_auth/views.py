@@ -10,14 +10,15 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from plinth import acladmin
 from plinth.errors import api_error
 from plinth.security import effective_principals
 from plinth.validation import cursor_after, page, page_limit
 
 from . import events, schemas, services
+from .delegation import check_account_change
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
+from .ratelimit import LimiterUnavailable
 from .resources import (
     AuthContainer,
     GroupResource,
@@ -46,14 +47,23 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     username, password = body["username"], body["password"]
     limiter = request.registry["auth.limiter"]
     client = request.remote_addr or "unknown"
-    wait = limiter.retry_after(username, client)
+    try:
+        wait = limiter.retry_after(username, client)
+    except LimiterUnavailable:
+        raise api_error(503, "unavailable",
+                        "logins are unavailable for now: the rate-limit storage cannot be "
+                        "reached", headers={"Retry-After": "5"}) from None
     if wait is not None:
         raise api_error(429, "rate_limited", "too many failed logins: try again later",
                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
     with request.registry["plinth.engine"].connect() as reader:
         user = services.authenticate(reader, request.db, username, password)
     if user is None:
-        limiter.failed(username, client)
+        try:
+            limiter.failed(username, client)
+        except LimiterUnavailable:
+            # The check above passed a moment ago; the failure still answers 401.
+            pass
         registry, request_id = request.registry, request.request_id
         request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
             None, None, request_id, username=username, client=client,
@@ -79,6 +89,11 @@ def list_tokens(context: TokensContainer, request: Request) -> dict[str, Any]:
 
 
 def revoke_token(context: TokenResource, request: Request) -> Response:
+    if context.token is None:
+        raise api_error(404, "not_found", f"no token {context.__name__!r}")
+    owner = context.token.user
+    if owner.principal != request.authenticated_userid:
+        check_account_change(request, owner.name, owner, deleting=True)
     services.revoke_token(request.db, request.registry, context.token, actor(request))
     return Response(status=204)
 
@@ -109,6 +124,8 @@ def get_user(context: UserResource, request: Request) -> dict[str, Any]:
 
 def put_user(context: UserResource, request: Request) -> Response:
     body = request.validated
+    check_account_change(request, context.__name__, context.user, groups=body.get("groups"),
+                         active=body.get("active"), password=body.get("password"))
     try:
         user, created = services.save_user(
             request.db, request.registry, context.__name__, actor(request),
@@ -117,21 +134,49 @@ def put_user(context: UserResource, request: Request) -> Response:
     except PasswordRejected as exc:
         raise bad_input(exc, "password") from None
     except services.AuthError as exc:
-        raise bad_input(exc, exc.field or "name") from None
+        raise auth_error(exc, exc.field or "name") from None
     return Response(status=201 if created else 200, json_body=services.user_dict(user))
+
+
+def auth_error(exc: services.AuthError, field: str) -> Exception:
+    if exc.code == "last_superuser":
+        return api_error(409, exc.code, exc.message)
+    return bad_input(exc, field)
+
+
+def _flag(request: Request, name: str) -> bool | None:
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise api_error(400, "invalid_request", f"{name} must be true or false",
+                        {"errors": [{"location": "query", "field": name,
+                                     "message": "expected true or false"}]})
+    return raw.lower() == "true"
+
+
+def keep_grants(request: Request) -> bool:
+    """``keep_grants=true`` keeps the ACL entries naming the user; the older
+    ``remove_grants`` still works and says the opposite."""
+    keep, remove = _flag(request, "keep_grants"), _flag(request, "remove_grants")
+    if keep is not None and remove is not None and keep == remove:
+        raise api_error(400, "invalid_request", "keep_grants and remove_grants contradict "
+                        "each other: send keep_grants only",
+                        {"errors": [{"location": "query", "field": "remove_grants",
+                                     "message": "contradicts keep_grants"}]})
+    if keep is not None:
+        return keep
+    return remove is False
 
 
 def delete_user(context: UserResource, request: Request) -> Response:
     user = _existing(context)
-    remove_grants = request.GET.get("remove_grants", "false").lower()
-    if remove_grants not in ("true", "false"):
-        raise api_error(400, "invalid_request", "remove_grants must be true or false",
-                        {"errors": [{"location": "query", "field": "remove_grants",
-                                     "message": "expected true or false"}]})
-    services.delete_user(request.db, request.registry, user, actor(request))
-    if remove_grants == "true":
-        acladmin.remove_grants_of(request.db, user.principal, request.authenticated_userid,
-                                  request.request_id)
+    keep = keep_grants(request)
+    check_account_change(request, context.__name__, user, deleting=True)
+    try:
+        services.delete_user(request.db, request.registry, user, actor(request), keep)
+    except services.AuthError as exc:
+        raise auth_error(exc, "name") from None
     return Response(status=204)
 
 

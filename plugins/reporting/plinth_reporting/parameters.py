@@ -65,7 +65,7 @@ def convert(parameter: Parameter, raw: str) -> Any:
         # there (and matched nothing on SQLite): it is a bad value.
         raise BadValue("must not contain a NUL character")
     if kind == "integer":
-        if not INTEGER.match(raw):
+        if not INTEGER.fullmatch(raw):
             raise BadValue("must be an integer")
         return int(raw)
     if kind == "number":
@@ -90,7 +90,7 @@ def typed(parameter: Parameter, value: Any) -> Any:
     if value is None or fmt is None:
         return value
     if fmt == "date":
-        if not DATE.match(value):
+        if not DATE.fullmatch(value):
             raise BadValue("must be a date, YYYY-MM-DD")
         try:
             return date.fromisoformat(value)

@@ -180,7 +180,7 @@ def parse_parameter(report: str, spec: Any) -> Parameter:
     if not isinstance(spec, Mapping):
         raise _fail(report, f"a parameter is a mapping, not {spec!r}")
     name = spec.get("name")
-    if not isinstance(name, str) or not PARAMETER_NAME.match(name):
+    if not isinstance(name, str) or not PARAMETER_NAME.fullmatch(name):
         raise _fail(report, f"bad parameter name {name!r} (lower case, digits, _)")
     if name in RESERVED_PARAMETERS:
         raise _fail(report, f"parameter name {name!r} is reserved")
@@ -292,7 +292,7 @@ def add_report(
 
     Two reports with one name conflict at start-up.
     """
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ConfigurationError(f"bad report name {name!r}: lower case letters, digits "
                                  f"and '-', at most 64")
     query = _resolve(config, name, query, "the query")

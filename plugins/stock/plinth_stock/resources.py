@@ -24,7 +24,7 @@ class StockContainer(Resource):
     __view_permission__ = "stock.view"
 
     def __getitem__(self, sku: str) -> ItemResource:
-        if not CODE.match(sku):
+        if not CODE.fullmatch(sku):
             raise KeyError(sku)
         return ItemResource(self, sku)
 
@@ -43,7 +43,7 @@ class LocationsContainer(Resource):
     __view_permission__ = "stock.view"
 
     def __getitem__(self, code: str) -> LocationResource:
-        if not CODE.match(code):
+        if not CODE.fullmatch(code):
             raise KeyError(code)
         return LocationResource(self, code)
 
@@ -58,7 +58,7 @@ class LocationResource(Resource):
         return self.__name__
 
     def __getitem__(self, sku: str) -> LevelResource:
-        if not CODE.match(sku):
+        if not CODE.fullmatch(sku):
             raise KeyError(sku)
         return LevelResource(self, sku)
 
@@ -85,19 +85,25 @@ class ReservationsContainer(Resource):
             raise KeyError(reservation_id)
         found = reservation_place(self.request.db, reservation_id)
         if found is None:
-            raise KeyError(reservation_id)
+            # Still a resource, guarded by /reservations' own lineage: a caller
+            # allowed only at some locations gets the 403 it gets for a
+            # reservation elsewhere, so ids cannot be probed.
+            return ReservationResource(self, reservation_id, None, None)
         reservation, where = found
         return ReservationResource(self, reservation_id, reservation, where)
 
 
 class ReservationResource(Resource):
     """A reservation.  Its URL is under /reservations, but its ACL lineage
-    runs through its stock level, so grants at a location apply to it."""
+    runs through its stock level, so grants at a location apply to it.
+    ``reservation`` is None for an id that does not exist."""
 
     def __init__(self, parent: Resource, name: str, reservation: Any, where: Any):
         super().__init__(parent, name)
         self.reservation = reservation
         self.where = where
+        if where is None:
+            return
         root = parent.__parent__
         locations = LocationsContainer(root, "locations")
         self.__acl_parent__ = LevelResource(

@@ -224,18 +224,26 @@ def post_reservation(context: LevelResource, request: Request) -> Response:
 
 # Reservations -----------------------------------------------------------------
 
+def existing(context: ReservationResource) -> ReservationResource:
+    if context.reservation is None:
+        raise api_error(404, "not_found", f"no reservation {context.__name__!r}")
+    return context
+
+
 def get_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
-    where = context.where
+    where = existing(context).where
     return services.reservation_dict(context.reservation, where.item.sku, where.location.code)
 
 
 def confirm_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
+    existing(context)
     with stock_errors():
         return services.confirm(request.db, context.reservation, context.where,
                                 request.authenticated_userid, after_commit(request))
 
 
 def release_reservation(context: ReservationResource, request: Request) -> dict[str, Any]:
+    existing(context)
     with stock_errors():
         return services.release(request.db, context.reservation, context.where,
                                 request.authenticated_userid, after_commit(request))

@@ -327,11 +327,11 @@ def test_last_used_is_recorded(testapp: Any, make_user: Any, login: Any) -> None
 
 
 def test_events_reach_the_audit_log(testapp: Any, admin: dict[str, str]) -> None:
-    testapp.put_json("/auth/users/ivan", {"password": "ivan-password-1", "groups": ["a"]},
+    testapp.put_json("/auth/users/ivan", {"password": "iv-secret-pass-1", "groups": ["a"]},
                      headers=admin)
     testapp.put_json("/auth/users/ivan", {"groups": ["b"]}, headers=admin)
     token = testapp.post_json("/auth/tokens", {"username": "ivan",
-                                               "password": "ivan-password-1"}).json
+                                               "password": "iv-secret-pass-1"}).json
     testapp.delete(f"/auth/tokens/{token['id']}", headers=admin, status=204)
     testapp.delete("/auth/users/ivan", headers=admin, status=204)
     kinds = [e["kind"] for e in testapp.get("/@@audit?resource=/auth/users/ivan",
@@ -342,7 +342,7 @@ def test_events_reach_the_audit_log(testapp: Any, admin: dict[str, str]) -> None
 
 
 def test_delete_user_can_remove_its_grants(testapp: Any, admin: dict[str, str]) -> None:
-    testapp.put_json("/auth/users/judy", {"password": "judy-password-1"}, headers=admin)
+    testapp.put_json("/auth/users/judy", {"password": "ju-secret-pass-1"}, headers=admin)
     testapp.put_json("/stock/@@acl", {"entries": [
         {"action": "Allow", "principal": "user:judy", "permission": "stock.view"}]},
         headers=admin)

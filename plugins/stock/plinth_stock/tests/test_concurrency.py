@@ -5,12 +5,17 @@ threads race for 20 units.  Whatever the interleaving, exactly the available
 quantity is granted, every other request is a clean 409, and afterwards on hand
 equals the ledger and reserved equals the active reservations.  Concurrent PUTs
 create a row once, and an ETag lets exactly one of several writers win.
+
+With ``PLINTH_TEST_BASE_URL`` (``http://127.0.0.1:PORT``, e.g. the nginx of
+``scripts/stack``) the same tests run against those servers instead, which
+must serve the test database (``PLINTH_TEST_DATABASE_URL``).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -21,6 +26,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -65,6 +71,13 @@ def call(port: int, method: str, path: str, body: Any = None,
 def servers(plinth_app: Any, plinth_settings: dict[str, Any],
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
     """Two Waitress processes on the (already migrated) test database."""
+    base_url = os.environ.get("PLINTH_TEST_BASE_URL")
+    if base_url:
+        # One address in front of the servers: every request goes through it.
+        target = urlsplit(base_url)
+        assert target.hostname == "127.0.0.1" and target.port, base_url
+        yield [target.port, target.port]
+        return
     logs = tmp_path_factory.mktemp("servers")
     processes: list[tuple[subprocess.Popen[bytes], Path]] = []
     ports = []
