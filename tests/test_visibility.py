@@ -131,3 +131,13 @@ def test_the_acl_cache_is_per_request(request_as: Any, dbsession: Any) -> None:
     store(dbsession, "/shelves", (Allow, "group:staff", "shelves.view"))
     forget_acl_cache(request)
     assert visible_children(request, shelves(request), "shelves.view").everything
+
+
+def test_a_superuser_sees_every_child_without_a_statement(request_as: Any, dbsession: Any,
+                                                          sql_counter: Any) -> None:
+    store(dbsession, "/shelves/s1", (Deny, "group:admins", "shelves.view"))
+    request = request_as("group:admins")
+    with sql_counter() as counter:
+        assert visible_children(request, shelves(request), "shelves.view").everything
+        assert len(visible(request, "shelves.view", [shelves(request)["s1"]])) == 1
+    assert counter.count == 0

@@ -206,3 +206,16 @@ def test_the_report_list_shows_what_the_caller_may_view(boss: Any, as_principal:
         ["low-stock", "valuation"]
     nobody = as_principal("user:nobody")
     assert nobody.get("/reports").json == {"reports": []}
+
+
+def test_a_superuser_sees_everything_without_reading_acls(denied_wh2: Any, boss: Any,
+                                                          sql_counter: Any) -> None:
+    acl(boss, "/locations/WH2", ("Deny", "group:admins", "stock.view"))
+    with sql_counter() as counter:
+        body = boss.get("/stock/A-1").json
+        listed = totals(boss)
+        codes = [loc["code"] for loc in boss.get("/locations").json["items"]]
+    assert [row["location"] for row in body["locations"]] == ["WH1", "WH2"]
+    assert listed["A-1"] == (12, 13, 1) and codes == ["WH1", "WH2"]
+    # no Deny takes anything from a superuser, so no ACL is read at all
+    assert not [s for s in counter.statements if "acl_" in s], counter.statements
