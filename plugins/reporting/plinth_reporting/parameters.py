@@ -27,7 +27,9 @@ class ReportParameters(dict[str, Any]):
     A report query filters its rows with ``params.visible(path, permission)``
     (a :class:`plinth.visibility.Visibility` of the children of the resource
     at ``path``), so that rows about what the caller may not view are left out
-    by the database.  Without a caller (``request`` None) it refuses.
+    by the database.  ``request`` defaults to the request being served, for
+    callers that parse parameters without naming it; with no request at all
+    (a script) ``visible`` refuses rather than show everything.
     """
 
     def __init__(self, values: dict[str, Any], request: Any = None) -> None:
@@ -38,12 +40,14 @@ class ReportParameters(dict[str, Any]):
     def visible(self, path: str, permission: str) -> Visibility:
         key = (path, permission)
         if key not in self._visible:
-            if self.request is None:
-                raise RuntimeError("report parameters without a caller: visibility unknown")
+            from pyramid.threadlocal import get_current_request
             from pyramid.traversal import find_resource
 
-            container = find_resource(self.request.root, path)
-            self._visible[key] = visible_children(self.request, container, permission)
+            request = self.request if self.request is not None else get_current_request()
+            if request is None:
+                raise RuntimeError("report parameters without a caller: visibility unknown")
+            container = find_resource(request.root, path)
+            self._visible[key] = visible_children(request, container, permission)
         return self._visible[key]
 
 

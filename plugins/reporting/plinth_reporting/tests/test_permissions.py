@@ -144,3 +144,44 @@ def test_listing_checks_every_report_with_one_acl_statement(as_principal: Any,
     assert "movements" not in names and "low-stock" in names
     # the listing needs no permission of its own: one statement for every ACL
     assert len([s for s in counter.statements if "acl_resources" in s]) == 1
+
+
+def test_parameters_parsed_without_the_request_still_filter_for_its_caller(
+        plinth_registry: Any, as_principal: Any) -> None:
+    """A plugin that runs reports itself (parse_parameters without a request)
+    gets the same visibility as /reports: the request being served decides."""
+    from pyramid.request import Request
+    from pyramid.threadlocal import manager
+    from webob.multidict import MultiDict
+
+    from plinth.security import Identity
+    from plinth.testing import IDENTITY_KEY
+    from plinth_reporting.parameters import parse_parameters
+    from plinth_reporting.registry import get_report
+
+    boss = as_principal("user:boss", "group:admins")
+    boss.put_json("/locations/@@acl", {"entries": [
+        {"action": "Allow", "principal": "group:viewers", "permission": "stock.view"}]})
+    boss.put_json("/locations/WH2/@@acl", {"entries": [
+        {"action": "Deny", "principal": "group:viewers", "permission": "stock.view"}]})
+    report = get_report(plinth_registry, "stock-on-hand")
+    params = parse_parameters(report, MultiDict())
+    with pytest.raises(RuntimeError):
+        params.visible("/locations", "stock.view")  # no caller: refused, not everything
+    request = Request.blank("/reports/stock-on-hand")
+    request.registry = plinth_registry
+    request.environ[IDENTITY_KEY] = Identity("user:v", frozenset({"user:v", "group:viewers"}))
+    from plinth.resources import root_factory
+
+    request.root = root_factory(request)
+    engine = plinth_registry["plinth.engine"]
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        request.__dict__["db"] = session
+        manager.push({"request": request, "registry": plinth_registry})
+        try:
+            seen = parse_parameters(report, MultiDict()).visible("/locations", "stock.view")
+        finally:
+            manager.pop()
+    assert seen.allows("WH1") and not seen.allows("WH2")
