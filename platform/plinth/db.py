@@ -14,6 +14,7 @@ transactions both try to upgrade from reading to writing.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import transaction
@@ -21,6 +22,9 @@ import zope.sqlalchemy
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from transaction.interfaces import NoTransaction
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,8 +89,27 @@ transaction_manager = transaction.ThreadTransactionManager()
 
 
 def request_transaction_manager(request: Any) -> Any:
-    """pyramid_tm's ``tm.manager_hook``: this thread's explicit manager."""
+    """pyramid_tm's ``tm.manager_hook``: this thread's explicit manager.
+
+    pyramid_tm answers a failed commit (the database gone in the middle of
+    it, say) with the exception view but leaves the failed transaction on
+    the manager; the manager is shared by every request of the thread, so
+    that transaction is aborted here before the next request begins its own.
+    """
     transaction_manager.explicit = True
+    try:
+        leftover = transaction_manager.get()
+    except NoTransaction:
+        return transaction_manager
+    try:
+        leftover.abort()
+    except Exception:
+        log.warning("could not abort a failed transaction left on this thread",
+                    exc_info=True)
+    try:
+        transaction_manager.manager.free(leftover)
+    except ValueError:
+        pass  # the abort freed it
     return transaction_manager
 
 
