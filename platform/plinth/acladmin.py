@@ -19,6 +19,7 @@ from .acl import (
     path_of,
     registered_permissions,
 )
+from .db import insert_missing
 from .errors import api_error
 from .interfaces import IIdentityProvider
 
@@ -53,6 +54,19 @@ def etag_for(state: AclResource | None) -> str:
 
 def acl_state(db: Session, path: str) -> AclResource | None:
     return db.get(AclResource, path)
+
+
+def locked_acl_state(db: Session, path: str) -> AclResource:
+    """The ACL row of ``path``, created if missing, locked until the transaction ends.
+
+    Writers of one ACL queue here before they compare the ETag, on any number
+    of processes: PostgreSQL's row lock (SQLite's write lock is already held),
+    taken on a row that exists because it is inserted first, race-free.  A
+    row created here has version 0, the ETag of a resource never written.
+    """
+    insert_missing(db, AclResource, {"path": path, "inherit": True, "version": 0})
+    return db.scalars(select(AclResource).where(AclResource.path == path).with_for_update()
+                      .execution_options(populate_existing=True)).one()
 
 
 def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,11 +122,8 @@ def replace_acl(
     """Replace the stored entries of ``resource``; audited; guards the root."""
     validate_entries(registry, entries)
     path = path_of(resource)
+    state = locked_acl_state(db, path)
     before = describe(db, resource)
-    state = acl_state(db, path)
-    if state is None:
-        state = AclResource(path=path, inherit=True, version=0)
-        db.add(state)
     if inherit is not None:
         state.inherit = inherit
     state.version += 1

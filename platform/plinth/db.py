@@ -19,6 +19,8 @@ from typing import Any
 import transaction
 import zope.sqlalchemy
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -102,6 +104,21 @@ def request_db(request: Any) -> Session:
     if request.method not in SAFE_METHODS:
         session.bind = request.registry["plinth.write_engine"]
     return session
+
+
+def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
+    """Insert a row unless one with the same unique key exists; True if inserted.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: when a concurrent transaction has
+    inserted the key and not yet committed, this waits for it instead of
+    failing on the unique index, so that the first write of a row never ends
+    in a unique violation (a 500).  Select the row afterwards (``FOR UPDATE``
+    when it will be changed) to work on it, whoever inserted it.
+    """
+    bind = db.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    result = db.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def includeme(config: Any) -> None:

@@ -9,96 +9,24 @@ create a row once, and an ETag lets exactly one of several writers win.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+
+from plinth.testservers import call, race
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 50
 SUPPLY = 20
 
-SERVER = """
-import sys
-import waitress
-import plinth
-settings = {"sqlalchemy.url": sys.argv[1], "plinth.plugins": "auth stock"}
-waitress.serve(plinth.make_app(settings), host="127.0.0.1", port=int(sys.argv[2]),
-               threads=16, _quiet=True)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def call(port: int, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=data,
-                           headers={"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        raw = response.read()
-        parsed = json.loads(raw) if raw else None
-        return response.status, response.headers, parsed  # headers: case-insensitive
-    finally:
-        connection.close()
-
 
 @pytest.fixture(scope="module")
-def servers(plinth_app: Any, plinth_settings: dict[str, Any],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    """Two Waitress processes on the (already migrated) test database."""
-    logs = tmp_path_factory.mktemp("servers")
-    processes: list[tuple[subprocess.Popen[bytes], Path]] = []
-    ports = []
-    try:
-        for n in range(2):
-            port = free_port()
-            log = logs / f"server-{n}.log"
-            with open(log, "wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-c", SERVER, plinth_settings["sqlalchemy.url"], str(port)],
-                    stdout=out, stderr=subprocess.STDOUT)
-            processes.append((process, log))
-            ports.append(port)
-        deadline = time.monotonic() + 30
-        for (process, log), port in zip(processes, ports, strict=True):
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    if call(port, "GET", "/health")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield ports
-    finally:
-        for process, _ in processes:
-            process.terminate()
-        for process, _ in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def servers(plinth_servers: list[int]) -> list[int]:
+    return plinth_servers
 
 
 @pytest.fixture
@@ -125,20 +53,6 @@ def supplied(servers: list[int], token: dict[str, str]) -> None:
     status, _, body = call(port, "POST", "/locations/WH1/A-1/movements",
                            {"kind": "receipt", "quantity": SUPPLY}, token)
     assert status == 201, body
-
-
-def race(servers: list[int], requests: list[tuple[str, Any, dict[str, str]]],
-         method: str = "POST") -> list[tuple[int, Any, Any]]:
-    """Send every (path, body, headers) request at once, alternating between the servers."""
-    barrier = threading.Barrier(len(requests))
-
-    def one(index: int) -> tuple[int, Any, Any]:
-        path, body, headers = requests[index]
-        barrier.wait()
-        return call(servers[index % len(servers)], method, path, body, headers)
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(one, range(len(requests))))
 
 
 def database_state(engine: Any) -> dict[str, int]:
