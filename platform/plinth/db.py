@@ -18,7 +18,7 @@ from typing import Any
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -117,8 +117,10 @@ def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
     """
     bind = db.get_bind()
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    result = db.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, because the row count of such an insert is not reliable.
+    stmt: Any = insert(model).values(**values).on_conflict_do_nothing().returning(
+        literal_column("1"))
+    return db.execute(stmt).first() is not None
 
 
 def includeme(config: Any) -> None:
