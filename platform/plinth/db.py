@@ -14,6 +14,7 @@ transactions both try to upgrade from reading to writing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import transaction
@@ -21,7 +22,7 @@ import zope.sqlalchemy
 from sqlalchemy import MetaData, create_engine, event, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -50,7 +51,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _make_sqlite_directory(url: str) -> None:
+    """Create the directory of a SQLite database file (``var/`` on a fresh checkout).
+
+    SQLite creates the file but not its directory; without this the first
+    ``plinth db upgrade`` failed with "unable to open database file".
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # opening the database then fails with the reason, named by the caller
+
+
 def _make_sqlite_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+    _make_sqlite_directory(url)
     engine = create_engine(
         url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         **kwargs,
