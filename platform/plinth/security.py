@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
@@ -32,6 +33,19 @@ class Identity:
     userid: str
     principals: frozenset[str] = field(default_factory=frozenset)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+def resolved_userid(request: Request) -> str | None:
+    """The authenticated user id if the identity is already known, else None.
+
+    For the access log, after the request's transaction has ended: it never
+    looks the identity up (that would query the database again).
+    """
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    if not isinstance(policy, PlinthSecurityPolicy):
+        return None
+    identity = policy._identity_cache.get(request, None)
+    return identity.userid if isinstance(identity, Identity) else None
 
 
 def effective_principals(request: Request) -> list[str]:
