@@ -15,7 +15,7 @@ from pyramid import httpexceptions as exc
 from pyramid.exceptions import PredicateMismatch
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid_retry import is_error_retryable, is_last_attempt
+from pyramid_retry import is_error_retryable, is_last_attempt, mark_error_retryable
 
 from .methods import allowed_methods
 
@@ -179,19 +179,22 @@ def will_retry(request: Request, exc: BaseException) -> bool:
     """Whether pyramid_retry serves the request again after ``exc``.
 
     Then the response rendered for ``exc`` is discarded: it is neither an
-    error to log nor a 500 to count.
+    error to log nor a 500 to count.  A database's transient error (deadlock,
+    serialization failure) is marked retryable here, while its transaction
+    can still tell: pyramid_tm would mark it only after its commit veto, which
+    aborts a 500 first, so such errors were answered 500 instead of retried.
     """
     if is_last_attempt(request):
         return False
     if is_error_retryable(request, exc):
         return True
-    # pyramid_tm marks a database's transient errors (deadlocks, serialization
-    # failures) retryable only after the exception view has run: ask the
-    # transaction, as pyramid_tm will.
     try:
-        return bool(request.tm.get().isRetryableError(exc))
+        transient = bool(request.tm.get().isRetryableError(exc))
     except Exception:  # noqa: BLE001 - no transaction (any more): not retried
         return False
+    if transient and isinstance(exc, Exception):
+        mark_error_retryable(exc)
+    return transient
 
 
 def last_resort_view(context: Exception, request: Request) -> Response:
