@@ -88,3 +88,23 @@ def test_concurrent_first_acl_writes_are_applied_one_after_the_other(
     (version, changes), rows = stored(plinth_engine, path)
     assert (version, changes) == (WRITERS, WRITERS)
     assert rows == as_rows(entries_of(last))
+
+
+def test_removing_a_deleted_users_grants_queues_with_acl_writers(
+        plinth_servers: list[int], admin: dict[str, str], make_user: Any,
+        plinth_engine: Any) -> None:
+    path = "/locations/WH3"
+    make_user("leaver")
+    grant = [{"action": "Allow", "principal": "user:leaver", "permission": "stock.view"}]
+    assert call(plinth_servers[0], "PUT", f"{path}/@@acl", {"entries": grant}, admin)[0] == 200
+    # every writer keeps the grant, so the deletion always has one to remove
+    requests = [(f"{path}/@@acl", {"entries": grant + entries_of(n)}, admin, "PUT")
+                for n in range(WRITERS - 1)]
+    requests.append(("/auth/users/leaver?remove_grants=true", None, admin, "DELETE"))
+    results = race(plinth_servers, requests)
+    assert sorted(status for status, _, _ in results) == [200] * (WRITERS - 1) + [204], \
+        [r[2] for r in results]
+    # every change bumped the version once: no ETag is handed out twice
+    (version, changes), _ = stored(plinth_engine, path)
+    assert version == 1 + WRITERS
+    assert changes == 1 + WRITERS

@@ -194,11 +194,16 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
     removed = grants_of(db, principal)
     if not removed:
         return 0
-    db.execute(delete(AclEntry).where(AclEntry.principal == principal))
-    for path in sorted({g["resource"] for g in removed}):
-        state = acl_state(db, path)
-        if state is not None:
-            state.version += 1
+    paths = sorted({g["resource"] for g in removed})
+    # Queue with the other writers of these ACLs (in one order: no deadlock),
+    # so that each version is handed out once; then read what to remove.
+    states = {path: locked_acl_state(db, path) for path in paths}
+    removed = [g for g in grants_of(db, principal) if g["resource"] in states]
+    paths = sorted({g["resource"] for g in removed})
+    db.execute(delete(AclEntry).where(AclEntry.principal == principal,
+                                      AclEntry.path.in_(paths)))
+    for path in paths:
+        states[path].version += 1
         audit.record(db, "acl.changed", actor, path,
                      {"removed": [g for g in removed if g["resource"] == path]},
                      {"reason": f"{principal} deleted"}, request_id)

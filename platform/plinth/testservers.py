@@ -99,15 +99,19 @@ def call(port: int, method: str, path: str, body: Any = None,
         connection.close()
 
 
-def race(ports: Sequence[int], requests: Sequence[tuple[str, Any, dict[str, str]]],
+def race(ports: Sequence[int], requests: Sequence[tuple[Any, ...]],
          method: str = "POST") -> list[tuple[int, Any, Any]]:
-    """Send every (path, body, headers) request at once, alternating between the servers."""
+    """Send every request at once, alternating between the servers.
+
+    A request is (path, body, headers), sent with ``method``, or (path, body,
+    headers, method).
+    """
     barrier = threading.Barrier(len(requests))
 
     def one(index: int) -> tuple[int, Any, Any]:
-        path, body, headers = requests[index]
+        path, body, headers, *rest = requests[index]
         barrier.wait()
-        return call(ports[index % len(ports)], method, path, body, headers)
+        return call(ports[index % len(ports)], rest[0] if rest else method, path, body, headers)
 
     with ThreadPoolExecutor(max_workers=len(requests)) as pool:
         return list(pool.map(one, range(len(requests))))
