@@ -175,25 +175,25 @@ def forbidden_view(context: exc.HTTPForbidden, request: Request) -> Response:
     return forbidden_response(request, {"permission": permission} if permission else None)
 
 
-def will_retry(request: Request, exc: BaseException) -> bool:
-    """Whether pyramid_retry serves the request again after ``exc``.
+def will_retry(request: Request, error: BaseException) -> bool:
+    """Whether pyramid_retry serves the request again after ``error``.
 
-    Then the response rendered for ``exc`` is discarded: it is neither an
+    Then the response rendered for ``error`` is discarded: it is neither an
     error to log nor a 500 to count.  A database's transient error (deadlock,
     serialization failure) is marked retryable here, while its transaction
     can still tell: pyramid_tm would mark it only after its commit veto, which
     aborts a 500 first, so such errors were answered 500 instead of retried.
     """
-    if is_last_attempt(request):
+    if isinstance(error, exc.HTTPException) or is_last_attempt(request):
         return False
-    if is_error_retryable(request, exc):
+    if is_error_retryable(request, error):
         return True
     try:
-        transient = bool(request.tm.get().isRetryableError(exc))
+        transient = bool(request.tm.get().isRetryableError(error))
     except Exception:  # noqa: BLE001 - no transaction (any more): not retried
         return False
-    if transient and isinstance(exc, Exception):
-        mark_error_retryable(exc)
+    if transient and isinstance(error, Exception):
+        mark_error_retryable(error)
     return transient
 
 

@@ -44,8 +44,8 @@ def resolved_userid(request: Request) -> str | None:
     policy = request.registry.queryUtility(ISecurityPolicy)
     if not isinstance(policy, PlinthSecurityPolicy):
         return None
-    identity = policy._identity_cache.get(request, None)
-    return identity.userid if isinstance(identity, Identity) else None
+    identity = policy.resolved_identity(request)
+    return identity.userid if identity is not None else None
 
 
 def effective_principals(request: Request) -> list[str]:
@@ -71,6 +71,11 @@ class PlinthSecurityPolicy:
 
     def identity(self, request: Request) -> Identity | None:
         return self._identity_cache.get_or_create(request)
+
+    def resolved_identity(self, request: Request) -> Identity | None:
+        """The identity if this request already resolved it; never looks it up."""
+        identity = self._identity_cache.get(request, None)
+        return identity if isinstance(identity, Identity) else None
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
