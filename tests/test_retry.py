@@ -39,14 +39,20 @@ def deadlock_app(plinth_app: Any, plinth_settings: dict[str, Any], plinth_engine
     attempts: list[int] = []
     other_done = threading.Event()
 
-    def other_transaction(ready: threading.Event) -> None:
+    def other_transaction(ready: threading.Event, request_pid: int) -> None:
         with plinth_engine.connect() as connection, connection.begin():
             lock(connection, ROWS[1])
             ready.set()
-            # The request now waits for ROWS[1]; waiting for ROWS[0] closes
-            # the cycle.  PostgreSQL's check runs deadlock_timeout after a
-            # transaction starts waiting: the request, waiting longer, loses.
-            time.sleep(0.5)
+            # Once the request waits for ROWS[1], waiting for ROWS[0] closes
+            # the cycle.  PostgreSQL checks for deadlocks deadlock_timeout
+            # after a transaction starts waiting: the request, waiting
+            # longer, is the one aborted.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not connection.execute(text(
+                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :p"),
+                    {"p": request_pid}).scalar():
+                time.sleep(0.01)
+            time.sleep(0.2)
             lock(connection, ROWS[0])
         other_done.set()
 
@@ -56,7 +62,8 @@ def deadlock_app(plinth_app: Any, plinth_settings: dict[str, Any], plinth_engine
         if len(attempts) == 1:
             lock(db, ROWS[0])
             ready = threading.Event()
-            threading.Thread(target=other_transaction, args=(ready,), daemon=True).start()
+            pid = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            threading.Thread(target=other_transaction, args=(ready, pid), daemon=True).start()
             assert ready.wait(10)
             lock(db, ROWS[1])  # a deadlock: PostgreSQL aborts this transaction
         return {"attempts": attempts}
