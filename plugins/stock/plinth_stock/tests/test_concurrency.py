@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 CLIENTS = 50
 SUPPLY = 20
+WRITERS = 20  # concurrent PUTs of one item or location
 
 
 @pytest.fixture(scope="module")
@@ -140,18 +141,18 @@ def test_concurrent_requests_with_one_idempotency_key_have_one_effect(
 def test_concurrent_creates_of_one_item_and_location(
         servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
     results = race(servers, [("/stock/NEW-1", {"name": f"New {n}"}, token)
-                             for n in range(10)] +
-                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(10)],
+                             for n in range(WRITERS)] +
+                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(WRITERS)],
                    method="PUT")
     statuses = [status for status, _, _ in results]
-    assert sorted(statuses[:10]) == [200] * 9 + [201], [r[2] for r in results]
-    assert sorted(statuses[10:]) == [200] * 9 + [201], [r[2] for r in results]
+    assert sorted(statuses[:WRITERS]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
+    assert sorted(statuses[WRITERS:]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
     # every write was applied in turn: each has its own version (and so its own ETag)
     with plinth_engine.connect() as connection:
         assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_items")).one() == (1, 10)
+            "SELECT count(*), max(version) FROM stock_items")).one() == (1, WRITERS)
         assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, 10)
+            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, WRITERS)
 
 
 def test_concurrent_updates_with_one_etag_let_exactly_one_win(
@@ -160,10 +161,11 @@ def test_concurrent_updates_with_one_etag_let_exactly_one_win(
         status, headers, _ = call(servers[0], "PUT", path, {"name": "Original"}, token)
         assert status == 201
         etag = {**token, "If-Match": headers["ETag"]}
-        results = race(servers, [(path, {"name": f"Writer {n}"}, etag) for n in range(10)],
+        results = race(servers, [(path, {"name": f"Writer {n}"}, etag)
+                                 for n in range(WRITERS)],
                        method="PUT")
         statuses = sorted(status for status, _, _ in results)
-        assert statuses == [200] + [412] * 9, [r[2] for r in results]
+        assert statuses == [200] + [412] * (WRITERS - 1), [r[2] for r in results]
         winner = next(body["name"] for status, _, body in results if status == 200)
         status, headers, body = call(servers[1], "GET", path, headers=token)
         assert body["name"] == winner
