@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
@@ -72,6 +73,19 @@ def is_superuser(request: Request) -> bool:
     return superuser_among(request.registry, effective_principals(request)) is not None
 
 
+def resolved_userid(request: Request) -> str | None:
+    """The authenticated user id if the identity is already known, else None.
+
+    For the access log, after the request's transaction has ended: it never
+    looks the identity up (that would query the database again).
+    """
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    if not isinstance(policy, PlinthSecurityPolicy):
+        return None
+    identity = policy.resolved_identity(request)
+    return identity.userid if identity is not None else None
+
+
 def effective_principals(request: Request) -> list[str]:
     identity = request.identity
     principals = [Everyone]
@@ -95,6 +109,11 @@ class PlinthSecurityPolicy:
 
     def identity(self, request: Request) -> Identity | None:
         return self._identity_cache.get_or_create(request)
+
+    def resolved_identity(self, request: Request) -> Identity | None:
+        """The identity if this request already resolved it; never looks it up."""
+        identity = self._identity_cache.get(request, None)
+        return identity if isinstance(identity, Identity) else None
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
