@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
@@ -22,7 +23,11 @@ PUBLIC_VIEWS = frozenset({
     "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
     "plinth.views.docs", "plinth.views.metrics",
     "plinth_auth.views.issue_token",  # logging in
+    "plinth_admin.views.signin.sign_in",  # signing in to the admin console
 })
+
+# Where use_session_credential() leaves a credential for the identity provider.
+SESSION_CREDENTIAL = "plinth.session_credential"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class PlinthSecurityPolicy:
     def identity(self, request: Request) -> Identity | None:
         return self._identity_cache.get_or_create(request)
 
+    def forget_identity(self, request: Request) -> None:
+        self._identity_cache.clear(request)
+
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
         return identity.userid if identity is not None else None
@@ -74,6 +82,30 @@ class PlinthSecurityPolicy:
 
     def forget(self, request: Request, **kw: Any) -> list[Any]:
         return []
+
+
+def use_session_credential(request: Request, secret: str | None) -> None:
+    """Let this request authenticate with ``secret`` (say, from a session cookie).
+
+    The JSON API reads credentials from the ``Authorization`` header only, so
+    that a browser's cookie can never make a cross-site request act on the
+    API.  A plugin serving browser pages calls this for its own routes only
+    (from its route's root factory), with the token secret its cookie
+    carries; the identity provider finds it with :func:`session_credential`.
+    ``None`` withdraws it.  Any identity already looked up is forgotten.
+    """
+    if secret is None:
+        request.environ.pop(SESSION_CREDENTIAL, None)
+    else:
+        request.environ[SESSION_CREDENTIAL] = secret
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    if isinstance(policy, PlinthSecurityPolicy):
+        policy.forget_identity(request)
+
+
+def session_credential(request: Request) -> str | None:
+    """The credential handed over by :func:`use_session_credential`, if any."""
+    return request.environ.get(SESSION_CREDENTIAL)
 
 
 def acl_cache(request: Request) -> dict[str, Any]:
