@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INI ?= development.ini
 PACKAGES := -e '.[testing]' -e plugins/auth -e plugins/stock -e plugins/reporting \
-	-e tests/example_plugin
+	-e 'plugins/admin[testing]' -e tests/example_plugin
 
 .PHONY: run test install lint typecheck clean
 
