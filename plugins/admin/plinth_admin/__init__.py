@@ -21,3 +21,9 @@ def includeme(config: Any) -> None:
     config.include("pyramid_jinja2")
     config.include(".panels")
     config.include(".views")
+    config.include(".auth_panels")
+    from plinth.plugins import is_enabled
+
+    # Optional: the report pages appear when reporting is enabled.
+    if is_enabled(config.registry, "reporting"):
+        config.include(".report_panels")
