@@ -30,6 +30,7 @@ run: install
 	@echo "Plinth is starting on http://localhost:6543  (API docs: http://localhost:6543/docs)"
 	@echo "Log in:  curl -s -X POST localhost:6543/auth/tokens -H 'Content-Type: application/json' \\"
 	@echo "           -d '{\"username\": \"admin\", \"password\": \"<the password above>\"}'"
+	@echo "Or sign in to the admin console: http://localhost:6543/admin/"
 	@echo
 	$(BIN)/pserve $(INI) --reload
 

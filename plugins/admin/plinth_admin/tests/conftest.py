@@ -45,3 +45,7 @@ def sign_in(browser: Callable[..., Any]) -> Callable[..., Any]:
         return app
 
     return do
+
+
+# Browser fixtures (skip without Chromium): chromium, live_server, browser_session.
+from .browser import browser_session, chromium, live_server  # noqa: E402, F401
