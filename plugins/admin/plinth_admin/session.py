@@ -74,7 +74,11 @@ def _revoke(request: Request, token_id: str, why: str) -> None:
 
 
 def sign_in(request: Request, user: Any) -> None:
-    """Issue a token for ``user`` and set the session cookie to carry it."""
+    """Issue a token for ``user`` and set the session cookie to carry it.
+
+    A session this browser already had ends: its token is revoked.
+    """
+    sign_out(request)
     ttl = request.registry.settings["auth.token_ttl"]
     token, secret = services.issue_token(request.db, request.registry, user, ttl,
                                          services.Actor(user.principal, request.request_id))

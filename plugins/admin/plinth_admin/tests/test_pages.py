@@ -257,3 +257,17 @@ def test_missing_pages_are_404_for_who_may_look(make_user: Any, sign_in: Any) ->
     page = app.get("/admin/auth/nothing", status=404)
     assert "There is nothing at this address" in page.text
     app.post("/admin/locations", {}, status=405)
+
+
+def test_stored_text_is_escaped(stocked: Any, testapp: Any, make_user: Any,
+                                sign_in: Any) -> None:
+    testapp.put_json("/stock/X-1", {"name": "<script>alert(1)</script>"}, headers=stocked)
+    testapp.post_json("/locations/WH1/X-1/movements", {"kind": "receipt", "quantity": 1},
+                      headers=stocked, status=201)
+    make_user("root", "admins")
+    app = sign_in("root")
+    for path in ("/admin/stock/X-1", "/admin/locations/WH1",
+                 "/admin/reports/stock-on-hand?sku=X-1"):
+        page = app.get(path)
+        assert "<script>alert" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

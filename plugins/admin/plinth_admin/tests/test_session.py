@@ -249,6 +249,28 @@ def test_the_cookie_never_authenticates_the_json_api(make_user: Any, sign_in: An
                  headers={"Cookie": f"plinth_admin={secret}"}, status=401)
 
 
+def test_api_views_are_not_reachable_through_console_paths(make_user: Any, sign_in: Any,
+                                                         admin: Any, testapp: Any) -> None:
+    make_user("ann", "admins")
+    app = sign_in("ann")
+    body = {"entries": [{"action": "Allow", "principal": "group:x", "permission": "ALL"}]}
+    response = app.put_json("/admin/locations/WH1/@@acl", body, expect_errors=True)
+    assert response.status_int in (403, 404, 405)
+    assert testapp.get("/locations/WH1/@@acl", headers=admin).json["entries"] == []
+    whoami = app.get("/admin/auth/@@whoami", expect_errors=True)
+    assert whoami.status_int == 404 and "text/html" in whoami.content_type
+
+
+def test_htmx_is_served_by_the_plugin_with_its_licence(browser: Any) -> None:
+    app = browser()
+    page = app.get("/admin/")
+    assert 'src="/admin/@@static/htmx.min.js"' in page.text
+    assert "//" not in page.text.split('src="', 1)[1].split('"', 1)[0]
+    script = app.get("/admin/@@static/htmx.min.js")
+    assert "javascript" in script.content_type
+    assert "Zero-Clause BSD" in script.text[:600] and "var htmx" in script.text
+
+
 def test_sign_out_revokes_the_token_and_drops_the_cookie(make_user: Any, sign_in: Any,
                                                          plinth_engine: Any) -> None:
     make_user("ann", "admins")
@@ -261,6 +283,18 @@ def test_sign_out_revokes_the_token_and_drops_the_cookie(make_user: Any, sign_in
                for k, v in response.headerlist)
     assert session_token(plinth_engine, "ann").revoked_at is not None
     app.get("/admin/locations", status=401)
+
+
+def test_signing_in_again_ends_the_previous_session(make_user: Any, sign_in: Any,
+                                                    plinth_engine: Any) -> None:
+    make_user("ann", "admins")
+    make_user("bob", "admins")
+    app = sign_in("ann")
+    first = session_token(plinth_engine, "ann")
+    sign_in("bob", app=app)
+    assert session_token(plinth_engine, "ann").id == first.id
+    assert session_token(plinth_engine, "ann").revoked_at is not None
+    assert "user:bob" in app.get("/admin/").text
 
 
 def test_sign_out_needs_a_session(browser: Any) -> None:
