@@ -1,7 +1,9 @@
-"""Panels for users, groups and tokens, through the auth plugin's services.
+"""Panels for users, groups and tokens.
 
-Changes go through the same services as ``PUT /auth/users/{name}`` and
-``DELETE /auth/tokens/{id}``, so that their rules and audit entries apply.
+Changes are made by the very views of ``PUT /auth/users/{name}`` and
+``DELETE /auth/tokens/{id}`` (after the same permission checks), so that
+every rule of the API, wherever the auth plugin keeps it, and its audit
+entries apply to the console too.
 """
 
 from __future__ import annotations
@@ -14,15 +16,11 @@ from pyramid.traversal import find_resource, find_root
 from sqlalchemy import select
 
 from plinth.errors import api_error
-from plinth_auth import services
+from plinth_auth import services, views
 from plinth_auth.models import Token, User
 from plinth_auth.resources import GroupResource, TokensContainer, UserResource
 
 TEMPLATES = files("plinth_admin").joinpath("templates", "panels")
-
-
-def _actor(request: Request) -> services.Actor:
-    return services.Actor(request.authenticated_userid, request.request_id)
 
 
 def _tokens(request: Request, user: User) -> list[dict[str, Any]]:
@@ -59,16 +57,13 @@ def user_post(context: UserResource, request: Request) -> None:
     if context.user is None:
         raise api_error(404, "not_found", "There is no such user.")
     if action == "revoke":
-        token = _token_resource(context, request).token
-        if token.user_id != context.user.id:
+        token = _token_resource(context, request)
+        if token.token.user_id != context.user.id:
             raise api_error(400, "invalid_request", "That token is not this user's.")
-        services.revoke_token(request.db, request.registry, token, _actor(request))
+        views.revoke_token(token, request)
     elif action in ("disable", "enable"):
-        try:
-            services.save_user(request.db, request.registry, context.__name__, _actor(request),
-                               active=action == "enable")
-        except services.AuthError as exc:
-            raise api_error(400, exc.code, exc.message) from None
+        request.validated = {"active": action == "enable"}
+        views.put_user(context, request)
     else:
         raise api_error(400, "invalid_request", "Unknown action.")
 
@@ -89,8 +84,7 @@ def tokens_post_permits(context: TokensContainer, request: Request) -> list[tupl
 
 
 def tokens_post(context: TokensContainer, request: Request) -> None:
-    token = _token_resource(context, request).token
-    services.revoke_token(request.db, request.registry, token, _actor(request))
+    views.revoke_token(_token_resource(context, request), request)
 
 
 def includeme(config: Any) -> None:

@@ -194,6 +194,7 @@ def test_move_remove_and_inherit_forms(stocked: Any, testapp: Any, make_user: An
      "whole number"),
     ({"principal": "group:x", "permission": "stock.view", "etag": "acl-77"}, 412,
      "changed since"),
+    ({"principal": "group:" + "x" * 300, "permission": "stock.view"}, 400, "not valid"),
 ])
 def test_bad_acl_forms_change_nothing(stocked: Any, testapp: Any, make_user: Any,
                                       sign_in: Any, fields: dict[str, str], status: int,

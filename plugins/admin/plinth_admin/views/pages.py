@@ -3,8 +3,8 @@
 The page checks what the API checks: the resource's view permission (the
 nearest one up its lineage) to see the page, each child's to list it,
 ``acl.view`` for the ACL panel and explanations, ``acl.manage`` to change
-the ACL, which goes through :mod:`plinth.acladmin` like ``PUT @@acl`` (same
-validation, version check and audit entry).
+the ACL, which goes through the view of ``PUT @@acl`` (same validation,
+version check and audit entry).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from plinth import acladmin
 from plinth.acl import ALL, path_of, registered_permissions
 from plinth.errors import APIError, api_error
 from plinth.security import prefetch_acls, view_permission_for
+from plinth.validation import validate
+from plinth.views import acl_put
 
 from ..panels import panels_for
 from .common import admin_path, render
@@ -161,8 +163,14 @@ def _position(request: Request, entries: list[Any], allow_end: bool = False) -> 
 
 def _replace(request: Request, context: Any, entries: list[dict[str, str]],
              inherit: bool | None = None) -> None:
-    acladmin.replace_acl(request.db, request.registry, context, entries, inherit,
-                         request.authenticated_userid, request.request_id)
+    """Save through the view of ``PUT @@acl`` itself, so that every rule of
+    the API (validation, delegation limits, the root's guard, the audit
+    entry) applies to the console as well."""
+    body: dict[str, Any] = {"entries": entries}
+    if inherit is not None:
+        body["inherit"] = inherit
+    request.validated = validate(acladmin.ACL_BODY_SCHEMA, body)
+    acl_put(context, request)
 
 
 @form_post
