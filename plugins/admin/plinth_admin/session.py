@@ -11,21 +11,13 @@ never accepts it, so that a cross-site request cannot act on the API.
 A session ends when it has been idle longer than
 ``admin.session_idle_timeout``: the token's last use (recorded once a
 minute by the auth plugin) tells, and the idle token is revoked.
-
-CSRF: every form carries a token.  Signed in, it is derived from the session
-secret (an attacker cannot compute it without the cookie); signed out (the
-sign-in form), it is a random value doubled in a cookie of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
@@ -35,8 +27,6 @@ from plinth_auth import services
 from plinth_auth.models import Token
 
 COOKIE = "plinth_admin"
-CSRF_COOKIE = "plinth_admin_csrf"
-CSRF_FIELD = "csrf_token"
 PATH = "/admin"
 
 
@@ -113,36 +103,3 @@ def apply_cookie(request: Request, response: Any) -> None:
         return
     response.set_cookie(name, value, max_age=max_age, path=PATH, httponly=True,
                         samesite="Lax", secure=request.scheme == "https")
-
-
-# CSRF ------------------------------------------------------------------------
-
-def csrf_token(request: Request) -> str:
-    """The token every admin form carries."""
-    secret = session_credential(request)
-    if secret is not None and request.identity is not None:
-        return hmac.new(secret.encode(), b"plinth-admin-csrf", hashlib.sha256).hexdigest()
-    token = request.cookies.get(CSRF_COOKIE) or request.environ.get("plinth_admin.csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.environ["plinth_admin.csrf"] = token
-    return str(token)
-
-
-def set_csrf_cookie(request: Request, response: Any) -> None:
-    fresh = request.environ.get("plinth_admin.csrf")
-    if fresh:
-        response.set_cookie(CSRF_COOKIE, fresh, path=PATH, httponly=True, samesite="Lax",
-                            secure=request.scheme == "https")
-
-
-def check_csrf(request: Request) -> None:
-    """403 for a POST without the right token (compared in constant time)."""
-    sent = request.POST.get(CSRF_FIELD, "")
-    secret = session_credential(request)
-    if secret is not None and request.identity is not None:
-        expected = csrf_token(request)
-    else:
-        expected = request.cookies.get(CSRF_COOKIE, "")
-    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise HTTPForbidden(detail="csrf")

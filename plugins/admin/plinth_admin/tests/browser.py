@@ -41,6 +41,8 @@ def chromium() -> Iterator[Any]:
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--window-size=1280,960", "--lang=en"):
         options.add_argument(argument)
+    # The browser's console, to catch Content-Security-Policy refusals.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     from selenium.webdriver.chrome.service import Service
 
     driver = webdriver.Chrome(options=options, service=Service(executable_path=paths[1]))
@@ -70,6 +72,13 @@ def browser_session(chromium: Any, live_server: str, clean_database: None) -> It
     chromium.delete_all_cookies()
     yield chromium
     chromium.delete_all_cookies()
+
+
+def csp_refusals(driver: Any) -> list[str]:
+    """What the browser refused to load or run on the pages since the last call."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if "Content Security Policy" in entry["message"]
+            or "Refused to" in entry["message"]]
 
 
 def axe_violations(driver: Any) -> list[dict[str, Any]]:

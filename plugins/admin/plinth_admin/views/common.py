@@ -10,7 +10,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import resource_path
 
-from .. import session
+from .. import csrf, session
 
 ROUTE = "plinth.admin"
 STATIC = "admin/@@static"
@@ -45,7 +45,7 @@ def finish(request: Request, response: Response) -> None:
     """Response callback of every admin request: cookies and headers."""
     session.apply_cookie(request, response)
     if response.content_type == "text/html":
-        session.set_csrf_cookie(request, response)
+        csrf.set_csrf_cookie(request, response)
         response.headers["Content-Security-Policy"] = CSP
 
 
@@ -56,6 +56,6 @@ def console_root(request: Request) -> Any:
 
 
 def add_request_methods(config: Any) -> None:
-    config.add_request_method(session.csrf_token, "admin_csrf", reify=True)
+    config.add_request_method(csrf.csrf_token, "admin_csrf", reify=True)
     config.add_request_method(admin_path, "admin_path")
     config.add_request_method(static_path, "admin_static")

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..session import check_csrf
+from ..csrf import check_csrf
 
 
 def form_post(view: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
