@@ -37,8 +37,8 @@ def csrf_token(request: Request) -> str:
 def set_csrf_cookie(request: Request, response: Any) -> None:
     fresh = request.environ.get("plinth_admin.csrf")
     if fresh:
-        response.set_cookie(CSRF_COOKIE, fresh, path=PATH, httponly=True, samesite="Lax",
-                            secure=request.scheme == "https")
+        response.set_cookie(CSRF_COOKIE, fresh, path=request.script_name + PATH,
+                            httponly=True, samesite="Lax", secure=request.scheme == "https")
 
 
 def check_csrf(request: Request) -> None:

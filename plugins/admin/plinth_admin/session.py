@@ -38,7 +38,7 @@ def admin_root(request: Request) -> Root:
         identity = request.identity
         if identity is None:
             forget(request)  # revoked, expired or disabled: the cookie is of no use
-        elif _idle(request, identity):
+        elif "token_id" in identity.extra and _idle(request, identity):
             _revoke(request, identity.extra["token_id"], "idle")
             use_session_credential(request, None)
             forget(request)
@@ -98,8 +98,9 @@ def apply_cookie(request: Request, response: Any) -> None:
     if pending is None:
         return
     name, value, max_age = pending
+    path = request.script_name + PATH
     if value is None:
-        response.delete_cookie(name, path=PATH)
+        response.delete_cookie(name, path=path)
         return
-    response.set_cookie(name, value, max_age=max_age, path=PATH, httponly=True,
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True,
                         samesite="Lax", secure=request.scheme == "https")

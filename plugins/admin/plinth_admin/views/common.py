@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
@@ -52,6 +53,11 @@ def finish(request: Request, response: Response) -> None:
 def console_root(request: Request) -> Any:
     """The route's root factory: the real tree, as the session cookie's user."""
     request.add_response_callback(finish)
+    if request.method == "POST":
+        try:
+            request.POST  # noqa: B018 - parsed here, so that a broken form is a 400
+        except ValueError:
+            raise HTTPBadRequest(detail="The form could not be read.") from None
     return session.admin_root(request)
 
 
