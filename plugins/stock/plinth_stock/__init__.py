@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 requires: tuple[str, ...] = ()
-# When reporting is enabled it is included first, and stock contributes its
-# reports through reporting's directive.
-optional: tuple[str, ...] = ("reporting",)
+# When reporting (admin) is enabled it is included first, and stock
+# contributes its reports (its admin pages) through that plugin's directive.
+optional: tuple[str, ...] = ("reporting", "admin")
 
 PERMISSIONS = {
     "stock.view": "see items, locations, levels, movements and reservations",
@@ -40,3 +40,5 @@ def includeme(config: Any) -> None:
     config.include(".openapi")
     if is_enabled(config.registry, "reporting"):
         config.include(".reports")
+    if is_enabled(config.registry, "admin"):
+        config.include(".admin")

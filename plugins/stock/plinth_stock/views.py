@@ -11,6 +11,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from plinth import urls
 from plinth.errors import api_error
 from plinth.validation import check_if_match, cursor_after, page, page_limit
 from plinth.visibility import Visibility, visible, visible_children
@@ -119,7 +120,7 @@ def put_item(context: ItemResource, request: Request) -> Response:
         item, created = services.put_item(db, context.sku, request.validated)
     return json_response(services.item_dict(item), 201 if created else 200,
                          etag=services.item_etag(item.version),
-                         location=request.resource_url(context).rstrip("/") if created else None)
+                         location=urls.resource_location(request, context) if created else None)
 
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
@@ -176,7 +177,7 @@ def put_location(context: LocationResource, request: Request) -> Response:
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,
                          etag=services.location_etag(location.version),
-                         location=request.resource_url(context).rstrip("/") if created else None)
+                         location=urls.resource_location(request, context) if created else None)
 
 
 # Levels -----------------------------------------------------------------------
@@ -219,7 +220,7 @@ def post_reservation(context: LevelResource, request: Request) -> Response:
         result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
                                   request.authenticated_userid, after_commit(request))
     return json_response(result, 201,
-                         location=request.application_url + f"/reservations/{result['id']}")
+                         location=urls.location(request, f"/reservations/{result['id']}"))
 
 
 # Reservations -----------------------------------------------------------------
