@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 def core_settings(config: Configurator) -> None:
     """The core's own settings, validated in one place."""
     from .security import SUPERUSERS_KEY, superuser_list
-    from .settings import non_empty, positive_int, word_list
+    from .settings import base_url, non_empty, positive_int, word_list
 
     setting = config.plinth_setting
     setting("sqlalchemy.url", convert=non_empty)
@@ -22,6 +22,7 @@ def core_settings(config: Configurator) -> None:
     setting("plinth.max_body_size", 1024 * 1024, positive_int)
     setting("plinth.idempotency_ttl", 86400, positive_int)
     setting("plinth.cors_origins", "", word_list)
+    setting("plinth.public_url", "", base_url)
     setting("retry.attempts", 3, positive_int)
     setting(SUPERUSERS_KEY, "group:admins", superuser_list)
 

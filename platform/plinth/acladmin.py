@@ -22,6 +22,7 @@ from .acl import (
     path_of,
     registered_permissions,
 )
+from .db import insert_missing
 from .delegation import check_delegation
 from .errors import api_error
 from .interfaces import IIdentityProvider
@@ -59,6 +60,19 @@ def etag_for(state: AclResource | None) -> str:
 
 def acl_state(db: Session, path: str) -> AclResource | None:
     return db.get(AclResource, path)
+
+
+def locked_acl_state(db: Session, path: str) -> AclResource:
+    """The ACL row of ``path``, created if missing, locked until the transaction ends.
+
+    Writers of one ACL queue here before they compare the ETag, on any number
+    of processes: PostgreSQL's row lock (SQLite's write lock is already held),
+    taken on a row that exists because it is inserted first, race-free.  A
+    row created here has version 0, the ETag of a resource never written.
+    """
+    insert_missing(db, AclResource, {"path": path, "inherit": True, "version": 0})
+    return db.scalars(select(AclResource).where(AclResource.path == path).with_for_update()
+                      .execution_options(populate_existing=True)).one()
 
 
 def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -127,11 +141,8 @@ def replace_acl(
     if caller is not None:
         check_delegation(db, registry, resource, caller, entries, inherit, roles)
     path = path_of(resource)
+    state = locked_acl_state(db, path)
     before = describe(db, resource)
-    state = acl_state(db, path)
-    if state is None:
-        state = AclResource(path=path, inherit=True, version=0)
-        db.add(state)
     if inherit is not None:
         state.inherit = inherit
     state.version += 1
@@ -263,11 +274,16 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
     removed = grants_of(db, principal)
     if not removed:
         return 0
-    db.execute(delete(AclEntry).where(AclEntry.principal == principal))
-    for path in sorted({g["resource"] for g in removed}):
-        state = acl_state(db, path)
-        if state is not None:
-            state.version += 1
+    paths = sorted({g["resource"] for g in removed})
+    # Queue with the other writers of these ACLs (in one order: no deadlock),
+    # so that each version is handed out once; then read what to remove.
+    states = {path: locked_acl_state(db, path) for path in paths}
+    removed = [g for g in grants_of(db, principal) if g["resource"] in states]
+    paths = sorted({g["resource"] for g in removed})
+    db.execute(delete(AclEntry).where(AclEntry.principal == principal,
+                                      AclEntry.path.in_(paths)))
+    for path in paths:
+        states[path].version += 1
         audit.record(db, "acl.changed", actor, path,
                      {"removed": [g for g in removed if g["resource"] == path]},
                      {"reason": f"{principal} deleted"}, request_id)

@@ -8,7 +8,12 @@ class IIdentityProvider(Interface):
 
     def identify(request):
         """Return an :class:`plinth.security.Identity` or None when the request
-        carries no valid credentials."""
+        carries no valid credentials.
+
+        Credentials are the ``Authorization`` header, or else the credential a
+        plugin handed over for one of its own routes with
+        :func:`plinth.security.use_session_credential` (read it with
+        :func:`plinth.security.session_credential`)."""
 
     def expand_principal(db, principal):
         """Return the principals ``principal`` stands for, itself included

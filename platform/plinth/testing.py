@@ -13,7 +13,9 @@ Plugin authors get, with no conftest of their own:
   for service-level tests;
 - ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
   that identity, without users or tokens;
-- ``sql_counter``: counts the SQL statements an operation issues.
+- ``sql_counter``: counts the SQL statements an operation issues;
+- ``plinth_servers``: two real Waitress processes on the test database (see
+  :mod:`plinth.testservers` for ``call`` and ``race``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from zope.interface import implementer
 
 from .interfaces import IIdentityProvider
 from .security import Identity
+from .testservers import plinth_servers  # noqa: F401 - a fixture of this plugin
 
 IDENTITY_KEY = "plinth.testing.identity"
 

@@ -131,7 +131,7 @@ def acl_get(context: Any, request: Request) -> Response:
 
 
 def acl_put(context: Any, request: Request) -> Response:
-    current = acladmin.etag_for(acladmin.acl_state(request.db, path_of(context)))
+    current = acladmin.etag_for(acladmin.locked_acl_state(request.db, path_of(context)))
     check_if_match(request, current)
     body = request.validated
     if query_bool(request, "dry_run"):

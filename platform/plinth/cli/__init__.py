@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 DEFAULT_INI = "development.ini"
@@ -98,6 +99,16 @@ class PlinthGroup(click.Group):
                 return None
             root.obj = load_environment(config_uri)
         return root.obj
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            # An unreachable database is the operator's to fix: one line, no traceback.
+            env = ctx.find_root().obj
+            url = env.engine.url.render_as_string(hide_password=True) if env else "?"
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"cannot use the database {url}: {reason}") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from zope.interface import implementer
 
 from plinth.interfaces import IIdentityProvider
-from plinth.security import Identity
+from plinth.security import Identity, session_credential
 
 from . import directory
 from .models import Group, Token, User, memberships
@@ -47,7 +47,7 @@ IDENTITY_QUERY = (
 @implementer(IIdentityProvider)
 class TokenIdentityProvider:
     def identify(self, request: Any) -> Identity | None:
-        secret = bearer_token(request)
+        secret = bearer_token(request) or _session_token(request)
         if secret is None:
             return None
         now = datetime.now(UTC)
@@ -62,7 +62,8 @@ class TokenIdentityProvider:
         if last_used is None or _aware(last_used) < now - LAST_USED_GRANULARITY:
             request.add_finished_callback(lambda req: _touch(req, token_id, now))
         return Identity(userid=f"user:{username}", principals=frozenset(principals),
-                        extra={"user": username, "token_id": token_id})
+                        extra={"user": username, "token_id": token_id,
+                               "last_used_at": _aware(last_used) if last_used else None})
 
     def expand_principal(self, db: Any, principal: str) -> list[str] | None:
         kind, _, name = principal.partition(":")
@@ -84,6 +85,11 @@ class TokenIdentityProvider:
 
     def members(self, db: Any) -> Any:
         return directory.members_query()
+
+
+def _session_token(request: Any) -> str | None:
+    secret = session_credential(request)
+    return secret if secret is not None and looks_like_token(secret) else None
 
 
 def _aware(moment: datetime) -> datetime:

@@ -275,7 +275,10 @@ def add_report(
       declared parameter, converted (``date`` for ``format: date``, an aware
       UTC ``datetime`` for ``date-time``, ``int``, ``Decimal``, ``bool``) and
       ``None`` when absent without a default.  To reject a combination of
-      parameters, raise ``plinth.errors.api_error(400, ...)``.
+      parameters, raise ``plinth.errors.api_error(400, ...)``.  Rows about
+      resources the caller may not view must be left out:
+      ``params.visible("/locations", "stock.view").where(column)`` is a SQL
+      condition on a column of child names (see :mod:`plinth.visibility`).
     - ``columns``: ``(name, type)`` pairs or mappings ``{"name", "type",
       "description"?, "scale"?}``; type is one of string, integer, decimal,
       date, datetime.  The query's result must have a column of each name.

@@ -24,6 +24,11 @@ class ReportsContainer(Resource):
             raise KeyError(name)
         return ReportResource(self, name, report)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        names = sorted(n for n in registered_reports(self.request.registry)
+                       if after is None or n > after)[:limit] if self.request else []
+        return [self[name] for name in names]
+
     def reports(self) -> list[ReportResource]:
         """Every registered report as a resource, in name order."""
         if self.request is None:

@@ -1,8 +1,9 @@
 """/stock, /locations and /reservations.
 
 Resources are cheap: traversal only checks the shape of names, and the data is
-read by the view, so that an authorized ``GET /stock/{sku}`` costs three
-statements (identity, ACL lineage, item with its levels).
+read by the view, so that an authorized ``GET /stock/{sku}`` costs four
+statements (identity, ACL lineage, item with its levels, the ACLs of the
+levels' locations).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ class StockContainer(Resource):
             raise KeyError(sku)
         return ItemResource(self, sku)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        from .services import list_items
+
+        return [ItemResource(self, row["sku"])
+                for row in list_items(self.request.db, limit, after)[:limit]]
+
 
 class ItemResource(Resource):
     """An item, which may not exist yet (``PUT`` creates it)."""
@@ -46,6 +53,12 @@ class LocationsContainer(Resource):
             raise KeyError(code)
         return LocationResource(self, code)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        from .services import list_locations
+
+        return [LocationResource(self, location.code)
+                for location in list_locations(self.request.db, limit, after)[:limit]]
+
 
 class LocationResource(Resource):
     """``/locations/{code}``; grants here apply to every level it holds."""
@@ -60,6 +73,16 @@ class LocationResource(Resource):
         if not CODE.fullmatch(sku):
             raise KeyError(sku)
         return LevelResource(self, sku)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        """The levels held here (an unknown location has none)."""
+        from .services import get_location, location_levels
+
+        location = get_location(self.request.db, self.code)
+        if location is None:
+            return []
+        return [LevelResource(self, row["sku"])
+                for row in location_levels(self.request.db, location, limit, after)[:limit]]
 
 
 class LevelResource(Resource):
