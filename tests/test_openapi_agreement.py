@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 
 def operation(testapp: Any, path: str, method: str = "get") -> dict[str, Any]:
@@ -134,3 +135,20 @@ def test_audit_times_and_empty_limits_are_documented(testapp: Any,
     boss.get("/@@audit?since=2024-01-01&until=2024-01-02T10:00:00Z&limit=", status=200)
     boss.get("/@@audit?since=yesterday", status=400)
     boss.get("/stock?limit=", status=200)
+
+
+def test_who_and_roles_parameters_say_what_the_server_takes(
+        testapp: Any, as_principal: Any, plinth_registry: Any) -> None:
+    boss = as_principal("user:boss", "group:admins")
+    who = operation(testapp, "/@@who")
+    assert parameter(who, "permission")["schema"]["enum"] == sorted(
+        plinth_registry["plinth.permissions"])
+    assert parameter(who, "limit")["allowEmptyValue"] is True
+    boss.get("/@@who?permission=", status=400)
+    boss.get("/@@who?permission=stock.nothing", status=400)
+    assert boss.get("/@@who?permission=acl.view&limit=").json["users"] == []
+    name = re.compile(parameter(operation(testapp, "/@@roles/{name}", "delete"), "name")
+                      ["schema"]["pattern"])
+    for role, status in (("clerks", 404), ("stock.clerk", 409), ("Clerks", 400), ("µ", 400)):
+        assert bool(name.match(role)) is (status != 400)
+        boss.delete(f"/@@roles/{quote(role)}", status=status)

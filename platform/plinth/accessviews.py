@@ -84,7 +84,8 @@ def _openapi(config: Any) -> None:
     from .coreapi import RESOURCE_PATH
 
     add = config.add_openapi_path
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    name = {"name": "name", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": f"^{roles.ROLE_NAME.pattern}$"}}
     add("/@@roles", "get", {
         "summary": "Roles: declared by plugins and stored by superusers (acl.view)",
         "tags": ["acl"],
@@ -103,8 +104,9 @@ def _openapi(config: Any) -> None:
                       "409": json_response("role_in_use: ACL entries name it "
                                            "(or declared_role)")}})
     who_params = [
-        {"name": "permission", "in": "query", "required": True, "schema": {"type": "string"}},
-        {"name": "limit", "in": "query", "required": False,
+        {"name": "permission", "in": "query", "required": True,
+         "schema": {"type": "string", "x-plinth-enum": "permissions"}},
+        {"name": "limit", "in": "query", "required": False, "allowEmptyValue": True,
          "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
