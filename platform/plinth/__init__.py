@@ -33,6 +33,9 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     settings = apply_environment(settings)
     settings.setdefault("tm.manager_hook", "plinth.db.request_transaction_manager")
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    # Annotating the transaction would look the caller up before traversal,
+    # before a context can read its data with the security version.
+    settings.setdefault("tm.annotate_user", "false")
     config = Configurator(settings=settings)
     config.include(".settings")
     core_settings(config)
@@ -43,6 +46,8 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".outages")
     config.include(".resources")
     config.include(".acl")
+    config.include(".securityversion")
+    config.include(".securitycache")
     config.include(".security")
     config.include(".validation")
     config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",

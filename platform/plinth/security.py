@@ -19,6 +19,7 @@ from pyramid.security import Allowed, Denied
 
 from .acl import Decision, decide, lineage, lineage_acls, load_stored, path_of
 from .interfaces import IIdentityProvider
+from .securitycache import request_acl_cache
 
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
@@ -117,7 +118,9 @@ class PlinthSecurityPolicy:
 def acl_cache(request: Request) -> dict[str, Any]:
     cache = request.__dict__.get("_plinth_acl_cache")
     if cache is None:
-        cache = request.__dict__["_plinth_acl_cache"] = {}
+        # Backed by the process's cache at the request's security version
+        # (plinth.securitycache): decide() and the lineage rule are unchanged.
+        cache = request.__dict__["_plinth_acl_cache"] = request_acl_cache(request)
     return cache
 
 

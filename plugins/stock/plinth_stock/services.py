@@ -16,7 +16,7 @@ writers are serialized by ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -27,6 +27,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from plinth.securityversion import VERSION_COLUMN
 
 from . import events
 from .models import Item, Location, Movement, Reservation, StockLevel
@@ -127,12 +129,24 @@ def _snapshot_query() -> Any:
 
 # Built once: on the hot path, constructing a statement costs more than running it.
 SNAPSHOT_QUERY = _snapshot_query()
+# The same, with the security version: an authorized read in one statement.
+SNAPSHOT_WITH_VERSION_QUERY = SNAPSHOT_QUERY.add_columns(VERSION_COLUMN)
 
 
-def item_snapshot(db: Session, sku: str, now: datetime | None = None) -> dict[str, Any] | None:
-    """The item with its levels per location, in one statement."""
+def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence[Any]:
+    """The rows :func:`item_snapshot` shapes (one per level), in one statement."""
+    query = SNAPSHOT_WITH_VERSION_QUERY if with_version else SNAPSHOT_QUERY
     # On the session's connection: the ORM layer adds cost and nothing here.
-    rows = db.connection().execute(SNAPSHOT_QUERY, {"sku": sku, "now": now or utcnow()}).all()
+    return db.connection().execute(query, {"sku": sku, "now": utcnow()}).all()
+
+
+def item_snapshot(db: Session, sku: str, now: datetime | None = None,
+                  rows: Sequence[Any] | None = None) -> dict[str, Any] | None:
+    """The item with its levels per location, in one statement (or from
+    ``rows`` that :func:`snapshot_rows` read already)."""
+    if rows is None:
+        rows = db.connection().execute(SNAPSHOT_QUERY,
+                                       {"sku": sku, "now": now or utcnow()}).all()
     if not rows:
         return None
     first = rows[0]

@@ -79,7 +79,7 @@ def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
 
 
 def get_item(context: ItemResource, request: Request) -> Response:
-    snapshot = services.item_snapshot(request.db, context.sku)
+    snapshot = services.item_snapshot(request.db, context.sku, rows=context.prefetched)
     if snapshot is None:
         raise api_error(404, "not_found", f"no item {context.sku!r}")
     etag = snapshot.pop("etag")
