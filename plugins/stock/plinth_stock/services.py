@@ -38,6 +38,7 @@ MAX_COST = Decimal("9999999999.9999")
 
 Notify = Callable[[Any], None]
 RESERVATIONS = cast(Table, Reservation.__table__)
+LEVELS = cast(Table, StockLevel.__table__)
 
 
 def _no_notify(event: Any) -> None:
@@ -512,14 +513,10 @@ def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
             actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
     now = utcnow()
     release_expired(db, where.item.id, where.location.id, now, notify)
-    result = db.execute(
-        update(StockLevel)
-        .where(StockLevel.item_id == where.item.id,
-               StockLevel.location_id == where.location.id,
-               StockLevel.on_hand - StockLevel.reserved >= quantity)
-        .values(reserved=StockLevel.reserved + quantity))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise insufficient(db, where, quantity)
+    # The reservation row goes in before the guarded update, which then is the
+    # last statement: concurrent reservations of one level queue on its row
+    # lock, held from that update to the commit, so it is held for as short a
+    # time as possible.  A refused reservation rolls the row back with the rest.
     reservation = Reservation(id=uuid.uuid4().hex, item_id=where.item.id,
                               location_id=where.location.id, quantity=quantity,
                               reference=reference, status="active", actor=actor,
@@ -527,7 +524,18 @@ def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
                               updated_at=now)
     db.add(reservation)
     db.flush()
-    level = level_snapshot(db, where, now)
+    lv = LEVELS
+    row = db.execute(
+        update(lv)
+        .where(lv.c.item_id == where.item.id, lv.c.location_id == where.location.id,
+               lv.c.on_hand - lv.c.reserved >= quantity)
+        .values(reserved=lv.c.reserved + quantity)
+        .returning(lv.c.on_hand, (lv.c.reserved - expired_reserved(now)).label("reserved"))
+    ).first()
+    if row is None:
+        raise insufficient(db, where, quantity)
+    level = {**where.key, "on_hand": row.on_hand, "reserved": row.reserved,
+             "available": row.on_hand - row.reserved}
     notify(events.StockChanged(where.item.sku, where.location.code, "reservation", 0,
                                level["on_hand"], level["reserved"]))
     return {**reservation_dict(reservation, where.item.sku, where.location.code, now),
