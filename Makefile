@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INI ?= development.ini
 PACKAGES := -e '.[testing]' -e plugins/auth -e plugins/stock -e plugins/reporting \
-	-e tests/example_plugin
+	-e 'plugins/admin[testing]' -e tests/example_plugin
 
 .PHONY: run test install lint typecheck clean stack stack-stop
 
@@ -30,6 +30,7 @@ run: install
 	@echo "Plinth is starting on http://localhost:6543  (API docs: http://localhost:6543/docs)"
 	@echo "Log in:  curl -s -X POST localhost:6543/auth/tokens -H 'Content-Type: application/json' \\"
 	@echo "           -d '{\"username\": \"admin\", \"password\": \"<the password above>\"}'"
+	@echo "Or sign in to the admin console: http://localhost:6543/admin/"
 	@echo
 	$(BIN)/pserve $(INI) --reload
 

@@ -134,7 +134,8 @@ def test_permissions_explains_decisions(root: Any, as_principal: Any, make_user:
                                      "action": "Allow", "principal": "group:receivers",
                                      "permission": "stock.receive", "source": "stored"}
     assert decisions["stock.issue"] == {
-        "permission": "stock.issue", "allowed": False, "decided_by": None, "superuser": None,
+        "permission": "stock.issue", "allowed": False, "decided_by": None, "role": None,
+        "superuser": None,
         "explanation": "no entry matched: denied by default"}
     one = root.get("/locations/WH2/A-1/@@permissions?principal=user:pat"
                    "&permission=stock.receive").json["permissions"]

@@ -6,8 +6,10 @@ unchecked), then lets a delegate who is not a superuser try random writes
 through :func:`plinth.acladmin.replace_acl`, as ``PUT @@acl`` does: only where
 it holds ``acl.manage``, and with its principals as the caller.  After every
 write, every decision on every resource of the tree, for a family of callers,
-is compared with the start.  Runs on the test database (SQLite or
-PostgreSQL), each example in a savepoint that is rolled back.
+is compared with the start.  Entries may name roles (declared ones and a
+stored one), which a delegate may grant only holding all their permissions.
+Runs on the test database (SQLite or PostgreSQL), each example in a savepoint
+that is rolled back.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hypothesis import strategies as st
 from pyramid.request import Request
 from pyramid.traversal import find_resource
 
-from plinth import acladmin
+from plinth import acladmin, roles
 from plinth.acl import decide, lineage_acls
 from plinth.errors import APIError
 from plinth.resources import Root
@@ -40,11 +42,14 @@ CALLERS = [
     DELEGATE,
 ]
 PRINCIPALS = ["system.Everyone", "group:leads", "user:x", "group:staff", "group:admins"]
+# stock.manager holds stock.view and stock.adjust; acl.admin holds acl.manage;
+# viewer is stored in each example.
+ROLES = ["role:stock.manager", "role:acl.admin", "role:viewer"]
 
 entry = st.fixed_dictionaries({
     "action": st.sampled_from(["Allow", "Deny"]),
     "principal": st.sampled_from(PRINCIPALS),
-    "permission": st.sampled_from([*PERMISSIONS, "ALL"]),
+    "permission": st.sampled_from([*PERMISSIONS, "ALL", *ROLES]),
 })
 initial_acl = st.tuples(st.lists(entry, max_size=5), st.booleans())
 # The delegate manages /locations in every starting tree (first entry there).
@@ -103,19 +108,22 @@ def tree(registry: Any, db: Any) -> Iterator[Any]:
 
 def decisions(db: Any, root: Any) -> dict[tuple[str, int, str], bool]:
     result = {}
+    table = roles.role_table(db, root.request.registry)
     for path in PATHS:
         acls = lineage_acls(find_resource(root, path), db, {})
         for index, caller in enumerate(CALLERS):
             for permission in PERMISSIONS:
-                result[path, index, permission] = decide(acls, caller, permission).allowed
+                result[path, index, permission] = decide(acls, caller, permission,
+                                                         table).allowed
     return result
 
 
 def held_by_delegate(db: Any, root: Any) -> set[tuple[str, str]]:
     held = set()
+    table = roles.role_table(db, root.request.registry)
     for path in PATHS:
         acls = lineage_acls(find_resource(root, path), db, {})
-        held |= {(path, p) for p in PERMISSIONS if decide(acls, DELEGATE, p).allowed}
+        held |= {(path, p) for p in PERMISSIONS if decide(acls, DELEGATE, p, table).allowed}
     return held
 
 
@@ -136,10 +144,13 @@ def held_by_delegate(db: Any, root: Any) -> set[tuple[str, str]]:
 @example(initial=tree_of({"/": [allow("group:staff", "stock.adjust")],
                           "/locations/WH1": [manager]}, no_inherit="/locations/WH1"),
          writes=[("/locations/WH1", [("inherit", True)])])
+@example(initial=tree_of({"/locations": [allow("group:leads", "stock.view")]}),
+         writes=[("/locations", [("insert", allow("group:staff", "role:stock.manager"), 1)])])
 def test_delegates_never_hand_on_more_than_they_hold(
         plinth_registry: Any, dbsession: Any, initial: dict[str, Any], writes: list[Any]) -> None:
     savepoint = dbsession.begin_nested()
     try:
+        roles.save_role(dbsession, plinth_registry, "viewer", ["stock.view"], None, "user:boss")
         with tree(plinth_registry, dbsession) as root:
             for path, (entries, inherit) in initial.items():
                 if path == "/locations":
@@ -152,7 +163,8 @@ def test_delegates_never_hand_on_more_than_they_hold(
                 resource = find_resource(root, path)
                 entries, inherit = edited(stored(dbsession, resource), edits)
                 acls = lineage_acls(resource, dbsession, {})
-                if not decide(acls, DELEGATE, "acl.manage").allowed:
+                table = roles.role_table(dbsession, plinth_registry)
+                if not decide(acls, DELEGATE, "acl.manage", table).allowed:
                     continue  # the view's own permission check stops it
                 try:
                     acladmin.replace_acl(dbsession, plinth_registry, resource, entries,

@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 def core_settings(config: Configurator) -> None:
     """The core's own settings, validated in one place."""
     from .security import SUPERUSERS_KEY, superuser_list
-    from .settings import non_empty, positive_int, word_list
+    from .settings import base_url, non_empty, positive_int, word_list
 
     setting = config.plinth_setting
     setting("sqlalchemy.url", convert=non_empty)
@@ -22,6 +22,7 @@ def core_settings(config: Configurator) -> None:
     setting("plinth.max_body_size", 1024 * 1024, positive_int)
     setting("plinth.idempotency_ttl", 86400, positive_int)
     setting("plinth.cors_origins", "", word_list)
+    setting("plinth.public_url", "", base_url)
     setting("retry.attempts", 3, positive_int)
     setting(SUPERUSERS_KEY, "group:admins", superuser_list)
 
@@ -48,6 +49,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".acl")
     config.include(".securityversion")
     config.include(".securitycache")
+    config.include(".roles")
     config.include(".security")
     config.include(".validation")
     config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
@@ -59,6 +61,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".cli.directives")
     config.include(".views")
     config.include(".coreapi")
+    config.include(".accessviews")
     # Outermost, so that errors raised by pyramid_tm's commit get JSON too.
     config.add_tween("plinth.tweens.plinth_tween_factory", under=INGRESS)
     from .plugins import include_plugins

@@ -10,7 +10,7 @@ query and are cached on the request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +21,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .directives import register_once
+from .securityversion import SecurityVersion
 
 ALL = "ALL"
 ACTIONS = (Allow, Deny)
+# An entry's permission may name a role: it grants every permission of the role.
+ROLE_PREFIX = "role:"
+NO_ROLES: Mapping[str, frozenset[str]] = {}
 
 
 class AclResource(Base):
@@ -82,6 +86,7 @@ class Decision:
     entry: Entry | None
     stopped_at: str | None = None  # path whose inherit=false ended the walk
     superuser: str | None = None  # the plinth.superusers principal that decided
+    role: str | None = None  # the role of the deciding entry that held the permission
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -92,8 +97,9 @@ class Decision:
                     "(plinth.superusers)")
         if self.entry is not None:
             e = self.entry
+            through = f", through role {self.role}" if self.role is not None else ""
             return (f"{e.action} {e.principal} {e.permission} at {e.path} "
-                    f"({e.source} entry {e.position})")
+                    f"({e.source} entry {e.position}{through})")
         if self.stopped_at is not None:
             return f"no entry matched and {self.stopped_at} does not inherit: denied"
         return "no entry matched: denied by default"
@@ -136,31 +142,56 @@ def default_entries(resource: Any, path: str) -> list[Entry]:
     return entries
 
 
-def _lineage_query() -> Any:
+def stored_acls_query(where: Any, with_version: bool = False) -> Any:
+    """Stored ACL rows (path, inherit, position, action, principal,
+    permission) of the resources matching ``where``, in path order.
+
+    ``with_version`` puts the security version in front of every row, and
+    yields one row (with a NULL path) when nothing matches, so that the
+    version is read in the same statement.
+    """
     res, ent = AclResource.__table__, AclEntry.__table__
-    return (
-        select(res.c.path, res.c.inherit, ent.c.position, ent.c.action,
+    columns = (res.c.path, res.c.inherit, ent.c.position, ent.c.action,
                ent.c.principal, ent.c.permission)
-        .select_from(res.outerjoin(ent, ent.c.path == res.c.path))
-        .where(res.c.path.in_(bindparam("paths", expanding=True)))
-        .order_by(res.c.path, ent.c.position)
-    )
+    if with_version:
+        sv = SecurityVersion.__table__
+        source = sv.outerjoin(res, where).outerjoin(ent, ent.c.path == res.c.path)
+        return (select(sv.c.version, *columns).select_from(source)
+                .order_by(res.c.path, ent.c.position))
+    return (select(*columns).select_from(res.outerjoin(ent, ent.c.path == res.c.path))
+            .where(where).order_by(res.c.path, ent.c.position))
 
 
-# Built once: on the hot path, constructing a statement costs more than running it.
-LINEAGE_QUERY = _lineage_query()
-
-
-def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list[Entry]]]:
-    """Stored entries and inherit flags of ``paths``, in one statement."""
+def collect_stored(rows: Iterable[Any]) -> dict[str, tuple[bool, list[Entry]]]:
+    """Rows of :func:`stored_acls_query`, by path."""
     found: dict[str, tuple[bool, list[Entry]]] = {}
-    # On the session's connection: the ORM layer adds cost and nothing here.
-    rows = db.connection().execute(LINEAGE_QUERY, {"paths": list(paths)})
     for path, inherit, position, action, principal, permission in rows:
+        if path is None:
+            continue  # the version's row when nothing matched
         _, entries = found.setdefault(path, (bool(inherit), []))
         if position is not None:
             entries.append(Entry(path, position, action, principal, permission, "stored"))
     return found
+
+
+# Built once: on the hot path, constructing a statement costs more than running it.
+_PATHS = AclResource.__table__.c.path.in_(bindparam("paths", expanding=True))
+LINEAGE_QUERY = stored_acls_query(_PATHS)
+LINEAGE_WITH_VERSION_QUERY = stored_acls_query(_PATHS, with_version=True)
+
+
+def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list[Entry]]]:
+    """Stored entries and inherit flags of ``paths``, in one statement."""
+    # On the session's connection: the ORM layer adds cost and nothing here.
+    return collect_stored(db.connection().execute(LINEAGE_QUERY, {"paths": list(paths)}))
+
+
+def load_stored_with_version(
+    db: Session, paths: Sequence[str]
+) -> tuple[int, dict[str, tuple[bool, list[Entry]]]]:
+    """The security version and what :func:`load_stored` reads, in one statement."""
+    rows = db.connection().execute(LINEAGE_WITH_VERSION_QUERY, {"paths": list(paths)}).all()
+    return int(rows[0][0]), collect_stored(row[1:] for row in rows)
 
 
 def lineage_acls(
@@ -183,13 +214,43 @@ def lineage_acls(
     return result
 
 
-def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str) -> Decision:
-    """Pyramid's rule over the lineage: first match wins; no match denies."""
+def role_name(permission: str) -> str | None:
+    """The role an entry's permission names (``role:NAME``), or None."""
+    return permission[len(ROLE_PREFIX):] if permission.startswith(ROLE_PREFIX) else None
+
+
+def matches(entry_permission: str, permission: str,
+            roles: Mapping[str, frozenset[str]] = NO_ROLES) -> bool:
+    """Whether an entry for ``entry_permission`` speaks about ``permission``.
+
+    A role unknown to ``roles`` (deleted, or from a disabled plugin) grants
+    nothing.
+    """
+    if entry_permission in (permission, ALL):
+        return True
+    name = role_name(entry_permission)
+    return name is not None and permission in roles.get(name, ())
+
+
+def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str,
+           roles: Mapping[str, frozenset[str]] = NO_ROLES) -> Decision:
+    """Pyramid's rule over the lineage: first match wins; no match denies.
+
+    ``roles`` maps role names to their permissions: the decision is a pure
+    function of the entries and that table, so either can be cached.
+    """
     principal_set = set(principals)
     for acl in acls:
         for entry in acl.entries:
-            if entry.principal in principal_set and entry.permission in (permission, ALL):
+            if entry.principal not in principal_set:
+                continue
+            held = entry.permission
+            if held in (permission, ALL):
                 return Decision(entry.action == Allow, permission, entry)
+            if held.startswith(ROLE_PREFIX) and \
+                    permission in roles.get(held[len(ROLE_PREFIX):], ()):
+                return Decision(entry.action == Allow, permission, entry,
+                                role=held[len(ROLE_PREFIX):])
         if not acl.inherit:
             return Decision(False, permission, None, stopped_at=acl.path)
     return Decision(False, permission, None)

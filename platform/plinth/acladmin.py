@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
@@ -17,12 +18,15 @@ from .acl import (
     Decision,
     decide,
     lineage_acls,
+    matches,
     path_of,
     registered_permissions,
 )
+from .db import insert_missing
 from .delegation import check_delegation
 from .errors import api_error
 from .interfaces import IIdentityProvider
+from .roles import is_grantable, role_table
 from .security import superuser_among, superusers
 
 PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
@@ -58,6 +62,19 @@ def acl_state(db: Session, path: str) -> AclResource | None:
     return db.get(AclResource, path)
 
 
+def locked_acl_state(db: Session, path: str) -> AclResource:
+    """The ACL row of ``path``, created if missing, locked until the transaction ends.
+
+    Writers of one ACL queue here before they compare the ETag, on any number
+    of processes: PostgreSQL's row lock (SQLite's write lock is already held),
+    taken on a row that exists because it is inserted first, race-free.  A
+    row created here has version 0, the ETag of a resource never written.
+    """
+    insert_missing(db, AclResource, {"path": path, "inherit": True, "version": 0})
+    return db.scalars(select(AclResource).where(AclResource.path == path).with_for_update()
+                      .execution_options(populate_existing=True)).one()
+
+
 def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) -> dict[str, Any]:
     acls = lineage_acls(resource, db, cache if cache is not None else {})
     own, inherited = acls[0], acls[1:]
@@ -82,7 +99,10 @@ def _entry(entry: Any) -> dict[str, Any]:
             "source": entry.source}
 
 
-def validate_entries(registry: Any, entries: list[dict[str, str]]) -> None:
+def validate_entries(registry: Any, entries: list[dict[str, str]],
+                     roles: Mapping[str, frozenset[str]]) -> None:
+    """400 ``invalid_acl`` for a malformed principal, or a permission or role
+    the running configuration does not know."""
     permissions = registered_permissions(registry)
     problems = []
     for index, entry in enumerate(entries):
@@ -91,12 +111,14 @@ def validate_entries(registry: Any, entries: list[dict[str, str]]) -> None:
             problems.append({"field": f"entries/{index}/principal",
                              "message": "a principal is user:NAME, group:NAME, "
                                         "system.Everyone or system.Authenticated"})
-        if permission != ALL and permission not in permissions:
+        if not is_grantable(permission, registry, roles):
+            what = "role" if permission.startswith("role:") else "permission"
             problems.append({"field": f"entries/{index}/permission",
-                             "message": f"unknown permission {permission!r}"})
+                             "message": f"unknown {what} {permission!r}"})
     if problems:
         raise api_error(400, "invalid_acl", "the ACL has invalid entries",
-                        {"errors": problems, "permissions": [ALL, *permissions]})
+                        {"errors": problems, "permissions": [ALL, *permissions],
+                         "roles": [f"role:{name}" for name in roles]})
 
 
 def replace_acl(
@@ -114,15 +136,13 @@ def replace_acl(
     ``caller`` is the principals of the API caller, whose granting limits
     apply (:mod:`plinth.delegation`); None for the CLI, which is exempt.
     """
-    validate_entries(registry, entries)
+    roles = role_table(db, registry)
+    validate_entries(registry, entries, roles)
     if caller is not None:
-        check_delegation(db, registry, resource, caller, entries, inherit)
+        check_delegation(db, registry, resource, caller, entries, inherit, roles)
     path = path_of(resource)
+    state = locked_acl_state(db, path)
     before = describe(db, resource)
-    state = acl_state(db, path)
-    if state is None:
-        state = AclResource(path=path, inherit=True, version=0)
-        db.add(state)
     if inherit is not None:
         state.inherit = inherit
     state.version += 1
@@ -133,7 +153,7 @@ def replace_acl(
                         principal=entry["principal"], permission=entry["permission"]))
     db.flush()
     if resource.__parent__ is None:
-        _guard_root(db, registry, resource)
+        _guard_root(db, registry, resource, roles)
     after = describe(db, resource)
     audit.record(db, "acl.changed", actor, path,
                  {"entries": before["entries"], "inherit": before["inherit"]},
@@ -141,13 +161,28 @@ def replace_acl(
     return after
 
 
-def _guard_root(db: Session, registry: Any, root: Any) -> None:
+def preview_acl(db: Session, registry: Any, resource: Any, entries: list[dict[str, str]],
+                inherit: bool | None, caller: list[str] | None = None) -> dict[str, Any]:
+    """``PUT @@acl?dry_run=true``: the same checks as :func:`replace_acl`, then
+    the decisions the change would flip; nothing written, nothing audited."""
+    from .dryrun import preview
+
+    roles = role_table(db, registry)
+    validate_entries(registry, entries, roles)
+    if caller is not None:
+        check_delegation(db, registry, resource, caller, entries, inherit, roles)
+    return {"dry_run": True, "resource": path_of(resource),
+            "changes": preview(db, registry, resource, entries, inherit)}
+
+
+def _guard_root(db: Session, registry: Any, root: Any,
+                roles: Mapping[str, frozenset[str]]) -> None:
     if superusers(registry):
         return  # superusers manage every ACL whatever the entries say
     acls = lineage_acls(root, db, {})
     grantees = {e.principal for e in acls[0].entries if e.action == "Allow"
-                and e.permission in ("acl.manage", ALL)}
-    if not any(decide(acls, [p], "acl.manage").allowed for p in grantees):
+                and matches(e.permission, "acl.manage", roles)}
+    if not any(decide(acls, [p], "acl.manage", roles).allowed for p in grantees):
         raise api_error(409, "last_acl_manager",
                         "this change would leave nobody with acl.manage on the root")
 
@@ -172,19 +207,59 @@ def explain(db: Session, registry: Any, resource: Any, principals: list[str],
     """Each permission's decision for ``principals``; a superuser's names why."""
     superuser = superuser_among(registry, principals)
     acls = lineage_acls(resource, db, {})
+    roles = role_table(db, registry)
     names = [permission] if permission else list(registered_permissions(registry))
     result = []
     for name in names:
         decision = (Decision(True, name, None, superuser=superuser) if superuser
-                    else decide(acls, principals, name))
+                    else decide(acls, principals, name, roles))
         result.append({
             "permission": name,
             "allowed": decision.allowed,
             "decided_by": decision.entry.as_dict() if decision.entry else None,
+            "role": decision.role,
             "superuser": decision.superuser,
             "explanation": decision.explain(),
         })
     return result
+
+
+def stored_at(db: Session, path: str) -> list[dict[str, str]]:
+    """The stored entries at ``path``, whether or not a resource is there."""
+    rows = db.scalars(select(AclEntry).where(AclEntry.path == path)
+                      .order_by(AclEntry.position))
+    return [{"action": r.action, "principal": r.principal, "permission": r.permission}
+            for r in rows]
+
+
+def replace_at_path(db: Session, registry: Any, path: str, entries: list[dict[str, str]],
+                    actor: str | None) -> None:
+    """Replace the stored entries at a ``path`` no resource answers to (the
+    operator's tool for what a deleted item or a disabled plugin left); audited."""
+    validate_entries(registry, entries, role_table(db, registry))
+    before = stored_at(db, path)
+    state = acl_state(db, path)
+    if state is None:
+        state = AclResource(path=path, inherit=True, version=0)
+        db.add(state)
+    state.version += 1
+    db.flush()
+    db.execute(delete(AclEntry).where(AclEntry.path == path))
+    for position, entry in enumerate(entries):
+        db.add(AclEntry(path=path, position=position, **entry))
+    db.flush()
+    audit.record(db, "acl.changed", actor, path, {"entries": before},
+                 {"entries": entries, "reason": "the path does not resolve"})
+
+
+def forget_path(db: Session, path: str, actor: str | None) -> int:
+    """Remove the stored ACL of a ``path`` no resource answers to; audited."""
+    before = stored_at(db, path)
+    db.execute(delete(AclEntry).where(AclEntry.path == path))
+    db.execute(delete(AclResource).where(AclResource.path == path))
+    audit.record(db, "acl.changed", actor, path, {"entries": before},
+                 {"entries": [], "reason": "the resource no longer resolves"})
+    return len(before)
 
 
 def grants_of(db: Session, principal: str) -> list[dict[str, Any]]:
@@ -199,11 +274,16 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
     removed = grants_of(db, principal)
     if not removed:
         return 0
-    db.execute(delete(AclEntry).where(AclEntry.principal == principal))
-    for path in sorted({g["resource"] for g in removed}):
-        state = acl_state(db, path)
-        if state is not None:
-            state.version += 1
+    paths = sorted({g["resource"] for g in removed})
+    # Queue with the other writers of these ACLs (in one order: no deadlock),
+    # so that each version is handed out once; then read what to remove.
+    states = {path: locked_acl_state(db, path) for path in paths}
+    removed = [g for g in grants_of(db, principal) if g["resource"] in states]
+    paths = sorted({g["resource"] for g in removed})
+    db.execute(delete(AclEntry).where(AclEntry.principal == principal,
+                                      AclEntry.path.in_(paths)))
+    for path in paths:
+        states[path].version += 1
         audit.record(db, "acl.changed", actor, path,
                      {"removed": [g for g in removed if g["resource"] == path]},
                      {"reason": f"{principal} deleted"}, request_id)

@@ -14,13 +14,20 @@ transactions both try to upgrade from reading to writing.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, create_engine, event, literal_column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from transaction.interfaces import NoTransaction
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,7 +55,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _make_sqlite_directory(url: str) -> None:
+    """Create the directory of a SQLite database file (``var/`` on a fresh checkout).
+
+    SQLite creates the file but not its directory; without this the first
+    ``plinth db upgrade`` failed with "unable to open database file".
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # opening the database then fails with the reason, named by the caller
+
+
 def _make_sqlite_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+    _make_sqlite_directory(url)
     engine = create_engine(
         url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         **kwargs,
@@ -85,8 +108,27 @@ transaction_manager = transaction.ThreadTransactionManager()
 
 
 def request_transaction_manager(request: Any) -> Any:
-    """pyramid_tm's ``tm.manager_hook``: this thread's explicit manager."""
+    """pyramid_tm's ``tm.manager_hook``: this thread's explicit manager.
+
+    pyramid_tm answers a failed commit (the database gone in the middle of
+    it, say) with the exception view but leaves the failed transaction on
+    the manager; the manager is shared by every request of the thread, so
+    that transaction is aborted here before the next request begins its own.
+    """
     transaction_manager.explicit = True
+    try:
+        leftover = transaction_manager.get()
+    except NoTransaction:
+        return transaction_manager
+    try:
+        leftover.abort()
+    except Exception:
+        log.warning("could not abort a failed transaction left on this thread",
+                    exc_info=True)
+    try:
+        transaction_manager.manager.free(leftover)
+    except ValueError:
+        pass  # the abort freed it
     return transaction_manager
 
 
@@ -102,6 +144,23 @@ def request_db(request: Any) -> Session:
     if request.method not in SAFE_METHODS:
         session.bind = request.registry["plinth.write_engine"]
     return session
+
+
+def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
+    """Insert a row unless one with the same unique key exists; True if inserted.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: when a concurrent transaction has
+    inserted the key and not yet committed, this waits for it instead of
+    failing on the unique index, so that the first write of a row never ends
+    in a unique violation (a 500).  Select the row afterwards (``FOR UPDATE``
+    when it will be changed) to work on it, whoever inserted it.
+    """
+    bind = db.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    # RETURNING, because the row count of such an insert is not reliable.
+    stmt: Any = insert(model).values(**values).on_conflict_do_nothing().returning(
+        literal_column("1"))
+    return db.execute(stmt).first() is not None
 
 
 def includeme(config: Any) -> None:

@@ -19,7 +19,7 @@ a single write cannot lift itself.  Superusers are exempt, and so is the CLI
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyramid.authorization import Allow, Authenticated, Deny, Everyone
@@ -29,12 +29,15 @@ from sqlalchemy.orm import Session
 
 from .acl import (
     ALL,
+    NO_ROLES,
     AclResource,
     decide,
     lineage_acls,
     load_stored,
+    matches,
     path_of,
     registered_permissions,
+    role_name,
 )
 from .errors import APIError, api_error
 from .security import superuser_among
@@ -44,24 +47,35 @@ SYSTEM_PRINCIPALS = (Everyone, Authenticated)
 Pair = tuple[str, str]  # (action, principal) of the entries relevant to one permission
 
 
-def may_grant(entry: dict[str, str], held: set[str]) -> str | None:
+def may_grant(entry: dict[str, str], held: set[str],
+              roles: Mapping[str, frozenset[str]] = NO_ROLES) -> str | None:
     """Why a non-superuser holding ``held`` here may not add ``entry``, or None.
 
-    The one place that decides what a delegate may hand on; roles plug in
-    here (a role only if the caller holds all its permissions).
+    The one place that decides what a delegate may hand on: a role only if
+    the caller holds all its permissions (an unknown role grants nothing, and
+    the ACL's validation refuses it before this).
     """
     principal, permission = entry["principal"], entry["permission"]
     if principal in SYSTEM_PRINCIPALS:
         return f"only a superuser writes entries naming {principal}"
     if permission == ALL:
         return "only a superuser writes entries for ALL"
-    if entry["action"] == Allow and permission not in held:
+    if entry["action"] != Allow:
+        return None
+    name = role_name(permission)
+    if name is not None:
+        missing = sorted(set(roles.get(name, ())) - held)
+        if missing:
+            return (f"you may grant a role only if you hold all its permissions here, "
+                    f"and not {', '.join(missing)} of {permission}")
+        return None
+    if permission not in held:
         return f"you may grant only permissions you hold here, and not {permission}"
     return None
 
 
-def held_permissions(db: Session, registry: Any, resource: Any,
-                     principals: list[str]) -> set[str]:
+def held_permissions(db: Session, registry: Any, resource: Any, principals: list[str],
+                     roles: Mapping[str, frozenset[str]] = NO_ROLES) -> set[str]:
     """The permissions ``principals`` hold on ``resource`` and on every resource
     below it that has stored entries and inherits from it.
 
@@ -71,7 +85,7 @@ def held_permissions(db: Session, registry: Any, resource: Any,
     cache: dict[str, Any] = {}
     names = list(registered_permissions(registry))
     acls = lineage_acls(resource, db, cache)
-    held = {p for p in names if decide(acls, principals, p).allowed}
+    held = {p for p in names if decide(acls, principals, p, roles).allowed}
     path = path_of(resource)
     for descendant in _stored_descendants(db, resource, path):
         chain = lineage_acls(descendant, db, cache)
@@ -81,7 +95,7 @@ def held_permissions(db: Session, registry: Any, resource: Any,
         cut = paths.index(path)
         if not all(acl.inherit for acl in chain[:cut]):
             continue  # the walk stops below: a change here does not reach it
-        held = {p for p in held if decide(chain, principals, p).allowed}
+        held = {p for p in held if decide(chain, principals, p, roles).allowed}
     return held
 
 
@@ -101,11 +115,12 @@ def _stored_descendants(db: Session, resource: Any, path: str) -> list[Any]:
     return found
 
 
-def _relevant(entries: Sequence[Any], permission: str) -> list[tuple[int, Pair]]:
+def _relevant(entries: Sequence[Any], permission: str,
+              roles: Mapping[str, frozenset[str]]) -> list[tuple[int, Pair]]:
     result = []
     for index, entry in enumerate(entries):
         action, principal, perm = _fields(entry)
-        if perm in (permission, ALL):
+        if matches(perm, permission, roles):
             result.append((index, (action, principal)))
     return result
 
@@ -117,7 +132,8 @@ def _fields(entry: Any) -> tuple[str, str, str]:
 
 
 def first_gain(old: Sequence[Any], new: Sequence[Any], permission: str, old_inherit: bool,
-               new_inherit: bool) -> tuple[str, int, Any] | None:
+               new_inherit: bool, roles: Mapping[str, frozenset[str]] = NO_ROLES
+               ) -> tuple[str, int, Any] | None:
     """Whether replacing ``old`` by ``new`` may give some principal ``permission``.
 
     Exact at the level of this resource for any set of principals a caller
@@ -127,7 +143,7 @@ def first_gain(old: Sequence[Any], new: Sequence[Any], permission: str, old_inhe
     ("inherit", -1, None) for inheritance turned back on; None if nothing is
     gained.
     """
-    before, after = _relevant(old, permission), _relevant(new, permission)
+    before, after = _relevant(old, permission, roles), _relevant(new, permission, roles)
     for position, (index, (action, principal)) in enumerate(after):
         if action != Allow:
             continue
@@ -163,21 +179,22 @@ def denied(message: str, index: int | None = None, entry: Any = None) -> APIErro
 
 
 def check_delegation(db: Session, registry: Any, resource: Any, caller: list[str],
-                     entries: list[dict[str, str]], inherit: bool | None) -> None:
+                     entries: list[dict[str, str]], inherit: bool | None,
+                     roles: Mapping[str, frozenset[str]] = NO_ROLES) -> None:
     """Raise 403 ``delegation_denied`` unless ``caller`` may make this change."""
     if superuser_among(registry, caller) is not None:
         return
     path = path_of(resource)
     old_inherit, old = load_stored(db, [path]).get(path, (True, []))
     new_inherit = old_inherit if inherit is None else inherit
-    held = held_permissions(db, registry, resource, caller)
+    held = held_permissions(db, registry, resource, caller, roles)
     kept = Counter(_fields(e) for e in old)
     for index, entry in enumerate(entries):
         key = _fields(entry)
         if kept[key] > 0:
             kept[key] -= 1
             continue
-        reason = may_grant(entry, held)
+        reason = may_grant(entry, held, roles)
         if reason is not None:
             raise denied(f"entry {index} is not yours to write: {reason}", index, entry)
     if new_inherit and not old_inherit:
@@ -186,7 +203,7 @@ def check_delegation(db: Session, registry: Any, resource: Any, caller: list[str
     for permission in registered_permissions(registry):
         if permission in held:
             continue
-        gain = first_gain(old, entries, permission, old_inherit, new_inherit)
+        gain = first_gain(old, entries, permission, old_inherit, new_inherit, roles)
         if gain is None:
             continue
         where, index, entry = gain

@@ -15,6 +15,9 @@ from pyramid import httpexceptions as exc
 from pyramid.exceptions import PredicateMismatch
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid_retry import is_error_retryable, is_last_attempt, mark_error_retryable
+
+from .methods import allowed_methods
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +109,19 @@ def http_exception_view(context: exc.HTTPException, request: Request) -> Respons
         details = {}
     if status == 405:
         message = f"method {request.method} is not allowed here"
-    return json_error_response(
+    response = json_error_response(
         request, status, error, message, details, headers=context.headerlist
     )
+    if status == 405 and "Allow" not in response.headers:
+        set_allow(request, response)
+    return response
+
+
+def set_allow(request: Request, response: Response) -> None:
+    """A 405 names the methods the resource supports (RFC 9110, section 15.5.6)."""
+    methods = allowed_methods(request)
+    if methods:
+        response.headers["Allow"] = ", ".join(methods)
 
 
 def not_found_view(context: exc.HTTPException, request: Request) -> Response:
@@ -131,9 +144,11 @@ def not_found_view(context: exc.HTTPException, request: Request) -> Response:
         return http_exception_view(context, request)
     if isinstance(context, PredicateMismatch) and request.method not in ("GET", "HEAD"):
         # Something is there, but no view takes this method.
-        return json_error_response(
+        response = json_error_response(
             request, 405, "method_not_allowed",
             f"method {request.method} is not allowed at {request.path_info}")
+        set_allow(request, response)
+        return response
     return json_error_response(
         request, 404, "not_found", f"nothing at {request.path_info}"
     )
@@ -161,9 +176,36 @@ def forbidden_view(context: exc.HTTPForbidden, request: Request) -> Response:
     return forbidden_response(request, {"permission": permission} if permission else None)
 
 
+def will_retry(request: Request, error: BaseException) -> bool:
+    """Whether pyramid_retry serves the request again after ``error``.
+
+    Then the response rendered for ``error`` is discarded: it is neither an
+    error to log nor a 500 to count.  A database's transient error (deadlock,
+    serialization failure) is marked retryable here, while its transaction
+    can still tell: pyramid_tm would mark it only after its commit veto, which
+    aborts a 500 first, so such errors were answered 500 instead of retried.
+    """
+    if isinstance(error, exc.HTTPException) or is_last_attempt(request):
+        return False
+    if is_error_retryable(request, error):
+        return True
+    try:
+        transient = bool(request.tm.get().isRetryableError(error))
+    except Exception:  # noqa: BLE001 - no transaction (any more): not retried
+        return False
+    if transient and isinstance(error, Exception):
+        mark_error_retryable(error)
+    return transient
+
+
 def last_resort_view(context: Exception, request: Request) -> Response:
     request_id = getattr(request, "request_id", None)
-    log.exception("unhandled error in request %s", request_id)
+    if will_retry(request, context):
+        # Not an error yet: pyramid_retry serves the request again and the
+        # client sees that attempt's response.
+        log.info("retrying request %s after %s", request_id, type(context).__name__)
+    else:
+        log.exception("unhandled error in request %s", request_id)
     return json_error_response(
         request, 500, "internal_error",
         "an unexpected error occurred; quote the request id when reporting it",

@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from . import __version__
+from .roles import ROLE_NAME
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -60,6 +61,51 @@ def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, A
     config.action(("plinth.openapi", path, method), register, introspectables=(intr,))
 
 
+# JSON text may hold no NUL character (the server refuses it: PostgreSQL
+# cannot store it), whatever a schema allows; the document says so.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _server_rules(schema: Any, registry: Any) -> None:
+    """State in ``schema`` (a copy) what the server checks in code.
+
+    Strings without a pattern exclude NUL; ``x-plinth-enum: permissions``
+    becomes the declared permissions (``grantable``: also ``ALL`` and ``role:NAME``).
+    """
+    if isinstance(schema, list):
+        for item in schema:
+            _server_rules(item, registry)
+        return
+    if not isinstance(schema, dict):
+        return
+    names = schema.pop("x-plinth-enum", None)
+    if names is not None:
+        permissions = sorted(registry.get("plinth.permissions", {}))
+        if names == "grantable":
+            # An ACL entry names a permission, ALL, or a role (declared or
+            # stored at run time, so described by its shape).
+            schema["anyOf"] = [{"enum": [*permissions, "ALL"]},
+                               {"pattern": f"^role:{ROLE_NAME.pattern}$"}]
+        else:
+            schema["enum"] = permissions
+    if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema \
+            and "format" not in schema:
+        schema["pattern"] = NO_NUL
+    for key, value in schema.items():
+        if key in ("properties",) and isinstance(value, dict):
+            for sub in value.values():
+                _server_rules(sub, registry)
+        elif key in ("items", "not", "oneOf", "anyOf", "allOf", "additionalProperties"):
+            _server_rules(value, registry)
+
+
+def _document_operation(op: dict[str, Any], registry: Any) -> None:
+    for parameter in op.get("parameters", []):
+        _server_rules(parameter.get("schema"), registry)
+    for media in op.get("requestBody", {}).get("content", {}).values():
+        _server_rules(media.get("schema"), registry)
+
+
 def build_document(registry: Any) -> dict[str, Any]:
     document = registry.get("plinth.openapi.document")
     if document is not None:
@@ -70,6 +116,7 @@ def build_document(registry: Any) -> dict[str, Any]:
         item = paths[path] = {}
         for method, operation in sorted(operations.items()):
             op = copy.deepcopy(operation)
+            _document_operation(op, registry)
             responses = op.setdefault("responses", {})
             for code, description in STANDARD_ERRORS.items():
                 responses.setdefault(code, error_response(description))

@@ -17,7 +17,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from sqlalchemy import exc as sa
 
-from .errors import json_error_response
+from .errors import json_error_response, last_resort_view, will_retry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,10 @@ UNAVAILABLE = (sa.OperationalError, sa.InterfaceError, sa.TimeoutError, sa.Disco
 
 
 def database_unavailable_view(context: Exception, request: Request) -> Response:
+    if will_retry(request, context):
+        # A deadlock or serialization failure is an OperationalError too, but
+        # a transient one: pyramid_retry serves the request again.
+        return last_resort_view(context, request)
     cause = getattr(context, "orig", None) or context
     log.warning("database unavailable for request %s: %s: %s",
                 getattr(request, "request_id", None), type(cause).__name__,

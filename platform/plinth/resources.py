@@ -35,6 +35,17 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__name__!r}>"
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource] | None:
+        """Optional protocol: up to ``limit`` children named after ``after``.
+
+        For browsing the tree (the admin console lists a resource's children
+        with it).  Children come in name order; ``after`` is the name of the
+        last child of the previous page.  ``None`` (the default) means the
+        resource does not list its children; a list, possibly empty, means it
+        does.  Callers leave out the children the viewer may not view.
+        """
+        return None
+
 
 class Root(Resource):
     """``/``: its children are whatever the enabled plugins mounted."""
@@ -43,11 +54,15 @@ class Root(Resource):
 
     def __init__(self, request: Request):
         super().__init__(None, "", request)
-        self.children: dict[str, ChildFactory] = request.registry.get("plinth.tree", {})
+        self.mounted: dict[str, ChildFactory] = request.registry.get("plinth.tree", {})
 
     def __getitem__(self, name: str) -> Resource:
-        factory = self.children[name]
+        factory = self.mounted[name]
         return factory(self, name)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        names = sorted(n for n in self.mounted if after is None or n > after)[:limit]
+        return [self[name] for name in names]
 
 
 def root_factory(request: Request) -> Root:

@@ -14,24 +14,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyramid.authorization import Authenticated, Everyone
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
-from .acl import Decision, decide, lineage, lineage_acls, load_stored, path_of
+from .acl import (
+    Decision,
+    decide,
+    lineage,
+    lineage_acls,
+    load_stored,
+    load_stored_with_version,
+    path_of,
+)
 from .interfaces import IIdentityProvider
-from .securitycache import request_acl_cache
+from .roles import request_roles
+from .securitycache import request_acl_cache, set_version, version_unknown
 
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
     "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
     "plinth.views.docs",
     "plinth_auth.views.issue_token",  # logging in
+    "plinth_admin.views.signin.sign_in",  # signing in to the admin console
 })
 
 SUPERUSERS_KEY = "plinth.superusers"
 # Only users and groups: a system principal as superuser would make every
 # caller one.
 SUPERUSER_PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
+
+# Where use_session_credential() leaves a credential for the identity provider.
+SESSION_CREDENTIAL = "plinth.session_credential"
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,19 @@ def is_superuser(request: Request) -> bool:
     return superuser_among(request.registry, effective_principals(request)) is not None
 
 
+def resolved_userid(request: Request) -> str | None:
+    """The authenticated user id if the identity is already known, else None.
+
+    For the access log, after the request's transaction has ended: it never
+    looks the identity up (that would query the database again).
+    """
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    if not isinstance(policy, PlinthSecurityPolicy):
+        return None
+    identity = policy.resolved_identity(request)
+    return identity.userid if identity is not None else None
+
+
 def effective_principals(request: Request) -> list[str]:
     identity = request.identity
     principals = [Everyone]
@@ -97,6 +124,14 @@ class PlinthSecurityPolicy:
     def identity(self, request: Request) -> Identity | None:
         return self._identity_cache.get_or_create(request)
 
+    def resolved_identity(self, request: Request) -> Identity | None:
+        """The identity if this request already resolved it; never looks it up."""
+        identity = self._identity_cache.get(request, None)
+        return identity if isinstance(identity, Identity) else None
+
+    def forget_identity(self, request: Request) -> None:
+        self._identity_cache.clear(request)
+
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
         return identity.userid if identity is not None else None
@@ -113,6 +148,30 @@ class PlinthSecurityPolicy:
 
     def forget(self, request: Request, **kw: Any) -> list[Any]:
         return []
+
+
+def use_session_credential(request: Request, secret: str | None) -> None:
+    """Let this request authenticate with ``secret`` (say, from a session cookie).
+
+    The JSON API reads credentials from the ``Authorization`` header only, so
+    that a browser's cookie can never make a cross-site request act on the
+    API.  A plugin serving browser pages calls this for its own routes only
+    (from its route's root factory), with the token secret its cookie
+    carries; the identity provider finds it with :func:`session_credential`.
+    ``None`` withdraws it.  Any identity already looked up is forgotten.
+    """
+    if secret is None:
+        request.environ.pop(SESSION_CREDENTIAL, None)
+    else:
+        request.environ[SESSION_CREDENTIAL] = secret
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    if isinstance(policy, PlinthSecurityPolicy):
+        policy.forget_identity(request)
+
+
+def session_credential(request: Request) -> str | None:
+    """The credential handed over by :func:`use_session_credential`, if any."""
+    return request.environ.get(SESSION_CREDENTIAL)
 
 
 def acl_cache(request: Request) -> dict[str, Any]:
@@ -134,23 +193,31 @@ def explain_permission(
     if superuser is not None:
         return Decision(True, permission, None, superuser=superuser)
     acls = lineage_acls(context, request.db, acl_cache(request))
-    return decide(acls, principals, permission)
+    return decide(acls, principals, permission, request_roles(request))
 
 
 def prefetch_acls(request: Request, resources: list[Any]) -> None:
     """Load the stored ACLs of several resources' lineages in one statement,
     before checking a permission on each (a filtered listing, say)."""
-    cache = acl_cache(request)
-    paths = {path_of(r) for resource in resources for r in lineage(resource)}
-    missing = [p for p in paths if p not in cache]
-    if missing:
-        stored = load_stored(request.db, missing)
-        for path in missing:
-            cache[path] = stored.get(path, (True, []))
+    paths = sorted({path_of(r) for resource in resources for r in lineage(resource)})
+    if version_unknown(request):
+        # The request's security version comes in the same statement.
+        version, stored = load_stored_with_version(request.db, paths)
+        set_version(request, version)
+        cache = acl_cache(request)
+        missing = paths
+    else:
+        cache = acl_cache(request)
+        missing = [p for p in paths if p not in cache]
+        stored = load_stored(request.db, missing) if missing else {}
+    for path in missing:
+        cache[path] = stored.get(path, (True, []))
 
 
 def forget_acl_cache(request: Request) -> None:
     request.__dict__.pop("_plinth_acl_cache", None)
+    # The version the cache was read at goes too: the next lookup reads it anew.
+    request.__dict__.pop("security_version", None)
 
 
 def view_permission_for(resource: Any) -> str | None:

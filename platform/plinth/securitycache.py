@@ -18,8 +18,8 @@ reach a cache shared with other requests if it then rolls back.
 
 A warm authorized read costs one statement when its context can read its data
 together with the version (``prefetch_with_version``, see
-:func:`request_security_version`); otherwise the version costs a statement of
-its own.
+:func:`request_security_version`); otherwise the version is read together
+with the stored ACLs of the context's lineage.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from cachetools import LRUCache
 from prometheus_client import Counter
 
+from .acl import lineage, load_stored_with_version, path_of
 from .db import SAFE_METHODS
 from .securityversion import current_version
 from .settings import positive_int
@@ -39,6 +40,8 @@ T = TypeVar("T")
 MISSING: Any = object()
 CACHES_KEY = "plinth.security_caches"
 SIZE_KEY = "plinth.security_cache_size"
+# Stored ACLs read in the statement that read the request's version.
+READ_WITH_VERSION = "_plinth_acls_read_with_version"
 
 LOOKUPS = Counter("plinth_security_cache_lookups",
                   "per-process security cache lookups, by cache and result",
@@ -101,12 +104,32 @@ def request_security_version(request: Any) -> int:
     the statement that reads the version (and returns it, or None when it
     has nothing to read for this request): one statement for both.
     """
-    prefetch = getattr(getattr(request, "context", None), "prefetch_with_version", None)
+    context = getattr(request, "context", None)
+    prefetch = getattr(context, "prefetch_with_version", None)
     if prefetch is not None:
         version = prefetch(request)
         if version is not None:
             return int(version)
+    if context is not None and uses_caches(request):
+        # Otherwise the stored ACLs of the context's lineage, which its
+        # permission check needs first, come with the version.
+        paths = [path_of(r) for r in lineage(context)]
+        version, stored = load_stored_with_version(request.db, paths)
+        request.__dict__[READ_WITH_VERSION] = {p: stored.get(p, (True, [])) for p in paths}
+        return version
     return current_version(request.db.connection())
+
+
+def version_unknown(request: Any) -> bool:
+    """Whether a request that uses the caches has yet to read its version
+    (so that whoever reads next may read it in the same statement)."""
+    return uses_caches(request) and "security_version" not in request.__dict__
+
+
+def set_version(request: Any, version: int) -> None:
+    """Record the version a statement read for ``request`` (see
+    :func:`version_unknown`); ``request.security_version`` returns it."""
+    request.__dict__["security_version"] = int(version)
 
 
 def cached(request: Any, cache: VersionedCache, key: Any, load: Callable[[], T]) -> T:
@@ -159,8 +182,11 @@ class VersionedAcls(dict[str, Any]):
 def request_acl_cache(request: Any) -> dict[str, Any]:
     """The dict the ACL engine keeps a request's lineage ACLs in."""
     if uses_caches(request):
-        return VersionedAcls(security_cache(request.registry, "acl.lineage"),
+        acls = VersionedAcls(security_cache(request.registry, "acl.lineage"),
                              request.security_version)
+        for path, stored in request.__dict__.pop(READ_WITH_VERSION, {}).items():
+            acls[path] = stored
+        return acls
     return {}
 
 

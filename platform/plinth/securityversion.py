@@ -129,3 +129,4 @@ def includeme(config: Any) -> None:
     config.add_directive("declare_security_table", declare_security_table)
     config.declare_security_table("acl_resources")
     config.declare_security_table("acl_entries")
+    config.declare_security_table("acl_roles")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
@@ -131,6 +132,19 @@ def non_empty(value: Any) -> str:
     if not text:
         raise ValueError("must not be empty")
     return text
+
+
+def base_url(value: Any) -> str:
+    """An absolute http(s) URL without query or fragment, or "" for none."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an absolute http:// or https:// URL")
+    if parts.query or parts.fragment or "#" in text or any(c.isspace() for c in text):
+        raise ValueError("expected a URL without spaces, query or fragment")
+    return text.rstrip("/")
 
 
 def includeme(config: Any) -> None:

@@ -13,7 +13,9 @@ Plugin authors get, with no conftest of their own:
   for service-level tests;
 - ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
   that identity, without users or tokens;
-- ``sql_counter``: counts the SQL statements an operation issues.
+- ``sql_counter``: counts the SQL statements an operation issues;
+- ``plinth_servers``: two real Waitress processes on the test database (see
+  :mod:`plinth.testservers` for ``call`` and ``race``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from zope.interface import implementer
 
 from .interfaces import IIdentityProvider
 from .security import Identity
+from .securitycache import clear_all
+from .testservers import plinth_servers  # noqa: F401 - a fixture of this plugin
 
 IDENTITY_KEY = "plinth.testing.identity"
 
@@ -83,6 +87,17 @@ class TestingIdentityProvider:
         if self.real is not None:
             return self.real.expand_principal(db, principal)
         return [principal]
+
+    def allowed_users(self, db: Any, rule: Any, after: str | None,
+                      limit: int | None) -> list[str]:
+        if self.real is None or not hasattr(self.real, "allowed_users"):
+            return []
+        return list(self.real.allowed_users(db, rule, after, limit))
+
+    def members(self, db: Any) -> Any:
+        if self.real is None or not hasattr(self.real, "members"):
+            return None
+        return self.real.members(db)
 
 
 @pytest.fixture(scope="session")
@@ -165,6 +180,9 @@ def dbsession(plinth_app: Any) -> Iterator[Session]:
         session.close()
         transaction.rollback()
         connection.close()
+        # A rolled-back security version is read again by later transactions:
+        # nothing cached while it was visible may outlive it.
+        clear_all(plinth_app.registry)
 
 
 class SQLCounter:

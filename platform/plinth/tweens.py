@@ -17,7 +17,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_retry import is_error_retryable
 
-from .errors import json_error_response
+from .errors import json_error_response, will_retry
+from .security import resolved_userid
 
 access_log = logging.getLogger("plinth.access")
 
@@ -71,6 +72,25 @@ def malformed_url(request: Request) -> tuple[str, str, dict[str, Any]] | None:
     return None
 
 
+def send_location_as_is(response: Response) -> None:
+    """Send ``Location`` as the application set it.
+
+    WebOb, when it sends a response, turns a relative ``Location`` into an
+    absolute URL built from the request's ``Host`` header: the very echo that
+    :mod:`plinth.urls` avoids by handing out relative references.
+    """
+    response._abs_headerlist = lambda environ: response.headerlist  # type: ignore[method-assign]
+
+
+def logged_path(request: Request) -> str:
+    """The path for the log, also when it is not valid UTF-8 (a 400 is logged too)."""
+    try:
+        return request.path_info
+    except UnicodeDecodeError:
+        raw = request.environ.get("PATH_INFO", "").encode("latin-1")
+        return raw.decode("utf-8", "backslashreplace")
+
+
 def plinth_tween_factory(handler: Any, registry: Any) -> Any:
     settings = registry.settings
     max_body = settings["plinth.max_body_size"]
@@ -109,6 +129,8 @@ def plinth_tween_factory(handler: Any, registry: Any) -> Any:
         present = {name.lower() for name, _ in headerlist}
         headerlist.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
         headerlist.append(("X-Request-ID", request.request_id))
+        if "location" in present:
+            send_location_as_is(response)
         if request.scheme == "https" and "strict-transport-security" not in present:
             headerlist.append(("Strict-Transport-Security", "max-age=31536000"))
         if cors:
@@ -116,16 +138,20 @@ def plinth_tween_factory(handler: Any, registry: Any) -> Any:
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
             headers.add("Vary", "Origin")
+        failure = getattr(request, "exception", None)
+        if failure is not None and will_retry(request, failure):
+            # pyramid_retry discards this response and serves the request
+            # again: the attempt that answers is the one counted and logged.
+            return response
         elapsed = time.perf_counter() - started
         REQUESTS.labels(request.method, str(response.status_int)).inc()
         LATENCY.labels(request.method).observe(elapsed)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info("request", extra={
                 "request_id": request.request_id, "method": request.method,
-                "path": request.path_info, "status": response.status_int,
+                "path": logged_path(request), "status": response.status_int,
                 "duration_ms": round(elapsed * 1000, 2),
-                "user": getattr(request, "authenticated_userid", None)
-                if "identity" in request.__dict__ else None,
+                "user": resolved_userid(request),
             })
         return response
 

@@ -206,6 +206,18 @@ def query_int(request: Request, name: str, default: int | None = None,
     return value
 
 
+def query_bool(request: Request, name: str, default: bool = False) -> bool:
+    """``true`` or ``false`` (absent: ``default``); anything else is a 400."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise api_error(400, "invalid_request", f"query parameter {name!r} must be true or false",
+                    {"errors": [{"location": "query", "field": name,
+                                 "message": "not true or false"}]})
+
+
 def page_limit(request: Request) -> int:
     value = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     assert value is not None

@@ -22,7 +22,7 @@ from .plugins import disabled_plugins
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
 from .tweens import DOCS_CSP
-from .validation import check_if_match, cursor_after, page, page_limit
+from .validation import check_if_match, cursor_after, page, page_limit, query_bool
 
 # Reading /metrics and the details of /ready (granted on the root).
 MONITOR_PERMISSION = "plinth.metrics"
@@ -131,9 +131,13 @@ def acl_get(context: Any, request: Request) -> Response:
 
 
 def acl_put(context: Any, request: Request) -> Response:
-    current = acladmin.etag_for(acladmin.acl_state(request.db, path_of(context)))
+    current = acladmin.etag_for(acladmin.locked_acl_state(request.db, path_of(context)))
     check_if_match(request, current)
     body = request.validated
+    if query_bool(request, "dry_run"):
+        return Response(json_body=acladmin.preview_acl(
+            request.db, request.registry, context, body["entries"], body.get("inherit"),
+            caller=effective_principals(request)))
     result = acladmin.replace_acl(request.db, request.registry, context, body["entries"],
                                   body.get("inherit"), request.authenticated_userid,
                                   request.request_id, caller=effective_principals(request))

@@ -8,7 +8,7 @@ setup(
     description="Inventory for Plinth: items, locations, ledger, reservations",
     python_requires=">=3.11",
     packages=find_packages(exclude=["*.tests", "*.tests.*"]),
-    package_data={"plinth_stock": ["migrations/versions/*.py"]},
+    package_data={"plinth_stock": ["migrations/versions/*.py", "templates/admin/*.jinja2"]},
     zip_safe=False,
     install_requires=[
         "plinth>=0.1,<0.2",

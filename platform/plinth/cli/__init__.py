@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 DEFAULT_INI = "development.ini"
@@ -66,17 +67,48 @@ def load_environment(config_uri: str) -> Environment:
     return Environment(config.registry, config_uri)
 
 
+def config_argument(args: list[str]) -> str | None:
+    """The value of ``-c``/``--config`` among the options before the command."""
+    for index, arg in enumerate(args):
+        if arg in ("-c", "--config"):
+            return args[index + 1] if index + 1 < len(args) else None
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+        if arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            return arg[2:]
+        if not arg.startswith("-"):
+            return None  # the command: what follows is its own
+    return None
+
+
 class PlinthGroup(click.Group):
     """Core commands plus the ones the enabled plugins registered."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # --help is answered before -c is parsed: note -c first, so that the
+        # help lists the commands of the plugins that ini enables.
+        ctx.meta["plinth.config"] = config_argument(args)
+        return super().parse_args(ctx, args)
 
     def _environment(self, ctx: click.Context) -> Environment | None:
         root = ctx.find_root()
         if root.obj is None:
-            config_uri = root.params.get("config") or DEFAULT_INI
+            config_uri = (root.params.get("config") or root.meta.get("plinth.config")
+                          or os.environ.get("PLINTH_CONFIG") or DEFAULT_INI)
             if ctx.resilient_parsing:
                 return None
             root.obj = load_environment(config_uri)
         return root.obj
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            # An unreachable database is the operator's to fix: one line, no traceback.
+            env = ctx.find_root().obj
+            url = env.engine.url.render_as_string(hide_password=True) if env else "?"
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"cannot use the database {url}: {reason}") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:

@@ -17,16 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import acladmin, schema
-from ..acl import ALL, AclEntry, registered_permissions
+from ..acl import AclEntry, AclResource, registered_permissions
 from ..audit import AuditEntry
 from ..errors import APIError
 from ..plugins import disabled_plugins
+from ..roles import all_roles, is_grantable, role_table
 from ..security import superuser_among
 from . import Environment, pass_env
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
+from .table import echo_json, echo_table, json_option
 
 
 @click.group()
@@ -103,20 +101,33 @@ def plugins(env: Environment) -> None:
 
 
 @contextmanager
-def resource_at(env: Environment, path: str, write: bool) -> Iterator[tuple[Any, Session]]:
+def tree_root(env: Environment, write: bool) -> Iterator[tuple[Any, Session]]:
+    """The root of the resource tree, as a request to the application sees it."""
     with env.session(write=write) as session:
         request = Request.blank("/")
         request.registry = env.registry
         request.__dict__["db"] = session
         scripting = prepare(request=request, registry=env.registry)
         try:
-            try:
-                resource = find_resource(scripting["root"], path)
-            except KeyError:
-                raise click.ClickException(f"no resource at {path!r}") from None
-            yield resource, session
+            yield scripting["root"], session
         finally:
             scripting["closer"]()
+
+
+def resolve(root: Any, path: str) -> Any | None:
+    try:
+        return find_resource(root, path)
+    except KeyError:
+        return None
+
+
+@contextmanager
+def resource_at(env: Environment, path: str, write: bool) -> Iterator[tuple[Any, Session]]:
+    with tree_root(env, write) as (root, session):
+        resource = resolve(root, path)
+        if resource is None:
+            raise click.ClickException(f"no resource at {path!r}")
+        yield resource, session
 
 
 @click.group()
@@ -126,25 +137,81 @@ def acl() -> None:
 
 @acl.command("show")
 @click.argument("path")
+@json_option
 @pass_env
-def acl_show(env: Environment, path: str) -> None:
-    """Show the ACL of PATH and what it inherits."""
+def acl_show(env: Environment, path: str, as_json: bool) -> None:
+    """Show the ACL of PATH: its entries, code defaults and what it inherits."""
     with resource_at(env, path, write=False) as (resource, session):
-        echo_json(acladmin.describe(session, resource))
+        described = acladmin.describe(session, resource)
+    if as_json:
+        echo_json(described)
+        return
+    inherit = "inherits" if described["inherit"] else "does not inherit"
+    click.echo(f"{described['resource']} ({inherit}; etag {described['etag']})")
+    rows = [(described["resource"], e["source"], e["position"], e["action"], e["principal"],
+             e["permission"]) for e in described["entries"] + described["defaults"]]
+    for inherited in described["inherited"]:
+        rows += [(inherited["resource"], e["source"], e["position"], e["action"],
+                  e["principal"], e["permission"]) for e in inherited["entries"]]
+    echo_table(("resource", "source", "#", "action", "principal", "permission"), rows)
 
 
-def _change(env: Environment, path: str, change: Any) -> None:
-    with resource_at(env, path, write=True) as (resource, session):
+def api_message(exc: APIError) -> str:
+    """An API error as the operator reads it: the messages, not ``entries/2``."""
+    problems = [e.get("message", "") for e in exc.details.get("errors", [])]
+    return exc.message + (": " + "; ".join(problems) if problems else "")
+
+
+def echo_changes(changes: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        echo_json({"dry_run": True, "changes": changes})
+        return
+    click.echo("dry run: nothing was written")
+    echo_table(("resource", "principal", "permission", "before", "after"),
+               [(c["resource"], c["principal"], c["permission"], c["before"], c["after"])
+                for c in changes], empty="no decision would change")
+
+
+def _change(env: Environment, path: str, change: Any, dry_run: bool = False,
+            as_json: bool = False) -> None:
+    with resource_at(env, path, write=not dry_run) as (resource, session):
         current = acladmin.describe(session, resource)
         entries = [{k: e[k] for k in ("action", "principal", "permission")}
                    for e in current["entries"]]
         entries = change(entries)
+        if entries is None:
+            return
         try:
+            if dry_run:
+                preview = acladmin.preview_acl(session, env.registry, resource, entries, None)
+                echo_changes(preview["changes"], as_json)
+                return
             result = acladmin.replace_acl(session, env.registry, resource, entries, None,
                                           env.operator)
         except APIError as exc:
-            raise click.ClickException(f"{exc.message} {json.dumps(exc.details)}") from None
+            raise click.ClickException(api_message(exc)) from None
+    if as_json:
         echo_json(result["entries"])
+        return
+    echo_table(("#", "action", "principal", "permission"),
+               [(e["position"], e["action"], e["principal"], e["permission"])
+                for e in result["entries"]])
+
+
+def check_grant(env: Environment, session: Session, principal: str, permission: str) -> None:
+    """Refuse what the operator probably mistyped: an unknown principal or permission."""
+    if not is_grantable(permission, env.registry, role_table(session, env.registry)):
+        kind = "role" if permission.startswith("role:") else "permission"
+        raise click.ClickException(f"unknown {kind} {permission!r} (see 'plinth roles list' "
+                                   "and 'plinth acl explain')")
+    if principal in acladmin.SYSTEM_PRINCIPALS:
+        return
+    if not acladmin.PRINCIPAL.fullmatch(principal):
+        raise click.ClickException(f"{principal!r} is not user:NAME, group:NAME, "
+                                   "system.Everyone or system.Authenticated")
+    if acladmin.expand(session, env.registry, principal) is None:
+        raise click.ClickException(f"no such user or group {principal!r} "
+                                   "(--force grants it anyway)")
 
 
 @acl.command("grant")
@@ -153,36 +220,90 @@ def _change(env: Environment, path: str, change: Any) -> None:
 @click.argument("permission")
 @click.option("--deny", is_flag=True, help="add a Deny entry instead of an Allow")
 @click.option("--position", type=int, default=None, help="insert at this position (0 first)")
+@click.option("--dry-run", is_flag=True, help="print the decisions it would flip; write nothing")
+@click.option("--force", is_flag=True,
+              help="grant to a user or group that does not exist (yet), or at a path that "
+                   "does not resolve")
+@json_option
 @pass_env
 def acl_grant(env: Environment, path: str, principal: str, permission: str, deny: bool,
-              position: int | None) -> None:
-    """Add an entry to the ACL of PATH."""
+              position: int | None, dry_run: bool, force: bool, as_json: bool) -> None:
+    """Add an entry to the ACL of PATH (nothing if it is there already)."""
     entry = {"action": "Deny" if deny else "Allow", "principal": principal,
              "permission": permission}
+    with tree_root(env, write=False) as (root, session):
+        exists = resolve(root, path) is not None
+        if not force:
+            check_grant(env, session, principal, permission)
+            if not exists:
+                raise click.ClickException(f"no resource at {path!r} (--force grants there "
+                                           "anyway)")
+    if not exists:
+        if dry_run:
+            raise click.ClickException(f"no resource at {path!r}: nothing to preview")
+        try:
+            with env.session() as session:
+                entries = acladmin.stored_at(session, path)
+                if entry in entries:
+                    click.echo(f"already granted: {path} {entry['action']} {principal} "
+                               f"{permission}")
+                    return
+                entries.insert(len(entries) if position is None else position, entry)
+                acladmin.replace_at_path(session, env.registry, path, entries, env.operator)
+        except APIError as exc:
+            raise click.ClickException(api_message(exc)) from None
+        click.echo(f"granted at {path} (which does not resolve)")
+        return
 
-    def change(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    def change(entries: list[dict[str, str]]) -> list[dict[str, str]] | None:
+        if entry in entries:
+            click.echo(f"already granted: {path} #{entries.index(entry)} {entry['action']} "
+                       f"{principal} {permission}")
+            return None
         entries.insert(len(entries) if position is None else position, entry)
         return entries
 
-    _change(env, path, change)
+    _change(env, path, change, dry_run, as_json)
+
+
+def resolve_or_none(env: Environment, path: str) -> Any | None:
+    with tree_root(env, write=False) as (root, _):
+        return resolve(root, path)
 
 
 @acl.command("revoke")
 @click.argument("path")
 @click.argument("principal")
 @click.argument("permission")
+@click.option("--dry-run", is_flag=True, help="print the decisions it would flip; write nothing")
+@json_option
 @pass_env
-def acl_revoke(env: Environment, path: str, principal: str, permission: str) -> None:
-    """Remove the entries for PRINCIPAL and PERMISSION from the ACL of PATH."""
+def acl_revoke(env: Environment, path: str, principal: str, permission: str, dry_run: bool,
+               as_json: bool) -> None:
+    """Remove the entries for PRINCIPAL and PERMISSION from the ACL of PATH.
 
-    def change(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    PATH may be a resource that no longer resolves (a deleted item, a
+    disabled plugin): its stored entries are edited directly.
+    """
+
+    def kept_of(entries: list[dict[str, str]]) -> list[dict[str, str]]:
         kept = [e for e in entries
                 if not (e["principal"] == principal and e["permission"] == permission)]
         if len(kept) == len(entries):
             raise click.ClickException(f"no entry for {principal} {permission} at {path}")
         return kept
 
-    _change(env, path, change)
+    if resolve_or_none(env, path) is not None:
+        _change(env, path, kept_of, dry_run, as_json)
+        return
+    if dry_run:
+        raise click.ClickException(f"no resource at {path!r}: nothing to preview")
+    with env.session() as session:
+        entries = acladmin.stored_at(session, path)
+        if not entries:
+            raise click.ClickException(f"no resource and no stored entries at {path!r}")
+        acladmin.replace_at_path(session, env.registry, path, kept_of(entries), env.operator)
+    click.echo(f"revoked at {path} (which does not resolve)")
 
 
 @acl.command("explain")
@@ -209,15 +330,18 @@ def acl_explain(env: Environment, path: str, principal: str, permission: str | N
 
 
 @acl.command("lint")
+@click.option("--fix", is_flag=True,
+              help="remove the entries of resources that no longer resolve (audited)")
 @pass_env
-def acl_lint(env: Environment) -> None:
-    """Report stored entries naming unknown principals or permissions."""
-    permissions = registered_permissions(env.registry)
+def acl_lint(env: Environment, fix: bool) -> None:
+    """Report stored entries naming unknown principals, permissions or roles, and
+    entries on resources that no longer resolve."""
     problems = 0
-    with env.session(write=False) as session:
+    with tree_root(env, write=fix) as (root, session):
+        roles = role_table(session, env.registry)
         rows = session.scalars(select(AclEntry).order_by(AclEntry.path, AclEntry.position))
         for entry in rows:
-            if entry.permission != ALL and entry.permission not in permissions:
+            if not is_grantable(entry.permission, env.registry, roles):
                 problems += 1
                 click.echo(f"{entry.path} #{entry.position}: unknown permission "
                            f"{entry.permission!r}")
@@ -226,24 +350,72 @@ def acl_lint(env: Environment) -> None:
                 problems += 1
                 click.echo(f"{entry.path} #{entry.position}: unknown principal "
                            f"{entry.principal!r}")
+        for path in session.scalars(select(AclResource.path).order_by(AclResource.path)):
+            if resolve(root, path) is not None:
+                continue
+            if fix:
+                removed = acladmin.forget_path(session, path, env.operator)
+                click.echo(f"{path}: removed {removed} entr(ies) of a resource that no "
+                           "longer resolves")
+            else:
+                problems += 1
+                count = len(acladmin.stored_at(session, path))
+                click.echo(f"{path}: {count} stored entr(ies) on a resource that no longer "
+                           "resolves (--fix removes them)")
     if problems:
         sys.exit(1)
     click.echo("no problems found")
 
 
-@click.command("audit")
-@click.option("--since", type=click.DateTime(), default=None, help="only entries from then on")
-@click.option("--kind", default=None, help="only entries of this kind")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.group()
+def roles() -> None:
+    """Roles: named sets of permissions that entries grant as role:NAME."""
+
+
+@roles.command("list")
+@json_option
 @pass_env
-def audit_command(env: Environment, since: datetime | None, kind: str | None,
-                  limit: int) -> None:
-    """Print audit log entries, newest first, one JSON object per line."""
+def roles_list(env: Environment, as_json: bool) -> None:
+    """List declared and stored roles with their permissions."""
+    with env.session(write=False) as session:
+        found = [r.as_dict() for r in all_roles(session, env.registry)]
+    if as_json:
+        echo_json(found)
+        return
+    echo_table(("name", "source", "permissions", "title"),
+               [(r["name"], r["source"], r["permissions"], r["title"]) for r in found])
+
+
+@click.command("audit")
+@click.option("--actor", default=None, help="only entries by this actor (user:NAME, cli:NAME)")
+@click.option("--resource", default=None, help="only entries on this path and below")
+@click.option("--kind", default=None, help="only entries of this kind (acl.changed, ...)")
+@click.option("--since", type=click.DateTime(), default=None, help="only entries from then on")
+@click.option("--until", type=click.DateTime(), default=None, help="only entries before then")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@json_option
+@pass_env
+def audit_command(env: Environment, actor: str | None, resource: str | None, kind: str | None,
+                  since: datetime | None, until: datetime | None, limit: int,
+                  as_json: bool) -> None:
+    """Print audit log entries, newest first (with --json one JSON object per line)."""
     with env.session(write=False) as session:
         stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        if since is not None:
-            stmt = stmt.where(AuditEntry.at >= since)
+        if actor is not None:
+            stmt = stmt.where(AuditEntry.actor == actor)
+        if resource is not None:
+            stmt = stmt.where(AuditEntry.resource.startswith(resource, autoescape=True))
         if kind is not None:
             stmt = stmt.where(AuditEntry.kind == kind)
-        for entry in session.scalars(stmt):
-            click.echo(json.dumps(entry.as_dict(), default=str))
+        if since is not None:
+            stmt = stmt.where(AuditEntry.at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditEntry.at < until)
+        entries = [entry.as_dict() for entry in session.scalars(stmt)]
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry, default=str))
+        return
+    echo_table(("id", "at", "actor", "kind", "resource"),
+               [(e["id"], str(e["at"])[:19], e["actor"], e["kind"], e["resource"])
+                for e in entries])

@@ -20,3 +20,4 @@ def includeme(config: Any) -> None:
     config.add_cli_command("plinth.cli.core.plugins")
     config.add_cli_command("plinth.cli.core.acl")
     config.add_cli_command("plinth.cli.core.audit_command")
+    config.add_cli_command("plinth.cli.core.roles")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import UTC, datetime
+from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from plinth.cli import Environment, pass_env
+from plinth.cli.table import echo_json, echo_table, json_option
 
 from . import services
 from .models import Token, User
@@ -23,7 +26,7 @@ def _actor(env: Environment) -> services.Actor:
 
 @click.group()
 def users() -> None:
-    """Create, list and disable users."""
+    """Create, list, disable, enable and delete users."""
 
 
 @users.command("add")
@@ -49,14 +52,36 @@ def users_add(env: Environment, name: str, password_stdin: bool, groups: tuple[s
 
 
 @users.command("list")
+@json_option
 @pass_env
-def users_list(env: Environment) -> None:
-    """List users with their groups."""
+def users_list(env: Environment, as_json: bool) -> None:
+    """List users with their state and groups."""
     with env.session(write=False) as db:
-        for user in db.scalars(select(User).options(selectinload(User.groups))
-                               .order_by(User.name)):
-            state = "active" if user.active else "disabled"
-            click.echo(f"{user.name}\t{state}\t{','.join(g.name for g in user.groups)}")
+        found = [{"name": u.name, "active": u.active, "groups": [g.name for g in u.groups],
+                  "created_at": u.created_at}
+                 for u in db.scalars(select(User).options(selectinload(User.groups))
+                                     .order_by(User.name))]
+    if as_json:
+        echo_json(found)
+        return
+    echo_table(("name", "state", "groups"),
+               [(u["name"], "active" if u["active"] else "disabled", u["groups"])
+                for u in found])
+
+
+@users.command("enable")
+@click.argument("name")
+@pass_env
+def users_enable(env: Environment, name: str) -> None:
+    """Enable NAME again (its old tokens stay revoked)."""
+    try:
+        with env.session() as db:
+            if services.user_by_name(db, name) is None:
+                raise click.ClickException(f"no user {name!r}")
+            services.save_user(db, env.registry, name, _actor(env), active=True)
+    except services.AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"enabled user {name}")
 
 
 @users.command("disable")
@@ -127,6 +152,45 @@ def users_ensure_admin(env: Environment, name: str) -> None:
 @click.group()
 def tokens() -> None:
     """Manage API tokens."""
+
+
+@tokens.command("list")
+@click.option("--user", "username", default=None, help="only this user's tokens")
+@click.option("--all", "everything", is_flag=True, help="also revoked and expired tokens")
+@json_option
+@pass_env
+def tokens_list(env: Environment, username: str | None, everything: bool,
+                as_json: bool) -> None:
+    """List API tokens (never their secrets): live ones unless --all."""
+    now = datetime.now(UTC)
+    with env.session(write=False) as db:
+        stmt = (select(Token, User.name).join(User, User.id == Token.user_id)
+                .order_by(User.name, Token.created_at))
+        if username is not None:
+            stmt = stmt.where(User.name == username)
+        found: list[dict[str, Any]] = []
+        for token, name in db.execute(stmt):
+            expired = _aware(token.expires_at) <= now
+            state = "revoked" if token.revoked_at else "expired" if expired else "live"
+            if state != "live" and not everything:
+                continue
+            found.append({"id": token.id, "user": name, "state": state,
+                          "created_at": token.created_at, "expires_at": token.expires_at,
+                          "last_used_at": token.last_used_at})
+    if as_json:
+        echo_json(found)
+        return
+    echo_table(("id", "user", "state", "created", "expires", "last used"),
+               [(t["id"], t["user"], t["state"], _minute(t["created_at"]),
+                 _minute(t["expires_at"]), _minute(t["last_used_at"])) for t in found])
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _minute(moment: datetime | None) -> str | None:
+    return None if moment is None else _aware(moment).strftime("%Y-%m-%d %H:%M")
 
 
 @tokens.command("revoke")

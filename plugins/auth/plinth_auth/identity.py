@@ -12,9 +12,10 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from zope.interface import implementer
 
 from plinth.interfaces import IIdentityProvider
-from plinth.security import Identity
+from plinth.security import Identity, session_credential
 from plinth.securitycache import cached, security_cache
 
+from . import directory
 from .models import Group, Token, User, memberships
 from .tokens import hash_token, looks_like_token
 
@@ -70,23 +71,32 @@ def load_token(db: Any, secret_hash: str) -> TokenInfo | None:
 @implementer(IIdentityProvider)
 class TokenIdentityProvider:
     def identify(self, request: Any) -> Identity | None:
-        secret = bearer_token(request)
+        bearer = bearer_token(request)
+        secret = bearer or _session_token(request)
         if secret is None:
             return None
         now = datetime.now(UTC)
         secret_hash = hash_token(secret)
-        # Per process, for as long as no token, user or membership changes
-        # (plinth.securitycache): a warm read spends no statement here.
-        info = cached(request, security_cache(request.registry, "auth.tokens"), secret_hash,
-                      lambda: load_token(request.db, secret_hash))
+        if bearer is not None:
+            # Per process, for as long as no token, user or membership changes
+            # (plinth.securitycache): a warm read spends no statement here.
+            info = cached(request, security_cache(request.registry, "auth.tokens"),
+                          secret_hash, lambda: load_token(request.db, secret_hash))
+        else:
+            # A session's idle timeout needs the token's last use as any
+            # process recorded it, and recording a use does not bump the
+            # security version: a cached copy could be stale.
+            info = load_token(request.db, secret_hash)
         if info is None or info.expires_at <= now:
             return None
-        if info.last_used is None or info.last_used < now - LAST_USED_GRANULARITY:
+        last_used = info.last_used
+        if last_used is None or last_used < now - LAST_USED_GRANULARITY:
             token_id = info.token_id
             info.last_used = now
             request.add_finished_callback(lambda req: _touch(req, token_id, now))
         return Identity(userid=f"user:{info.username}", principals=info.principals,
-                        extra={"user": info.username, "token_id": info.token_id})
+                        extra={"user": info.username, "token_id": info.token_id,
+                               "last_used_at": last_used})
 
     def expand_principal(self, db: Any, principal: str) -> list[str] | None:
         kind, _, name = principal.partition(":")
@@ -101,6 +111,18 @@ class TokenIdentityProvider:
             exists = db.scalars(select(Group.id).where(Group.name == name)).first()
             return [Authenticated, principal] if exists is not None else None
         return None
+
+    def allowed_users(self, db: Any, rule: Any, after: str | None,
+                      limit: int | None) -> list[str]:
+        return directory.allowed_users(db, rule, after, limit)
+
+    def members(self, db: Any) -> Any:
+        return directory.members_query()
+
+
+def _session_token(request: Any) -> str | None:
+    secret = session_credential(request)
+    return secret if secret is not None and looks_like_token(secret) else None
 
 
 def _aware(moment: datetime) -> datetime:

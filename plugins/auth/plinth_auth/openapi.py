@@ -9,7 +9,7 @@ from plinth.openapi import error_response, json_body, json_response
 from . import schemas
 
 USER_PARAM = {"name": "name", "in": "path", "required": True, "schema": schemas.NAME}
-PAGE = [{"name": "limit", "in": "query", "required": False,
+PAGE = [{"name": "limit", "in": "query", "required": False, "allowEmptyValue": True,
          "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from plinth.resources import Resource
 
-from .models import Group, Token
+from .models import Group, Token, User
 from .services import NAME, user_by_name
 
 
@@ -24,6 +24,10 @@ class AuthContainer(Resource):
         if child is None:
             raise KeyError(name)
         return child(self, name)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        names = [n for n in ("groups", "tokens", "users") if after is None or n > after]
+        return [self[name] for name in names[:limit]]
 
 
 class TokensContainer(Resource):
@@ -61,6 +65,12 @@ class UsersContainer(Resource):
         user = user_by_name(self.request.db, name) if NAME.fullmatch(name) else None
         return UserResource(self, name, user)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        stmt = select(User).order_by(User.name).limit(limit)
+        if after is not None:
+            stmt = stmt.where(User.name > after)
+        return [UserResource(self, user.name, user) for user in self.request.db.scalars(stmt)]
+
 
 class UserResource(Resource):
     def __init__(self, parent: Resource, name: str, user: Any):
@@ -77,6 +87,13 @@ class GroupsContainer(Resource):
         if group is None:
             raise KeyError(name)
         return GroupResource(self, name, group)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        stmt = select(Group).order_by(Group.name).limit(limit)
+        if after is not None:
+            stmt = stmt.where(Group.name > after)
+        return [GroupResource(self, group.name, group)
+                for group in self.request.db.scalars(stmt)]
 
 
 class GroupResource(Resource):

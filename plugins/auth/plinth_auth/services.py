@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from plinth.acladmin import remove_grants_of
+from plinth.db import insert_missing
 from plinth.security import superuser_among, superusers
 
 from . import events
@@ -76,10 +77,37 @@ def _groups(db: Session, names: list[str]) -> list[Group]:
         check_name(name, "group")
         group = db.scalars(select(Group).where(Group.name == name)).first()
         if group is None:
-            group = Group(name=name)
-            db.add(group)
+            # A concurrent request may be adding the group's first member too.
+            insert_missing(db, Group, {"name": name})
+            group = db.scalars(select(Group).where(Group.name == name)).one()
         result.append(group)
     return result
+
+
+def locked_user(db: Session, name: str) -> User | None:
+    """The user ``name`` with its groups, locked until the transaction ends.
+
+    Writers of one user queue here (PostgreSQL's row lock; SQLite's write lock
+    is already held), so each reads the memberships the previous one wrote.
+    """
+    return db.scalars(select(User).where(User.name == name).options(selectinload(User.groups))
+                      .with_for_update(of=User).execution_options(populate_existing=True)).first()
+
+
+def _create_user_once(db: Session, name: str, password_hash: str, active: bool,
+                      stamp: datetime) -> tuple[User, bool]:
+    """The locked user ``name`` and whether this call created it.
+
+    When a concurrent request creates the same user first, the insert waits
+    for it instead of failing on the unique name, and this request goes on to
+    update the user that request created.
+    """
+    created = insert_missing(db, User, {"name": name, "password_hash": password_hash,
+                                        "active": active, "created_at": stamp,
+                                        "updated_at": stamp})
+    user = locked_user(db, name)
+    assert user is not None  # inserted by this request or by one that committed
+    return user, created
 
 
 @dataclass
@@ -106,19 +134,21 @@ def save_user(
     check_name(name)
     if password is not None:
         check_policy(password, name)
-    user = user_by_name(db, name)
-    created = user is None
-    if user is not None:
-        keeps_superuser(db, registry, user, active, groups)
-    stamp = now()
+    # Hashed before the user's row is locked, so that concurrent writers do
+    # not queue behind each other's hashing.
+    password_hash = hash_password(password) if password is not None else None
+    user = locked_user(db, name)
+    created = False
     if user is None:
-        if password is None:
+        if password_hash is None:
             raise AuthError("password_required", "a new user needs a password", "password")
-        user = User(name=name, password_hash=hash_password(password),
-                    active=True if active is None else active, created_at=stamp,
-                    updated_at=stamp)
+        user, created = _create_user_once(db, name, password_hash,
+                                          True if active is None else active, now())
+    if not created:
+        keeps_superuser(db, registry, user, active, groups)
+    stamp = now()  # once the lock is held, so that later writes have later stamps
+    if created:
         user.groups = _groups(db, groups or [])
-        db.add(user)
         db.flush()
         registry.notify(events.UserCreated(db, actor.name, actor.request_id, user=name,
                                            after=user_dict(user)))
@@ -128,8 +158,8 @@ def save_user(
                 after=[g.name for g in user.groups]))
         return user, True
     before = user_dict(user)
-    if password is not None:
-        user.password_hash = hash_password(password)
+    if password_hash is not None:
+        user.password_hash = password_hash
     if active is not None:
         user.active = active
     if groups is not None:

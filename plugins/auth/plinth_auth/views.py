@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from plinth.errors import api_error
 from plinth.security import effective_principals
+from plinth.urls import resource_location
 from plinth.validation import cursor_after, page, page_limit
 
 from . import events, schemas, services
@@ -76,7 +77,7 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
         "token": secret, "id": token.id,
         "expires_at": services.aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
     })
-    response.location = request.resource_url(context, token.id)
+    response.location = resource_location(request, context, token.id)
     return response
 
 

@@ -23,6 +23,8 @@ def includeme(config: Any) -> None:
     config.add_directive("add_report", "plinth_reporting.registry.add_report")
     config.declare_permission("reports.view", "see a report (grant it per report at "
                                               "/reports/<name>, or at /reports for all)")
+    config.declare_role("reports.reader", ["reports.view"], title="Read reports")
     config.add_tree_child("reports", "plinth_reporting.resources.ReportsContainer")
     config.include(".views")
     config.include(".openapi")
+    config.include(".access")

@@ -62,9 +62,9 @@ def result_schema(columns: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def format_parameter(formats: list[str]) -> dict[str, Any]:
-    return {"name": "format", "in": "query", "required": False,
-            "description": "json (default), csv (streamed, a download) or svg (the "
-                           "report's chart, when it has one)",
+    return {"name": "format", "in": "query", "required": False, "allowEmptyValue": True,
+            "description": "json (default, also when empty), csv (streamed, a download) "
+                           "or svg (the report's chart, when it has one)",
             "schema": {"type": "string", "enum": formats, "default": "json"}}
 
 
@@ -82,8 +82,12 @@ def add_report_path(config: Any, report: Report) -> None:
     """Publish ``GET /reports/<name>`` with the report's parameters and columns."""
     parameters = [format_parameter(report.formats)]
     for p in report.parameters:
-        parameters.append({"name": p.name, "in": "query", "required": p.required,
-                           "description": p.description, "schema": dict(p.schema)})
+        parameter = {"name": p.name, "in": "query", "required": p.required,
+                     "description": p.description, "schema": dict(p.schema)}
+        if not p.required:
+            # An empty value counts as absent (an HTML form sends empty filters).
+            parameter["allowEmptyValue"] = True
+        parameters.append(parameter)
     columns = {c.name: {**ROW_TYPES[c.type], **({"description": c.description}
                                                  if c.description else {})}
                for c in report.columns}
@@ -103,5 +107,6 @@ def includeme(config: Any) -> None:
     config.add_openapi_path("/reports/{name}", "get", {
         "summary": "Run a report (reports.view on that report); its own path lists its "
                    "parameters", "tags": TAGS,
-        "parameters": [NAME, format_parameter(["json", "csv", "svg"])],
-        "responses": responses(["json", "csv", "svg"], result_schema())})
+        # svg only on the paths of the reports that have a chart.
+        "parameters": [NAME, format_parameter(["json", "csv"])],
+        "responses": responses(["json", "csv"], result_schema())})

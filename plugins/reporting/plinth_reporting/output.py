@@ -17,7 +17,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from operator import itemgetter
 from typing import Any
 
@@ -37,6 +37,11 @@ def _integer(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+# Room for any sum of products of 32-bit quantities and 14-digit costs: the
+# default 28 digits would make quantize() fail on a large total.
+WIDE = Context(prec=60)
+
+
 def _decimal(scale: int | None) -> Converter:
     quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 
@@ -48,7 +53,7 @@ def _decimal(scale: int | None) -> Converter:
         if quantum is not None:
             # SQLite computes NUMERIC as binary floats; the declared scale
             # rounds away their last-digit noise.
-            number = number.quantize(quantum, rounding=ROUND_HALF_EVEN)
+            number = number.quantize(quantum, rounding=ROUND_HALF_EVEN, context=WIDE)
         return str(number)
 
     return convert
@@ -181,20 +186,49 @@ class RowStream:
                 connection.close()
 
 
+# Spreadsheets run a cell starting with one of these as a formula (OWASP, "CSV
+# Injection"): =HYPERLINK(...) in a movement's reference would reach whoever
+# opens the report.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(rows: list[list[Any]], positions: Sequence[int]) -> None:
+    """Prefix a single quote to the text cells (at ``positions``) that a
+    spreadsheet would take for a formula, so that it shows them as text."""
+    for position in positions:
+        for values in rows:
+            value = values[position]
+            if value and value.startswith(FORMULA_START):
+                values[position] = "'" + value
+
+
 class CsvStream(RowStream):
-    """RFC 4180 CSV (CRLF line ends, UTF-8): a header row, then one line a row."""
+    """RFC 4180 CSV (CRLF line ends, UTF-8): a header row, then one line a row.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise`); numbers, negative ones included, stay numbers.
+    """
 
     def chunks(self) -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([c.name for c in self.columns])
+        # Only the declared text columns: -5 in an integer or decimal column
+        # is a number, and a date or a time never starts with these.
+        text = [n for n, column in enumerate(self.columns) if column.type == "string"]
+        writer.writerow(self._header())
         for rows in self.rows():
+            neutralise(rows, text)
             writer.writerows(rows)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
         if buffer.tell():
             yield buffer.getvalue().encode("utf-8")
+
+    def _header(self) -> list[str]:
+        names = [[c.name] for c in self.columns]
+        neutralise(names, [0])
+        return [name for name, in names]
 
 
 class JsonStream(RowStream):

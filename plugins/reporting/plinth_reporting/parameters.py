@@ -12,12 +12,43 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from plinth.errors import APIError, api_error
+from plinth.visibility import Visibility, visible_children
 
 from .registry import RESERVED_PARAMETERS, Parameter, Report
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+class ReportParameters(dict[str, Any]):
+    """A report's converted parameters, and what its caller may see.
+
+    A report query filters its rows with ``params.visible(path, permission)``
+    (a :class:`plinth.visibility.Visibility` of the children of the resource
+    at ``path``), so that rows about what the caller may not view are left out
+    by the database.  ``request`` defaults to the request being served, for
+    callers that parse parameters without naming it; with no request at all
+    (a script) ``visible`` refuses rather than show everything.
+    """
+
+    def __init__(self, values: dict[str, Any], request: Any = None) -> None:
+        super().__init__(values)
+        self.request = request
+        self._visible: dict[tuple[str, str], Visibility] = {}
+
+    def visible(self, path: str, permission: str) -> Visibility:
+        key = (path, permission)
+        if key not in self._visible:
+            from pyramid.threadlocal import get_current_request
+            from pyramid.traversal import find_resource
+
+            request = self.request if self.request is not None else get_current_request()
+            if request is None:
+                raise RuntimeError("report parameters without a caller: visibility unknown")
+            container = find_resource(request.root, path)
+            self._visible[key] = visible_children(request, container, permission)
+        return self._visible[key]
 
 
 class BadValue(ValueError):
@@ -84,11 +115,12 @@ def schema_problems(parameter: Parameter, value: Any) -> list[str]:
     return [error.message for error in parameter.validator.iter_errors(checked)]
 
 
-def parse_parameters(report: Report, query: Any) -> dict[str, Any]:
+def parse_parameters(report: Report, query: Any, request: Any = None) -> ReportParameters:
     """``report``'s parameters from ``query`` (a WebOb MultiDict), or a 400.
 
     An empty value counts as absent.  Unknown and repeated parameters are
-    errors: a misspelt filter must not silently widen a report.
+    errors: a misspelt filter must not silently widen a report.  ``request``
+    is the caller's, for :meth:`ReportParameters.visible`.
     """
     problems: list[dict[str, Any]] = []
     declared = {p.name: p for p in report.parameters}
@@ -119,7 +151,7 @@ def parse_parameters(report: Report, query: Any) -> dict[str, Any]:
             problems.append({"location": "query", "field": name, "message": str(exc)})
     if problems:
         raise invalid(problems)
-    return values
+    return ReportParameters(values, request)
 
 
 def check_default(parameter: Parameter) -> str | None:

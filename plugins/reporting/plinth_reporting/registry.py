@@ -122,6 +122,8 @@ class Report:
     parameters: tuple[Parameter, ...] = ()
     chart: Chart | None = None
     source: str = field(default="", compare=False)
+    # Code-default ACL of /reports/<name>, before what /reports grants.
+    default_acl: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def formats(self) -> list[str]:
@@ -259,6 +261,7 @@ def add_report(
     description: str = "",
     parameters: Sequence[Mapping[str, Any]] = (),
     chart: Mapping[str, Any] | None = None,
+    default_acl: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     """Directive ``config.add_report(name, query, title=..., columns=..., ...)``.
 
@@ -272,7 +275,10 @@ def add_report(
       declared parameter, converted (``date`` for ``format: date``, an aware
       UTC ``datetime`` for ``date-time``, ``int``, ``Decimal``, ``bool``) and
       ``None`` when absent without a default.  To reject a combination of
-      parameters, raise ``plinth.errors.api_error(400, ...)``.
+      parameters, raise ``plinth.errors.api_error(400, ...)``.  Rows about
+      resources the caller may not view must be left out:
+      ``params.visible("/locations", "stock.view").where(column)`` is a SQL
+      condition on a column of child names (see :mod:`plinth.visibility`).
     - ``columns``: ``(name, type)`` pairs or mappings ``{"name", "type",
       "description"?, "scale"?}``; type is one of string, integer, decimal,
       date, datetime.  The query's result must have a column of each name.
@@ -286,6 +292,10 @@ def add_report(
       with the same x are summed.  Dates go on a time axis; ``x_period`` (day,
       week, month, or the name of a parameter holding one) says how long a
       period each x value starts, so that bars cover it.
+    - ``default_acl``: code-default entries of ``/reports/<name>``, e.g.
+      ``[("Deny", "system.Everyone", "reports.view")]`` for a report that a
+      grant on ``/reports`` must not reach (only an entry on the report itself,
+      or a superuser, opens it).
 
     Two reports with one name conflict at start-up.
     """
@@ -309,7 +319,7 @@ def add_report(
                     if chart else None)
     source = getattr(query, "__module__", "") or ""
     report = Report(name, title, description, query, parsed_columns, parsed_parameters,
-                    parsed_chart, source)
+                    parsed_chart, source, tuple((a, p, perm) for a, p, perm in default_acl))
 
     intr = config.introspectable("plinth reports", name, title, "plinth report")
     intr["report"] = report

@@ -24,6 +24,11 @@ class ReportsContainer(Resource):
             raise KeyError(name)
         return ReportResource(self, name, report)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        names = sorted(n for n in registered_reports(self.request.registry)
+                       if after is None or n > after)[:limit] if self.request else []
+        return [self[name] for name in names]
+
     def reports(self) -> list[ReportResource]:
         """Every registered report as a resource, in name order."""
         if self.request is None:
@@ -40,3 +45,7 @@ class ReportResource(Resource):
     def __init__(self, parent: ReportsContainer, name: str, report: Report) -> None:
         super().__init__(parent, name)
         self.report = report
+
+    @property
+    def __default_acl__(self) -> list[tuple[str, str, str]]:  # type: ignore[override]
+        return list(self.report.default_acl)

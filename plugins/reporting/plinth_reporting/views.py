@@ -7,9 +7,10 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.errors import api_error
-from plinth.security import prefetch_acls
+from plinth.visibility import signed_in, visible
 
 from . import services
 from .output import TooManyPoints
@@ -20,14 +21,12 @@ CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "svg": "image/sv
 
 
 def list_reports(context: ReportsContainer, request: Request) -> dict[str, Any]:
-    """The reports the caller may view (each report has its own ACL)."""
+    """The reports the caller may view (each report has its own ACL); an
+    empty list for a caller who may view none."""
     base = request.application_url + "/reports/"
-    resources = context.reports()
-    prefetch_acls(request, resources)  # one statement for all their ACLs
     return {"reports": [
         {**resource.report.describe(), "url": base + resource.__name__}
-        for resource in resources
-        if request.has_permission("reports.view", resource)
+        for resource in visible(request, "reports.view", context.reports())
     ]}
 
 
@@ -53,7 +52,7 @@ def _format(request: Request, resource: ReportResource) -> str:
 def get_report(context: ReportResource, request: Request) -> Response:
     report = context.report
     fmt = _format(request, context)
-    params = parse_parameters(report, request.GET)
+    params = parse_parameters(report, request.GET, request)
     registry = request.registry
     if fmt == "svg":
         try:
@@ -78,6 +77,6 @@ def get_report(context: ReportResource, request: Request) -> Response:
 
 def includeme(config: Any) -> None:
     config.add_view(list_reports, context=ReportsContainer, name="", request_method="GET",
-                    permission="reports.view", renderer="json")
+                    permission=NO_PERMISSION_REQUIRED, permits=signed_in, renderer="json")
     config.add_view(get_report, context=ReportResource, name="", request_method="GET",
                     permission="reports.view")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 requires: tuple[str, ...] = ()
-# When reporting is enabled it is included first, and stock contributes its
-# reports through reporting's directive.
-optional: tuple[str, ...] = ("reporting",)
+# When reporting (admin) is enabled it is included first, and stock
+# contributes its reports (its admin pages) through that plugin's directive.
+optional: tuple[str, ...] = ("reporting", "admin")
 
 PERMISSIONS = {
     "stock.view": "see items, locations, levels, movements and reservations",
@@ -21,12 +21,20 @@ PERMISSIONS = {
 
 def includeme(config: Any) -> None:
     from plinth.plugins import is_enabled
-    from plinth.settings import positive_int
+    from plinth.settings import SettingError, positive_int
 
-    config.plinth_setting("stock.reservation_ttl", 900, positive_int)
-    config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
+    ttl = config.plinth_setting("stock.reservation_ttl", 900, positive_int)
+    longest = config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
+    if ttl > longest:
+        # The request body's schema caps ttl_seconds; the default must fit too.
+        raise SettingError(f"setting 'stock.reservation_ttl' ({ttl}) is longer than "
+                           f"'stock.max_reservation_ttl' ({longest})")
     for name, description in PERMISSIONS.items():
         config.declare_permission(name, description)
+    config.declare_role("stock.clerk", ["stock.view", "stock.receive", "stock.issue",
+                                        "stock.reserve"],
+                        title="Receive, issue and reserve stock")
+    config.declare_role("stock.manager", list(PERMISSIONS), title="Every stock permission")
     config.add_tree_child("stock", "plinth_stock.resources.StockContainer")
     config.add_tree_child("locations", "plinth_stock.resources.LocationsContainer")
     config.add_tree_child("reservations", "plinth_stock.resources.ReservationsContainer")
@@ -36,3 +44,5 @@ def includeme(config: Any) -> None:
     config.include(".openapi")
     if is_enabled(config.registry, "reporting"):
         config.include(".reports")
+    if is_enabled(config.registry, "admin"):
+        config.include(".admin")

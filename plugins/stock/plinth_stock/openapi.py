@@ -13,13 +13,15 @@ SKU = {"name": "sku", "in": "path", "required": True, "schema": schemas.CODE,
 CODE = {"name": "code", "in": "path", "required": True, "schema": schemas.CODE,
         "example": "WH1"}
 RID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-PAGE = [{"name": "limit", "in": "query", "required": False,
+PAGE = [{"name": "limit", "in": "query", "required": False, "allowEmptyValue": True,
          "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
             "schema": {"type": "string"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
-               "schema": {"type": "string", "maxLength": 200},
+               # What the server takes: 1 to 200 printable characters.
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                          "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
                "description": "replaying a key returns the first response, with no "
                               "second effect"}
 
@@ -74,7 +76,8 @@ def includeme(config: Any) -> None:
     add("/locations/{code}/{sku}/reservations", "post", {
         "summary": "Reserve stock (stock.reserve); 409 if not enough is available",
         "tags": tags, "parameters": [CODE, SKU, IDEMPOTENCY],
-        "requestBody": json_body(schemas.RESERVATION_POST),
+        "requestBody": json_body(schemas.reservation_post(
+            config.registry.settings["stock.max_reservation_ttl"])),
         "responses": {"201": json_response("the reservation", schemas.RESERVATION)}})
     add("/reservations/{id}", "get", {
         "summary": "A reservation (stock.view at its location)", "tags": tags,

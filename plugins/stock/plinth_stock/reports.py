@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Numeric,
     String,
@@ -112,6 +113,26 @@ def location_id(code: str) -> Any:
     return select(locations.c.id).where(locations.c.code == code).scalar_subquery()
 
 
+def visible_location_ids(params: Any) -> Any | None:
+    """Ids of the locations the caller may see, as a subquery; None for all.
+
+    Rows about a location where the caller lacks ``stock.view`` are left out
+    of every report (PRODUCT.md section 5, "Visibility"), and totals cover
+    the visible locations.
+    """
+    visibility = params.visible("/locations", "stock.view")
+    if visibility.everything:
+        return None
+    return select(locations.c.id).where(visibility.where(locations.c.code)).scalar_subquery()
+
+
+def visible_at(params: Any, location_column: Any) -> list[Any]:
+    """Conditions keeping the rows of ``location_column`` (a location id) the
+    caller may see."""
+    shown = visible_location_ids(params)
+    return [] if shown is None else [location_column.in_(shown)]
+
+
 def expired_holds(now: datetime) -> Any:
     """Quantity per level still counted as reserved by expired reservations.
 
@@ -194,7 +215,7 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
         stmt = stmt.where(loc.c.code == code)
     if not params["include_zero"]:
         stmt = stmt.where(or_(on_hand != 0, reserved != 0))
-    return stmt
+    return stmt.where(*visible_at(params, loc.c.id))
 
 
 # low-stock ------------------------------------------------------------------------
@@ -208,14 +229,16 @@ def low_stock(db: Any, params: dict[str, Any]) -> Any:
               .select_from(lv.outerjoin(expired,
                                         and_(expired.c.item_id == lv.c.item_id,
                                              expired.c.location_id == lv.c.location_id)))
+              .where(*visible_at(params, lv.c.location_id))
               .group_by(lv.c.item_id)
               .subquery("totals"))
     on_hand = func.coalesce(totals.c.on_hand, 0)
     reserved = func.coalesce(totals.c.reserved, 0)
     available = on_hand - reserved
     # Order up to twice the reorder point; as available <= reorder point on
-    # every row, that is always at least the reorder point itself.
-    suggested = 2 * i.c.reorder_point - available
+    # every row, that is always at least the reorder point itself.  In
+    # BIGINT: twice a 32-bit reorder point overflows PostgreSQL's INTEGER.
+    suggested = 2 * cast(i.c.reorder_point, BigInteger) - available
     stmt = (select(i.c.sku, i.c.name, i.c.reorder_point, on_hand.label("on_hand"),
                    reserved.label("reserved"), available.label("available"),
                    (i.c.reorder_point - available).label("shortfall"),
@@ -246,6 +269,7 @@ def movement_history(db: Any, params: dict[str, Any]) -> Any:
         ledger = ledger.where(m.c.item_id == item_id(params["sku"]))
     if params["location"] is not None:
         ledger = ledger.where(m.c.location_id == location_id(params["location"]))
+    ledger = ledger.where(*visible_at(params, m.c.location_id))
     if params["reference"] is not None:
         # A reference is selective and indexed: keep only the item x location
         # pairs it appears in, whole, so the running sum stays right.
@@ -344,7 +368,7 @@ def _tagged_movements(db: Any, params: dict[str, Any], before_start: bool) -> An
         stmt = stmt.where(m.c.item_id == item_id(params["sku"]))
     if params["location"] is not None:
         stmt = stmt.where(m.c.location_id == location_id(params["location"]))
-    return stmt.subquery("tagged")
+    return stmt.where(*visible_at(params, m.c.location_id)).subquery("tagged")
 
 
 def _in_out(quantity: Any) -> tuple[Any, Any]:
@@ -401,7 +425,7 @@ def _valued_levels(params: dict[str, Any]) -> tuple[Any, Any, Any]:
         on_hand = ledger.c.on_hand
         source = (ledger.join(i, i.c.id == ledger.c.item_id)
                   .join(loc, loc.c.id == ledger.c.location_id))
-    conditions = [on_hand != 0]
+    conditions = [on_hand != 0, *visible_at(params, loc.c.id)]
     if params["location"] is not None:
         conditions.append(loc.c.code == params["location"])
     return on_hand, source, conditions

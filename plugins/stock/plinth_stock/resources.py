@@ -3,7 +3,9 @@
 Resources are cheap: traversal only checks the shape of names, and the data is
 read by the view.  An item reads its levels together with the security
 version, so that an authorized ``GET /stock/{sku}`` costs one statement once
-the caches of tokens and ACLs are warm.
+the caches of tokens and ACLs are warm: the caller's identity, the item's ACL
+lineage and the ACLs of its levels' locations (which of them the caller may
+see) all come from the per-process caches at that version.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ class StockContainer(Resource):
         if not CODE.fullmatch(sku):
             raise KeyError(sku)
         return ItemResource(self, sku)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        from .services import list_items
+
+        return [ItemResource(self, row["sku"])
+                for row in list_items(self.request.db, limit, after)[:limit]]
 
 
 class ItemResource(Resource):
@@ -57,6 +65,12 @@ class LocationsContainer(Resource):
             raise KeyError(code)
         return LocationResource(self, code)
 
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        from .services import list_locations
+
+        return [LocationResource(self, location.code)
+                for location in list_locations(self.request.db, limit, after)[:limit]]
+
 
 class LocationResource(Resource):
     """``/locations/{code}``; grants here apply to every level it holds."""
@@ -71,6 +85,16 @@ class LocationResource(Resource):
         if not CODE.fullmatch(sku):
             raise KeyError(sku)
         return LevelResource(self, sku)
+
+    def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
+        """The levels held here (an unknown location has none)."""
+        from .services import get_location, location_levels
+
+        location = get_location(self.request.db, self.code)
+        if location is None:
+            return []
+        return [LevelResource(self, row["sku"])
+                for row in location_levels(self.request.db, location, limit, after)[:limit]]
 
 
 class LevelResource(Resource):

@@ -72,6 +72,24 @@ RESERVATION_POST = {
     },
 }
 
+_RESERVATION_POSTS: dict[int, dict[str, object]] = {}
+
+
+def reservation_post(max_ttl: int) -> dict[str, object]:
+    """RESERVATION_POST with ``ttl_seconds`` capped at ``stock.max_reservation_ttl``.
+
+    One object per cap, so that the view validates against the very schema
+    the document publishes.
+    """
+    if max_ttl not in _RESERVATION_POSTS:
+        ttl = {"type": "integer", "minimum": 1, "maximum": min(max_ttl, MAX_QUANTITY),
+               "description": "seconds until the reservation expires (at most "
+                              "stock.max_reservation_ttl)"}
+        properties = {**RESERVATION_POST["properties"], "ttl_seconds": ttl}  # type: ignore[dict-item]
+        _RESERVATION_POSTS[max_ttl] = {**RESERVATION_POST, "properties": properties}
+    return _RESERVATION_POSTS[max_ttl]
+
+
 TRANSFER_POST = {
     "type": "object",
     "additionalProperties": False,

@@ -16,7 +16,7 @@ writers are serialized by ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plinth.securityversion import VERSION_COLUMN
+from plinth.visibility import Visibility
 
 from . import events
 from .models import Item, Location, Movement, Reservation, StockLevel
@@ -141,20 +142,31 @@ def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence
     return db.connection().execute(query, {"sku": sku, "now": utcnow()}).all()
 
 
+# Given the codes of locations, those whose levels the caller may see.
+VisibleCodes = Callable[[list[str]], Container[str]]
+
+
 def item_snapshot(db: Session, sku: str, now: datetime | None = None,
-                  rows: Sequence[Any] | None = None) -> dict[str, Any] | None:
+                  rows: Sequence[Any] | None = None,
+                  visible: VisibleCodes | None = None) -> dict[str, Any] | None:
     """The item with its levels per location, in one statement (or from
-    ``rows`` that :func:`snapshot_rows` read already)."""
+    ``rows`` that :func:`snapshot_rows` read already).
+
+    With ``visible``, levels at other locations are left out, and so are they
+    from the totals.
+    """
     if rows is None:
         rows = db.connection().execute(SNAPSHOT_QUERY,
                                        {"sku": sku, "now": now or utcnow()}).all()
     if not rows:
         return None
     first = rows[0]
+    codes = [r.code for r in rows if r.code is not None]
+    shown = visible(codes) if visible is not None and codes else codes
     levels = [
         {"location": r.code, "on_hand": r.on_hand, "reserved": r.reserved,
          "available": r.on_hand - r.reserved}
-        for r in rows if r.code is not None
+        for r in rows if r.code is not None and r.code in shown
     ]
     on_hand = sum(level["on_hand"] for level in levels)
     reserved = sum(level["reserved"] for level in levels)
@@ -222,14 +234,25 @@ def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
 
 
 def list_items(db: Session, limit: int, after: str | None, location: str | None = None,
-               below_reorder: bool = False, text: str | None = None) -> list[dict[str, Any]]:
-    """Items by SKU with their totals; filters: a location, below reorder point, text."""
+               below_reorder: bool = False, text: str | None = None,
+               visible: Visibility | None = None) -> list[dict[str, Any]]:
+    """Items by SKU with their totals; filters: a location, below reorder point, text.
+
+    With ``visible`` (which locations the caller may see), totals and the
+    location filter cover only those locations.
+    """
     now = utcnow()
     i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
     reserved = lv.c.reserved - expired_reserved(now)
     on_hand = func.coalesce(func.sum(lv.c.on_hand), 0)
     held = func.coalesce(func.sum(reserved), 0)
-    join = i.outerjoin(lv, lv.c.item_id == i.c.id)
+    level_of_item = lv.c.item_id == i.c.id
+    if visible is not None and not visible.everything:
+        # In the join condition: an item whose levels are all hidden is
+        # still listed, with zero totals.
+        level_of_item = and_(level_of_item, lv.c.location_id.in_(
+            select(loc.c.id).where(visible.where(loc.c.code)).scalar_subquery()))
+    join = i.outerjoin(lv, level_of_item)
     stmt = select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
                   on_hand.label("on_hand"), held.label("reserved"))
     if location is not None:
@@ -289,8 +312,11 @@ def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
     return location, False
 
 
-def list_locations(db: Session, limit: int, after: str | None) -> list[Location]:
+def list_locations(db: Session, limit: int, after: str | None,
+                   visible: Visibility | None = None) -> list[Location]:
     stmt = select(Location).order_by(Location.code).limit(limit + 1)
+    if visible is not None and not visible.everything:
+        stmt = stmt.where(visible.where(Location.code))
     if after is not None:
         stmt = stmt.where(Location.code > after)
     return list(db.scalars(stmt))

@@ -11,8 +11,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from plinth import urls
 from plinth.errors import api_error
 from plinth.validation import check_if_match, cursor_after, page, page_limit
+from plinth.visibility import Visibility, visible, visible_children
 
 from . import schemas, services
 from .resources import (
@@ -69,17 +71,44 @@ def _flag(request: Request, name: str) -> bool:
 
 # Items ------------------------------------------------------------------------
 
+def locations_of(context: Any) -> LocationsContainer:
+    """``/locations``, found from any stock resource without a query."""
+    root = context
+    while root.__parent__ is not None:
+        root = root.__parent__
+    return LocationsContainer(root, "locations")
+
+
+def visible_locations(context: Any, request: Request) -> Visibility:
+    """The locations whose levels the caller may see (``stock.view`` there)."""
+    container = locations_of(context)
+    return visible_children(request, container, "stock.view",
+                            lambda code: LocationResource(container, code))
+
+
 def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    rows = services.list_items(request.db, limit, cursor_after(request, str),
+    after = cursor_after(request, str)
+    below_reorder = _flag(request, "below_reorder_point")
+    rows = services.list_items(request.db, limit, after,
                                location=request.GET.get("location") or None,
-                               below_reorder=_flag(request, "below_reorder_point"),
-                               text=request.GET.get("q") or None)
+                               below_reorder=below_reorder,
+                               text=request.GET.get("q") or None,
+                               visible=visible_locations(context, request))
     return page(rows, limit, itemgetter("sku"))
 
 
 def get_item(context: ItemResource, request: Request) -> Response:
-    snapshot = services.item_snapshot(request.db, context.sku, rows=context.prefetched)
+    container = locations_of(context)
+
+    def shown(codes: list[str]) -> set[str]:
+        # Decided on the lineage ACLs cached at the security version that the
+        # prefetched rows were read with: no statement more once warm.
+        locations = [LocationResource(container, code) for code in codes]
+        return {r.code for r in visible(request, "stock.view", locations)}
+
+    snapshot = services.item_snapshot(request.db, context.sku, rows=context.prefetched,
+                                      visible=shown)
     if snapshot is None:
         raise api_error(404, "not_found", f"no item {context.sku!r}")
     etag = snapshot.pop("etag")
@@ -94,7 +123,7 @@ def put_item(context: ItemResource, request: Request) -> Response:
         item, created = services.put_item(db, context.sku, request.validated)
     return json_response(services.item_dict(item), 201 if created else 200,
                          etag=services.item_etag(item.version),
-                         location=request.resource_url(context).rstrip("/") if created else None)
+                         location=urls.resource_location(request, context) if created else None)
 
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
@@ -123,7 +152,9 @@ def post_transfer(context: ItemResource, request: Request) -> Response:
 
 def list_locations(context: LocationsContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
-    rows = services.list_locations(request.db, limit, cursor_after(request, str))
+    after = cursor_after(request, str)
+    rows = services.list_locations(request.db, limit, after,
+                                   visible=visible_locations(context, request))
     return page(rows, limit, lambda location: location.code, services.location_dict)
 
 
@@ -149,7 +180,7 @@ def put_location(context: LocationResource, request: Request) -> Response:
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,
                          etag=services.location_etag(location.version),
-                         location=request.resource_url(context).rstrip("/") if created else None)
+                         location=urls.resource_location(request, context) if created else None)
 
 
 # Levels -----------------------------------------------------------------------
@@ -185,19 +216,14 @@ def list_movements(context: LevelResource, request: Request) -> dict[str, Any]:
 
 def post_reservation(context: LevelResource, request: Request) -> Response:
     body = request.validated
-    settings = request.registry.settings
-    ttl = body.get("ttl_seconds", settings["stock.reservation_ttl"])
-    if ttl > settings["stock.max_reservation_ttl"]:
-        raise api_error(400, "invalid_request",
-                        f"ttl_seconds is at most {settings['stock.max_reservation_ttl']}",
-                        {"errors": [{"location": "body", "field": "ttl_seconds",
-                                     "message": "too long"}]})
+    # The body schema caps ttl_seconds at stock.max_reservation_ttl.
+    ttl = body.get("ttl_seconds", request.registry.settings["stock.reservation_ttl"])
     with stock_errors():
         where = services.place(request.db, context.sku, context.code)
         result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
                                   request.authenticated_userid, after_commit(request))
     return json_response(result, 201,
-                         location=request.application_url + f"/reservations/{result['id']}")
+                         location=urls.location(request, f"/reservations/{result['id']}"))
 
 
 # Reservations -----------------------------------------------------------------
@@ -251,8 +277,9 @@ def includeme(config: Any) -> None:
         body_schema=schemas.MOVEMENT_POST)
     add(list_movements, context=LevelResource, name="movements", request_method="GET",
         permission="stock.view", renderer="json")
+    max_ttl = config.registry.settings["stock.max_reservation_ttl"]
     add(post_reservation, context=LevelResource, name="reservations", request_method="POST",
-        permission="stock.reserve", body_schema=schemas.RESERVATION_POST)
+        permission="stock.reserve", body_schema=schemas.reservation_post(max_ttl))
     add(get_reservation, context=ReservationResource, name="", request_method="GET",
         permission="stock.view", renderer="json")
     add(confirm_reservation, context=ReservationResource, name="confirm",

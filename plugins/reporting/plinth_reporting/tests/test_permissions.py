@@ -40,12 +40,15 @@ def test_grant_on_one_report_allows_that_report_only(boss: Any, testapp: Any,
                      403, "forbidden")
     assert_error(testapp.get("/reports/stock-balance?format=svg", headers=bella,
                              status=403), 403, "forbidden")
-    # the listing needs reports.view on /reports itself
-    assert_error(testapp.get("/reports", headers=bella, status=403), 403, "forbidden")
+    # the listing shows the one report bella may view, and no other
+    listed = testapp.get("/reports", headers=bella).json["reports"]
+    assert [r["name"] for r in listed] == ["low-stock"]
     # and the grant is what made the difference
     make_user("otto", "others")
-    assert_error(testapp.get("/reports/low-stock", headers=login("otto"), status=403), 403,
+    otto = login("otto")
+    assert_error(testapp.get("/reports/low-stock", headers=otto, status=403), 403,
                  "forbidden")
+    assert testapp.get("/reports", headers=otto).json == {"reports": []}
     # the report's ACL is explained like any other resource's
     def decision(report: str) -> dict[str, Any]:
         body = boss.get(f"/reports/{report}/@@permissions?principal=user:bella").json
@@ -74,7 +77,9 @@ def test_grant_on_reports_with_a_deny_on_one(boss: Any, as_principal: Any) -> No
         else:
             assert clerk.get(f"/reports/{name}").json["report"] == name
     # the deny is for clerks only: an administrator still sees everything
-    assert [r["name"] for r in boss.get("/reports").json["reports"]] == STOCK_REPORTS
+    # (and the access review, which a grant on /reports does not reach)
+    assert [r["name"] for r in boss.get("/reports").json["reports"]] == \
+        ["access-review", *STOCK_REPORTS]
     boss.get("/reports/valuation", status=200)
 
 
@@ -98,7 +103,9 @@ def test_a_wrong_token_is_401(testapp: Any) -> None:
 def test_without_reports_view_a_missing_report_is_403_not_404(as_principal: Any,
                                                               boss: Any) -> None:
     nobody = as_principal("user:nobody")
-    for url in ("/reports", "/reports/nosuch", "/reports/nosuch?format=csv",
+    # the listing shows what one may view: nothing
+    assert nobody.get("/reports").json == {"reports": []}
+    for url in ("/reports/nosuch", "/reports/nosuch?format=csv",
                 "/reports/low-stock", "/reports/nosuch/deeper"):
         assert_error(nobody.get(url, status=403), 403, "forbidden")
     # one who may view the reports learns that it does not exist
@@ -137,4 +144,46 @@ def test_listing_checks_every_report_with_one_acl_statement(as_principal: Any,
     with sql_counter() as counter:
         names = [r["name"] for r in viewer.get("/reports").json["reports"]]
     assert "movements" not in names and "low-stock" in names
-    assert len([s for s in counter.statements if "acl_resources" in s]) == 2
+    # the listing needs no permission of its own: one statement for every ACL
+    assert len([s for s in counter.statements if "acl_resources" in s]) == 1
+
+
+def test_parameters_parsed_without_the_request_still_filter_for_its_caller(
+        plinth_registry: Any, as_principal: Any) -> None:
+    """A plugin that runs reports itself (parse_parameters without a request)
+    gets the same visibility as /reports: the request being served decides."""
+    from pyramid.request import Request
+    from pyramid.threadlocal import manager
+    from webob.multidict import MultiDict
+
+    from plinth.security import Identity
+    from plinth.testing import IDENTITY_KEY
+    from plinth_reporting.parameters import parse_parameters
+    from plinth_reporting.registry import get_report
+
+    boss = as_principal("user:boss", "group:admins")
+    boss.put_json("/locations/@@acl", {"entries": [
+        {"action": "Allow", "principal": "group:viewers", "permission": "stock.view"}]})
+    boss.put_json("/locations/WH2/@@acl", {"entries": [
+        {"action": "Deny", "principal": "group:viewers", "permission": "stock.view"}]})
+    report = get_report(plinth_registry, "stock-on-hand")
+    params = parse_parameters(report, MultiDict())
+    with pytest.raises(RuntimeError):
+        params.visible("/locations", "stock.view")  # no caller: refused, not everything
+    request = Request.blank("/reports/stock-on-hand")
+    request.registry = plinth_registry
+    request.environ[IDENTITY_KEY] = Identity("user:v", frozenset({"user:v", "group:viewers"}))
+    from plinth.resources import root_factory
+
+    request.root = root_factory(request)
+    engine = plinth_registry["plinth.engine"]
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        request.__dict__["db"] = session
+        manager.push({"request": request, "registry": plinth_registry})
+        try:
+            seen = parse_parameters(report, MultiDict()).visible("/locations", "stock.view")
+        finally:
+            manager.pop()
+    assert seen.allows("WH1") and not seen.allows("WH2")

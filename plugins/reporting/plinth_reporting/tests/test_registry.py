@@ -60,7 +60,7 @@ def test_a_report_registers_is_introspectable_and_documented() -> None:
     config.commit()
 
     reports = registered_reports(config.registry)
-    assert list(reports) == sorted([*STOCK_REPORTS, "sample"])
+    assert list(reports) == sorted([*STOCK_REPORTS, "access-review", "sample"])
     sample = reports["sample"]
     assert sample.formats == ["json", "csv", "svg"]
     assert [c.name for c in sample.columns] == ["word", "n"]
@@ -79,7 +79,8 @@ def test_a_report_registers_is_introspectable_and_documented() -> None:
     generic = paths["/reports/{name}"]["get"]
     fmt = next(p for p in generic["parameters"] if p["name"] == "format")
     assert fmt["in"] == "query"
-    assert fmt["schema"]["enum"] == ["json", "csv", "svg"]
+    # a chart is published on the path of a report that has one
+    assert fmt["schema"]["enum"] == ["json", "csv"]
     assert fmt["schema"]["default"] == "json"
     own = paths["/reports/sample"]["get"]
     by_name = {p["name"]: p for p in own["parameters"]}
@@ -202,7 +203,7 @@ def test_a_report_from_another_plugin_answers_json_and_csv(
     app = other_app(f"auth stock reporting {SAMPLE_PLUGIN}")
     listed = app.get("/reports", headers=admin).json["reports"]
     assert [r["name"] for r in listed] == sorted(
-        [*STOCK_REPORTS, "audit-activity", "literals"])
+        [*STOCK_REPORTS, "access-review", "audit-activity", "formulas", "literals"])
     audit = next(r for r in listed if r["name"] == "audit-activity")
     assert audit["url"] == "http://localhost/reports/audit-activity"
     assert audit["formats"] == ["json", "csv"]
@@ -258,6 +259,26 @@ def test_values_of_every_column_type_in_json_and_csv(other_app: Any,
             .json["rows"]] == [2**40]
     bad = app.get("/reports/literals?min_n=-101", headers=admin, status=400).json
     assert bad["details"]["errors"][0]["field"] == "min_n"
+
+
+def test_csv_neutralises_text_cells_a_spreadsheet_would_run(
+        other_app: Any, admin: dict[str, str]) -> None:
+    from .sample_reports import FORMULA_ROWS
+
+    app = other_app(f"auth stock reporting {SAMPLE_PLUGIN}")
+    response = app.get("/reports/formulas?format=csv", headers=admin)
+    parsed = list(csv.reader(io.StringIO(response.body.decode("utf-8"), newline="")))
+    assert parsed[0] == ["text", "n", "price"]
+    texts = [row[0] for row in parsed[1:]]
+    assert texts == ["'" + FORMULA_ROWS[0][0], "'+1+1", "'-2+3", "'@SUM(A1:A2)", "'\tcmd",
+                     "'\rcmd", "a=b, -c", ""]
+    # numbers are numbers, negative or not: nothing is prefixed
+    assert [row[1] for row in parsed[1:]] == [str(n) for _, n, _ in FORMULA_ROWS]
+    assert [row[2] for row in parsed[1:]] == ["-2.50", "-0.01", "0.00", "1.25",
+                                              "-99999999.99", "7.00", "8.00", "9.00"]
+    # JSON is data, not a spreadsheet: the values are returned as they are
+    rows = app.get("/reports/formulas", headers=admin).json["rows"]
+    assert [row["text"] for row in rows] == [text for text, _, _ in FORMULA_ROWS]
 
 
 # The reporting database ------------------------------------------------------------

@@ -280,3 +280,13 @@ def test_valid_bodies_of_the_table_do_work(boss: Any, world: Any) -> None:
                      headers={"Content-Type": JSON}, status=(200, 201))
     assert level(boss, "A-1", "WH1") == {"on_hand": 10, "reserved": 3, "available": 7}
     assert level(boss, "A-1", "WH2")["on_hand"] == 1
+
+
+def test_a_default_reservation_ttl_above_the_cap_stops_start_up(
+        plinth_settings: dict[str, Any]) -> None:
+    from plinth import make_app
+    from plinth.settings import SettingError
+
+    with pytest.raises(SettingError, match=r"'stock\.reservation_ttl'"):
+        make_app({**plinth_settings, "stock.reservation_ttl": "700",
+                  "stock.max_reservation_ttl": "600"})

@@ -13,105 +13,35 @@ must serve the test database (``PLINTH_TEST_DATABASE_URL``).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
 
+from plinth.testservers import call, race
+
 pytestmark = pytest.mark.slow
 
 CLIENTS = 50
 SUPPLY = 20
-
-SERVER = """
-import sys
-import waitress
-import plinth
-settings = {"sqlalchemy.url": sys.argv[1], "plinth.plugins": "auth stock"}
-waitress.serve(plinth.make_app(settings), host="127.0.0.1", port=int(sys.argv[2]),
-               threads=16, _quiet=True)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def call(port: int, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=data,
-                           headers={"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        raw = response.read()
-        parsed = json.loads(raw) if raw else None
-        return response.status, response.headers, parsed  # headers: case-insensitive
-    finally:
-        connection.close()
+WRITERS = 20  # concurrent PUTs of one item or location
 
 
 @pytest.fixture(scope="module")
-def servers(plinth_app: Any, plinth_settings: dict[str, Any],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    """Two Waitress processes on the (already migrated) test database."""
+def servers(request: pytest.FixtureRequest) -> list[int]:
+    """The two servers' ports, or twice the port of PLINTH_TEST_BASE_URL."""
     base_url = os.environ.get("PLINTH_TEST_BASE_URL")
     if base_url:
         # One address in front of the servers: every request goes through it.
         target = urlsplit(base_url)
         assert target.hostname == "127.0.0.1" and target.port, base_url
-        yield [target.port, target.port]
-        return
-    logs = tmp_path_factory.mktemp("servers")
-    processes: list[tuple[subprocess.Popen[bytes], Path]] = []
-    ports = []
-    try:
-        for n in range(2):
-            port = free_port()
-            log = logs / f"server-{n}.log"
-            with open(log, "wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-c", SERVER, plinth_settings["sqlalchemy.url"], str(port)],
-                    stdout=out, stderr=subprocess.STDOUT)
-            processes.append((process, log))
-            ports.append(port)
-        deadline = time.monotonic() + 30
-        for (process, log), port in zip(processes, ports, strict=True):
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    if call(port, "GET", "/health")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield ports
-    finally:
-        for process, _ in processes:
-            process.terminate()
-        for process, _ in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        return [target.port, target.port]
+    ports: list[int] = request.getfixturevalue("plinth_servers")
+    return ports
 
 
 @pytest.fixture
@@ -138,20 +68,6 @@ def supplied(servers: list[int], token: dict[str, str]) -> None:
     status, _, body = call(port, "POST", "/locations/WH1/A-1/movements",
                            {"kind": "receipt", "quantity": SUPPLY}, token)
     assert status == 201, body
-
-
-def race(servers: list[int], requests: list[tuple[str, Any, dict[str, str]]],
-         method: str = "POST") -> list[tuple[int, Any, Any]]:
-    """Send every (path, body, headers) request at once, alternating between the servers."""
-    barrier = threading.Barrier(len(requests))
-
-    def one(index: int) -> tuple[int, Any, Any]:
-        path, body, headers = requests[index]
-        barrier.wait()
-        return call(servers[index % len(servers)], method, path, body, headers)
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(one, range(len(requests))))
 
 
 def database_state(engine: Any) -> dict[str, int]:
@@ -239,18 +155,18 @@ def test_concurrent_requests_with_one_idempotency_key_have_one_effect(
 def test_concurrent_creates_of_one_item_and_location(
         servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
     results = race(servers, [("/stock/NEW-1", {"name": f"New {n}"}, token)
-                             for n in range(10)] +
-                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(10)],
+                             for n in range(WRITERS)] +
+                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(WRITERS)],
                    method="PUT")
     statuses = [status for status, _, _ in results]
-    assert sorted(statuses[:10]) == [200] * 9 + [201], [r[2] for r in results]
-    assert sorted(statuses[10:]) == [200] * 9 + [201], [r[2] for r in results]
+    assert sorted(statuses[:WRITERS]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
+    assert sorted(statuses[WRITERS:]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
     # every write was applied in turn: each has its own version (and so its own ETag)
     with plinth_engine.connect() as connection:
         assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_items")).one() == (1, 10)
+            "SELECT count(*), max(version) FROM stock_items")).one() == (1, WRITERS)
         assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, 10)
+            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, WRITERS)
 
 
 def test_concurrent_updates_with_one_etag_let_exactly_one_win(
@@ -259,10 +175,11 @@ def test_concurrent_updates_with_one_etag_let_exactly_one_win(
         status, headers, _ = call(servers[0], "PUT", path, {"name": "Original"}, token)
         assert status == 201
         etag = {**token, "If-Match": headers["ETag"]}
-        results = race(servers, [(path, {"name": f"Writer {n}"}, etag) for n in range(10)],
+        results = race(servers, [(path, {"name": f"Writer {n}"}, etag)
+                                 for n in range(WRITERS)],
                        method="PUT")
         statuses = sorted(status for status, _, _ in results)
-        assert statuses == [200] + [412] * 9, [r[2] for r in results]
+        assert statuses == [200] + [412] * (WRITERS - 1), [r[2] for r in results]
         winner = next(body["name"] for status, _, body in results if status == 200)
         status, headers, body = call(servers[1], "GET", path, headers=token)
         assert body["name"] == winner

@@ -33,7 +33,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from .test_concurrency import call, free_port
+from plinth.testservers import call, free_port
 
 pytestmark = pytest.mark.slow
 

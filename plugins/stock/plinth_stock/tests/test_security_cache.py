@@ -3,7 +3,7 @@
 Two real Waitress processes share the test database.  Each warms its caches of
 tokens and ACLs with reads; then a change made through one process, through
 the CLI's services or by a plain SQL statement decides the very next request
-on the other.
+on the other; so does a change to a stored role that an ACL entry names.
 """
 
 from __future__ import annotations
@@ -87,6 +87,21 @@ def test_a_membership_change_decides_the_next_request_on_the_other_process(
     assert status_on(b, vic) == 403
     assert call(a, "PUT", "/auth/users/vic", {"groups": ["viewers"]}, admin)[0] == 200
     assert status_on(b, vic) == 200
+
+
+def test_a_stored_role_change_decides_the_next_request_on_the_other_process(
+        world: dict[str, Any]) -> None:
+    a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
+    assert call(a, "PUT", "/@@roles/looker", {"permissions": ["stock.view"]}, admin)[0] == 201
+    by_role = {"entries": [{"action": "Allow", "principal": "group:viewers",
+                            "permission": "role:looker"}]}
+    assert call(a, "PUT", "/@@acl", by_role, admin)[0] == 200
+    warm(world_ports(world), vic)  # the stored role is cached on both, at this version
+    assert call(a, "PUT", "/@@roles/looker", {"permissions": ["stock.receive"]},
+                admin)[0] == 200
+    assert status_on(b, vic) == 403
+    assert call(b, "PUT", "/@@roles/looker", {"permissions": ["stock.view"]}, admin)[0] == 200
+    assert status_on(a, vic) == 200
 
 
 def test_disabling_a_user_decides_the_next_request_on_the_other_process(

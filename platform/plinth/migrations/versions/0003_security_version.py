@@ -1,7 +1,7 @@
 """security version: one row bumped by every change to security data
 
-Revision ID: c0de00000002
-Revises: c0de00000001
+Revision ID: c0de00000003
+Revises: c0de00000002
 Create Date: 2026-11-30 09:10:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from plinth.securityversion import bump_on_change, create_function, drop_bump
 
 
-revision = 'c0de00000002'
-down_revision = 'c0de00000001'
+revision = 'c0de00000003'
+down_revision = 'c0de00000002'
 branch_labels = None
 depends_on = None
 
@@ -27,9 +27,11 @@ def upgrade() -> None:
     create_function(op)
     bump_on_change(op, 'acl_resources')
     bump_on_change(op, 'acl_entries')
+    bump_on_change(op, 'acl_roles')
 
 
 def downgrade() -> None:
+    drop_bump(op, 'acl_roles')
     drop_bump(op, 'acl_entries')
     drop_bump(op, 'acl_resources')
     if op.get_bind().dialect.name == 'postgresql':

@@ -1,0 +1,78 @@
+"""Signing in and out of the console.
+
+Signing in follows the auth plugin's rules for ``POST /auth/tokens``: its
+login limits (per account and per client), one answer for a wrong password
+and an unknown user, and the password checked outside the write transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from plinth_auth import events, services
+
+from .. import session
+from .common import admin_path, render
+from .forms import form_post
+
+
+def safe_next(request: Request, value: str | None) -> str:
+    """Where to go after signing in: a console path, never another site."""
+    home = admin_path(request)
+    if not value or not value.startswith(home) or "//" in value or "\\" in value:
+        return home
+    return value
+
+
+def sign_in_form(request: Request, status: int = 200, error: str | None = None,
+                 next_url: str | None = None, username: str = "") -> Response:
+    return render(request, "signin.jinja2", {
+        "title": "Sign in", "error": error, "username": username,
+        "next": safe_next(request, next_url or request.path_qs),
+    }, status)
+
+
+@form_post
+def sign_in(context: Any, request: Request) -> Response:
+    username = request.POST.get("username", "")
+    password = request.POST.get("password", "")
+    next_url = safe_next(request, request.POST.get("next"))
+    limiter = request.registry["auth.limiter"]
+    client = request.remote_addr or "unknown"
+    wait = limiter.retry_after(username, client)
+    if wait is not None:
+        response = sign_in_form(request, 429, "Too many failed sign-ins: try again in "
+                                f"{wait} seconds.", next_url, username)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = None
+    if username and password:
+        with request.registry["plinth.engine"].connect() as reader:
+            user = services.authenticate(reader, request.db, username, password)
+    if user is None:
+        limiter.failed(username, client)
+        registry, request_id = request.registry, request.request_id
+        request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
+            None, None, request_id, username=username, client=client,
+            reason="bad credentials (admin console)")))
+        return sign_in_form(request, 401, "The username or password is wrong.", next_url,
+                            username)
+    session.sign_in(request, user)
+    return HTTPSeeOther(location=next_url)
+
+
+def signed_in(context: Any, request: Request) -> list[tuple[str, Any]]:
+    """``permits`` of signing out: nothing beyond being signed in."""
+    if request.identity is None:
+        raise HTTPForbidden()
+    return []
+
+
+@form_post
+def sign_out(context: Any, request: Request) -> Response:
+    session.sign_out(request)
+    return HTTPSeeOther(location=admin_path(request))

@@ -1,0 +1,71 @@
+"""A request whose commit fails leaves nothing behind for the next request.
+
+Every request on a thread shares that thread's explicit transaction manager
+(see :mod:`plinth.db`).  pyramid_tm answers a failed commit with the exception
+view but does not abort the failed transaction, so without care the next
+request on the same thread would find it and fail with AlreadyInTransaction
+(seen as 500s after PostgreSQL went away in the middle of a commit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+from transaction.interfaces import IDataManager
+from webtest import TestApp
+from zope.interface import implementer
+
+
+@implementer(IDataManager)
+class FailsToCommit:
+    """A resource whose vote fails, as a database that went away does."""
+
+    transaction_manager = None
+
+    def abort(self, txn: Any) -> None:
+        pass
+
+    def tpc_begin(self, txn: Any) -> None:
+        pass
+
+    def commit(self, txn: Any) -> None:
+        pass
+
+    def tpc_vote(self, txn: Any) -> None:
+        raise ConnectionError("the database went away while committing")
+
+    def tpc_finish(self, txn: Any) -> None:
+        pass
+
+    def tpc_abort(self, txn: Any) -> None:
+        pass
+
+    def sortKey(self) -> str:  # the transaction package names it so
+        return "fails-to-commit"
+
+
+def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> None:
+    from plinth import make_configurator, schema
+
+    config = make_configurator({"sqlalchemy.url": f"sqlite:///{tmp_path / 'tx.sqlite'}",
+                                "plinth.plugins": ""})
+
+    def failing(request: Any) -> dict[str, str]:
+        request.tm.get().join(FailsToCommit())
+        return {"written": "not really"}
+
+    config.add_route("failing", "/failing")
+    config.add_view(failing, route_name="failing", renderer="json",
+                    permission=NO_PERMISSION_REQUIRED)
+    app = config.make_wsgi_app()
+    schema.upgrade(app.registry, app.registry["plinth.engine"])
+    testapp = TestApp(app)
+
+    failed = testapp.get("/failing", status=500).json
+    assert failed["error"] == "internal_error"
+    # WebTest runs every request on this thread, as Waitress reuses its threads.
+    for _ in range(3):
+        assert testapp.get("/health", status=200).json == {"status": "ok"}
+        assert testapp.get("/failing", status=500).json["error"] == "internal_error"
