@@ -30,6 +30,7 @@ setup(
         "click>=8.1,<9",
         "jsonschema>=4.20,<5",
         "prometheus-client>=0.20,<1",
+        "cachetools>=5.3,<9",
         "swagger-ui-bundle>=1.1,<2",
         "plaster_pastedeploy>=1.0,<2",
     ],

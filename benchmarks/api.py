@@ -176,6 +176,7 @@ def prepare(url: str) -> str:
 
     from plinth import make_configurator, schema
     from plinth.cli import Environment
+    from plinth.cli.core import acl_grant
     from plinth_auth import services as auth
     from plinth_stock.cli import demo
 
@@ -187,10 +188,19 @@ def prepare(url: str) -> str:
     CliRunner().invoke(demo, obj=env)
     with env.session() as db:
         user = auth.user_by_name(db, "bench")
+        created = user is None
         if user is None:
+            # Not a superuser: the stored ACL is read and decides.
             user, _ = auth.save_user(db, registry, "bench", auth.Actor("benchmark"),
-                                     password="benchmark-password", groups=["admins"])
+                                     password="load-test-password-7", groups=["readers"])
         _, secret = auth.issue_token(db, registry, user, 3600, auth.Actor("benchmark"))
+    if created:
+        for path, permission in (("/stock", "stock.view"), ("/locations", "stock.view"),
+                                 ("/locations", "stock.receive"),
+                                 ("/locations", "stock.reserve")):
+            result = CliRunner().invoke(acl_grant, [path, "group:readers", permission],
+                                        obj=env)
+            assert result.exit_code == 0, result.output
     return secret
 
 

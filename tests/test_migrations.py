@@ -49,3 +49,14 @@ def test_disabling_a_plugin_keeps_upgrades_working(tmp_path: Any) -> None:
         connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0123456789ab')")
     with pytest.raises(schema.SchemaError, match="not installed"):
         schema.upgrade(only_auth, only_auth["plinth.engine"])
+
+
+def test_every_security_table_has_its_trigger(plinth_app: Any, plinth_engine: Any) -> None:
+    from plinth.securityversion import missing_triggers
+
+    registry = plinth_app.registry
+    assert {"auth_tokens", "auth_users", "auth_memberships", "acl_entries",
+            "acl_roles"} <= \
+        set(registry["plinth.security_tables"])
+    with plinth_engine.connect() as connection:
+        assert missing_triggers(registry, connection) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from pyramid.authorization import Allow, Deny
-from pyramid.request import Request
+from pyramid.request import Request, apply_request_extensions
 from sqlalchemy import column, select, table
 
 from plinth.acl import AclEntry, AclResource
@@ -33,6 +33,7 @@ def request_as(plinth_registry: Any, dbsession: Any) -> Any:
     def make(*principals: str) -> Request:
         request = Request.blank("/")
         request.registry = plinth_registry
+        apply_request_extensions(request)  # request.security_version, as the router does
         request.environ[IDENTITY_KEY] = Identity("user:u", frozenset({"user:u", *principals}))
         request.__dict__["db"] = dbsession
         return request

@@ -193,3 +193,23 @@ def test_openapi_documents_roles_who_and_dry_run(testapp: Any) -> None:
     for path in ("/@@acl", "/{resource}/@@acl"):
         assert "dry_run" in [p["name"] for p in paths[path]["put"]["parameters"]]
     assert "/reports/access-review" in paths
+
+
+def test_openapi_states_what_roles_and_who_check(testapp: Any) -> None:
+    """A role's name and @@who's permission are checked in code (400): the
+    document states the same, so a client following it is never refused."""
+    import re
+
+    paths = testapp.get("/openapi.json").json["paths"]
+    for method in ("put", "delete"):
+        (name,) = paths["/@@roles/{name}"][method]["parameters"]
+        pattern = re.compile(name["schema"]["pattern"])
+        assert pattern.search("counter") and not pattern.search("µ©") \
+            and not pattern.search("Counter")
+    for path in ("/@@who", "/{resource}/@@who"):
+        (permission,) = [p for p in paths[path]["get"]["parameters"]
+                         if p["name"] == "permission"]
+        assert "stock.view" in permission["schema"]["enum"]
+        assert "" not in permission["schema"]["enum"]
+        (limit,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == "limit"]
+        assert limit["allowEmptyValue"] is True  # limit= is the default page size

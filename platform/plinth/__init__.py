@@ -34,6 +34,9 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     settings = apply_environment(settings)
     settings.setdefault("tm.manager_hook", "plinth.db.request_transaction_manager")
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    # Annotating the transaction would look the caller up before traversal,
+    # before a context can read its data with the security version.
+    settings.setdefault("tm.annotate_user", "false")
     config = Configurator(settings=settings)
     config.include(".settings")
     core_settings(config)
@@ -44,6 +47,8 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".outages")
     config.include(".resources")
     config.include(".acl")
+    config.include(".securityversion")
+    config.include(".securitycache")
     config.include(".roles")
     config.include(".security")
     config.include(".validation")

@@ -84,6 +84,7 @@ def _openapi(config: Any) -> None:
     from .coreapi import RESOURCE_PATH
 
     add = config.add_openapi_path
+    # The shapes the views check in code (400 otherwise), stated in the document.
     name = {"name": "name", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": f"^{roles.ROLE_NAME.pattern}$"}}
     add("/@@roles", "get", {

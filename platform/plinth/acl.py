@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .directives import register_once
+from .securityversion import SecurityVersion
 
 ALL = "ALL"
 ACTIONS = (Allow, Deny)
@@ -141,31 +142,56 @@ def default_entries(resource: Any, path: str) -> list[Entry]:
     return entries
 
 
-def _lineage_query() -> Any:
+def stored_acls_query(where: Any, with_version: bool = False) -> Any:
+    """Stored ACL rows (path, inherit, position, action, principal,
+    permission) of the resources matching ``where``, in path order.
+
+    ``with_version`` puts the security version in front of every row, and
+    yields one row (with a NULL path) when nothing matches, so that the
+    version is read in the same statement.
+    """
     res, ent = AclResource.__table__, AclEntry.__table__
-    return (
-        select(res.c.path, res.c.inherit, ent.c.position, ent.c.action,
+    columns = (res.c.path, res.c.inherit, ent.c.position, ent.c.action,
                ent.c.principal, ent.c.permission)
-        .select_from(res.outerjoin(ent, ent.c.path == res.c.path))
-        .where(res.c.path.in_(bindparam("paths", expanding=True)))
-        .order_by(res.c.path, ent.c.position)
-    )
+    if with_version:
+        sv = SecurityVersion.__table__
+        source = sv.outerjoin(res, where).outerjoin(ent, ent.c.path == res.c.path)
+        return (select(sv.c.version, *columns).select_from(source)
+                .order_by(res.c.path, ent.c.position))
+    return (select(*columns).select_from(res.outerjoin(ent, ent.c.path == res.c.path))
+            .where(where).order_by(res.c.path, ent.c.position))
 
 
-# Built once: on the hot path, constructing a statement costs more than running it.
-LINEAGE_QUERY = _lineage_query()
-
-
-def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list[Entry]]]:
-    """Stored entries and inherit flags of ``paths``, in one statement."""
+def collect_stored(rows: Iterable[Any]) -> dict[str, tuple[bool, list[Entry]]]:
+    """Rows of :func:`stored_acls_query`, by path."""
     found: dict[str, tuple[bool, list[Entry]]] = {}
-    # On the session's connection: the ORM layer adds cost and nothing here.
-    rows = db.connection().execute(LINEAGE_QUERY, {"paths": list(paths)})
     for path, inherit, position, action, principal, permission in rows:
+        if path is None:
+            continue  # the version's row when nothing matched
         _, entries = found.setdefault(path, (bool(inherit), []))
         if position is not None:
             entries.append(Entry(path, position, action, principal, permission, "stored"))
     return found
+
+
+# Built once: on the hot path, constructing a statement costs more than running it.
+_PATHS = AclResource.__table__.c.path.in_(bindparam("paths", expanding=True))
+LINEAGE_QUERY = stored_acls_query(_PATHS)
+LINEAGE_WITH_VERSION_QUERY = stored_acls_query(_PATHS, with_version=True)
+
+
+def load_stored(db: Session, paths: Sequence[str]) -> dict[str, tuple[bool, list[Entry]]]:
+    """Stored entries and inherit flags of ``paths``, in one statement."""
+    # On the session's connection: the ORM layer adds cost and nothing here.
+    return collect_stored(db.connection().execute(LINEAGE_QUERY, {"paths": list(paths)}))
+
+
+def load_stored_with_version(
+    db: Session, paths: Sequence[str]
+) -> tuple[int, dict[str, tuple[bool, list[Entry]]]]:
+    """The security version and what :func:`load_stored` reads, in one statement."""
+    rows = db.connection().execute(LINEAGE_WITH_VERSION_QUERY, {"paths": list(paths)}).all()
+    return int(rows[0][0]), collect_stored(row[1:] for row in rows)
 
 
 def lineage_acls(

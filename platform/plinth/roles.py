@@ -24,6 +24,7 @@ from . import audit
 from .acl import ALL, ROLE_PREFIX, AclEntry, registered_permissions
 from .db import Base
 from .errors import api_error
+from .securitycache import cached, security_cache
 
 REGISTRY_KEY = "plinth.roles"
 # Lower case, digits and . _ -, so that "role:NAME" fits an entry's permission.
@@ -140,10 +141,18 @@ def role_table(db: Session, registry: Any) -> RoleTable:
 
 
 def request_roles(request: Any) -> RoleTable:
-    """The request's role table, built once per request."""
+    """The request's role table, built once per request.
+
+    Stored roles come from the process's cache at the request's security
+    version (``acl_roles`` is a security table): a warm read spends no
+    statement on them.
+    """
     table = request.__dict__.get("_plinth_roles")
     if table is None:
-        table = request.__dict__["_plinth_roles"] = role_table(request.db, request.registry)
+        cache = security_cache(request.registry, "acl.roles")
+        table = request.__dict__["_plinth_roles"] = RoleTable(
+            declared_roles(request.registry),
+            lambda: cached(request, cache, "stored", lambda: stored_roles(request.db)))
     return table
 
 

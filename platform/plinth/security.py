@@ -18,9 +18,18 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
-from .acl import Decision, decide, lineage, lineage_acls, load_stored, path_of
+from .acl import (
+    Decision,
+    decide,
+    lineage,
+    lineage_acls,
+    load_stored,
+    load_stored_with_version,
+    path_of,
+)
 from .interfaces import IIdentityProvider
 from .roles import request_roles
+from .securitycache import request_acl_cache, set_version, version_unknown
 
 # Views reachable without a permission: reviewed, and checked by a test.
 PUBLIC_VIEWS = frozenset({
@@ -168,7 +177,9 @@ def session_credential(request: Request) -> str | None:
 def acl_cache(request: Request) -> dict[str, Any]:
     cache = request.__dict__.get("_plinth_acl_cache")
     if cache is None:
-        cache = request.__dict__["_plinth_acl_cache"] = {}
+        # Backed by the process's cache at the request's security version
+        # (plinth.securitycache): decide() and the lineage rule are unchanged.
+        cache = request.__dict__["_plinth_acl_cache"] = request_acl_cache(request)
     return cache
 
 
@@ -188,17 +199,25 @@ def explain_permission(
 def prefetch_acls(request: Request, resources: list[Any]) -> None:
     """Load the stored ACLs of several resources' lineages in one statement,
     before checking a permission on each (a filtered listing, say)."""
-    cache = acl_cache(request)
-    paths = {path_of(r) for resource in resources for r in lineage(resource)}
-    missing = [p for p in paths if p not in cache]
-    if missing:
-        stored = load_stored(request.db, missing)
-        for path in missing:
-            cache[path] = stored.get(path, (True, []))
+    paths = sorted({path_of(r) for resource in resources for r in lineage(resource)})
+    if version_unknown(request):
+        # The request's security version comes in the same statement.
+        version, stored = load_stored_with_version(request.db, paths)
+        set_version(request, version)
+        cache = acl_cache(request)
+        missing = paths
+    else:
+        cache = acl_cache(request)
+        missing = [p for p in paths if p not in cache]
+        stored = load_stored(request.db, missing) if missing else {}
+    for path in missing:
+        cache[path] = stored.get(path, (True, []))
 
 
 def forget_acl_cache(request: Request) -> None:
     request.__dict__.pop("_plinth_acl_cache", None)
+    # The version the cache was read at goes too: the next lookup reads it anew.
+    request.__dict__.pop("security_version", None)
 
 
 def view_permission_for(resource: Any) -> str | None:

@@ -27,10 +27,10 @@ from urllib.parse import unquote
 
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from .acl import AclEntry, AclResource, Entry, lineage, path_of
+from .acl import AclResource, collect_stored, lineage, path_of, stored_acls_query
 from .security import (
     acl_cache,
     effective_principals,
@@ -38,6 +38,7 @@ from .security import (
     prefetch_acls,
     superuser_among,
 )
+from .securitycache import set_version, version_unknown
 
 
 @dataclass(frozen=True)
@@ -96,31 +97,32 @@ def visible(request: Request, permission: str, resources: Iterable[Any]) -> list
             if explain_permission(request, resource, permission, principals).allowed]
 
 
-def _children_query(prefix: str, lineage_paths: list[str]) -> Any:
-    res, ent = AclResource.__table__, AclEntry.__table__
+def _children_query(prefix: str, lineage_paths: list[str], with_version: bool) -> Any:
+    res = AclResource.__table__
     # Children only: '/locations/WH1', not '/locations/WH1/A-1'.
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     child = and_(res.c.path.like(like + "%", escape="\\"),
                  res.c.path.not_like(like + "%/%", escape="\\"))
     where = or_(child, res.c.path.in_(lineage_paths)) if lineage_paths else child
-    return (select(res.c.path, res.c.inherit, ent.c.position, ent.c.action,
-                   ent.c.principal, ent.c.permission)
-            .select_from(res.outerjoin(ent, ent.c.path == res.c.path))
-            .where(where)
-            .order_by(res.c.path, ent.c.position))
+    return stored_acls_query(where, with_version)
 
 
 def _load_children(request: Request, container: Any, prefix: str) -> list[str]:
     """Cache the stored ACLs of ``container``'s lineage and of all its children
-    (one statement); return the names of the children that have any."""
-    cache = acl_cache(request)
-    missing = [p for p in (path_of(r) for r in lineage(container)) if p not in cache]
-    found: dict[str, tuple[bool, list[Entry]]] = {}
-    rows = request.db.connection().execute(_children_query(prefix, missing))
-    for path, inherit, position, action, principal, permission in rows:
-        _, entries = found.setdefault(path, (bool(inherit), []))
-        if position is not None:
-            entries.append(Entry(path, position, action, principal, permission, "stored"))
+    (one statement, which reads the security version too when the request
+    has not yet); return the names of the children that have any."""
+    paths = [path_of(r) for r in lineage(container)]
+    connection = request.db.connection()
+    if version_unknown(request):
+        rows = connection.execute(_children_query(prefix, paths, True)).all()
+        set_version(request, rows[0][0])
+        found = collect_stored(row[1:] for row in rows)
+        cache = acl_cache(request)
+        missing = paths
+    else:
+        cache = acl_cache(request)
+        missing = [p for p in paths if p not in cache]
+        found = collect_stored(connection.execute(_children_query(prefix, missing, False)))
     for path in missing:
         cache[path] = found.pop(path, (True, []))
     names = []

@@ -31,6 +31,9 @@ def includeme(config: Any) -> None:
     config.declare_permission("auth.self", "see your own identity and tokens")
     config.add_tree_child("auth", "plinth_auth.resources.AuthContainer")
     config.add_migrations("auth", "plinth_auth:migrations/versions")
+    # Their migration's triggers bump the security version (plinth.securityversion).
+    for table in ("auth_users", "auth_groups", "auth_memberships", "auth_tokens"):
+        config.declare_security_table(table)
     config.add_cli_command("plinth_auth.cli.users")
     config.add_cli_command("plinth_auth.cli.tokens")
     config.add_deploy_check("auth.superuser_passwords",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from zope.interface import implementer
 
 from plinth.interfaces import IIdentityProvider
 from plinth.security import Identity, session_credential
+from plinth.securitycache import cached, security_cache
 
 from . import directory
 from .models import Group, Token, User, memberships
@@ -33,37 +35,68 @@ def bearer_token(request: Any) -> str | None:
     return value if looks_like_token(value) else None
 
 
-# Built once: constructing the statement costs more than running it.
+# Built once: constructing the statement costs more than running it.  The
+# expiry is checked in Python, so that a cached token still expires on time.
 IDENTITY_QUERY = (
-    select(Token.id, Token.last_used_at, User.name, Group.name)
+    select(Token.id, Token.last_used_at, Token.expires_at, User.name, Group.name)
     .join(User, User.id == Token.user_id)
     .outerjoin(memberships, memberships.c.user_id == User.id)
     .outerjoin(Group, Group.id == memberships.c.group_id)
     .where(Token.secret_hash == bindparam("secret_hash"), Token.revoked_at.is_(None),
-           Token.expires_at > bindparam("now"), User.active.is_(True))
+           User.active.is_(True))
 )
+
+
+@dataclass
+class TokenInfo:
+    """What a live token stands for, as cached per process and security version."""
+
+    token_id: str
+    username: str
+    principals: frozenset[str]
+    expires_at: datetime
+    last_used: datetime | None  # refreshed in place when this process records a use
+
+
+def load_token(db: Any, secret_hash: str) -> TokenInfo | None:
+    rows = db.connection().execute(IDENTITY_QUERY, {"secret_hash": secret_hash}).all()
+    if not rows:
+        return None
+    token_id, last_used, expires_at, username, _ = rows[0]
+    principals = {f"user:{username}"} | {f"group:{g}" for *_, g in rows if g}
+    return TokenInfo(token_id, username, frozenset(principals), _aware(expires_at),
+                     _aware(last_used) if last_used is not None else None)
 
 
 @implementer(IIdentityProvider)
 class TokenIdentityProvider:
     def identify(self, request: Any) -> Identity | None:
-        secret = bearer_token(request) or _session_token(request)
+        bearer = bearer_token(request)
+        secret = bearer or _session_token(request)
         if secret is None:
             return None
         now = datetime.now(UTC)
-        # The session's connection, not the session: a Core statement run by
-        # the ORM costs noticeably more, and this runs on every request.
-        rows = request.db.connection().execute(
-            IDENTITY_QUERY, {"secret_hash": hash_token(secret), "now": now}).all()
-        if not rows:
+        secret_hash = hash_token(secret)
+        if bearer is not None:
+            # Per process, for as long as no token, user or membership changes
+            # (plinth.securitycache): a warm read spends no statement here.
+            info = cached(request, security_cache(request.registry, "auth.tokens"),
+                          secret_hash, lambda: load_token(request.db, secret_hash))
+        else:
+            # A session's idle timeout needs the token's last use as any
+            # process recorded it, and recording a use does not bump the
+            # security version: a cached copy could be stale.
+            info = load_token(request.db, secret_hash)
+        if info is None or info.expires_at <= now:
             return None
-        token_id, last_used, username, _ = rows[0]
-        principals = {f"user:{username}"} | {f"group:{g}" for *_, g in rows if g}
-        if last_used is None or _aware(last_used) < now - LAST_USED_GRANULARITY:
+        last_used = info.last_used
+        if last_used is None or last_used < now - LAST_USED_GRANULARITY:
+            token_id = info.token_id
+            info.last_used = now
             request.add_finished_callback(lambda req: _touch(req, token_id, now))
-        return Identity(userid=f"user:{username}", principals=frozenset(principals),
-                        extra={"user": username, "token_id": token_id,
-                               "last_used_at": _aware(last_used) if last_used else None})
+        return Identity(userid=f"user:{info.username}", principals=info.principals,
+                        extra={"user": info.username, "token_id": info.token_id,
+                               "last_used_at": last_used})
 
     def expand_principal(self, db: Any, principal: str) -> list[str] | None:
         kind, _, name = principal.partition(":")

@@ -16,7 +16,7 @@ writers are serialized by ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from plinth.securityversion import VERSION_COLUMN
 from plinth.visibility import Visibility
 
 from . import events
@@ -38,6 +39,7 @@ MAX_COST = Decimal("9999999999.9999")
 
 Notify = Callable[[Any], None]
 RESERVATIONS = cast(Table, Reservation.__table__)
+LEVELS = cast(Table, StockLevel.__table__)
 
 
 def _no_notify(event: Any) -> None:
@@ -129,6 +131,15 @@ def _snapshot_query() -> Any:
 
 # Built once: on the hot path, constructing a statement costs more than running it.
 SNAPSHOT_QUERY = _snapshot_query()
+# The same, with the security version: an authorized read in one statement.
+SNAPSHOT_WITH_VERSION_QUERY = SNAPSHOT_QUERY.add_columns(VERSION_COLUMN)
+
+
+def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence[Any]:
+    """The rows :func:`item_snapshot` shapes (one per level), in one statement."""
+    query = SNAPSHOT_WITH_VERSION_QUERY if with_version else SNAPSHOT_QUERY
+    # On the session's connection: the ORM layer adds cost and nothing here.
+    return db.connection().execute(query, {"sku": sku, "now": utcnow()}).all()
 
 
 # Given the codes of locations, those whose levels the caller may see.
@@ -136,14 +147,17 @@ VisibleCodes = Callable[[list[str]], Container[str]]
 
 
 def item_snapshot(db: Session, sku: str, now: datetime | None = None,
+                  rows: Sequence[Any] | None = None,
                   visible: VisibleCodes | None = None) -> dict[str, Any] | None:
-    """The item with its levels per location, in one statement.
+    """The item with its levels per location, in one statement (or from
+    ``rows`` that :func:`snapshot_rows` read already).
 
     With ``visible``, levels at other locations are left out, and so are they
     from the totals.
     """
-    # On the session's connection: the ORM layer adds cost and nothing here.
-    rows = db.connection().execute(SNAPSHOT_QUERY, {"sku": sku, "now": now or utcnow()}).all()
+    if rows is None:
+        rows = db.connection().execute(SNAPSHOT_QUERY,
+                                       {"sku": sku, "now": now or utcnow()}).all()
     if not rows:
         return None
     first = rows[0]
@@ -525,14 +539,10 @@ def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
             actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
     now = utcnow()
     release_expired(db, where.item.id, where.location.id, now, notify)
-    result = db.execute(
-        update(StockLevel)
-        .where(StockLevel.item_id == where.item.id,
-               StockLevel.location_id == where.location.id,
-               StockLevel.on_hand - StockLevel.reserved >= quantity)
-        .values(reserved=StockLevel.reserved + quantity))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise insufficient(db, where, quantity)
+    # The reservation row goes in before the guarded update, which then is the
+    # last statement: concurrent reservations of one level queue on its row
+    # lock, held from that update to the commit, so it is held for as short a
+    # time as possible.  A refused reservation rolls the row back with the rest.
     reservation = Reservation(id=uuid.uuid4().hex, item_id=where.item.id,
                               location_id=where.location.id, quantity=quantity,
                               reference=reference, status="active", actor=actor,
@@ -540,7 +550,18 @@ def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
                               updated_at=now)
     db.add(reservation)
     db.flush()
-    level = level_snapshot(db, where, now)
+    lv = LEVELS
+    row = db.execute(
+        update(lv)
+        .where(lv.c.item_id == where.item.id, lv.c.location_id == where.location.id,
+               lv.c.on_hand - lv.c.reserved >= quantity)
+        .values(reserved=lv.c.reserved + quantity)
+        .returning(lv.c.on_hand, (lv.c.reserved - expired_reserved(now)).label("reserved"))
+    ).first()
+    if row is None:
+        raise insufficient(db, where, quantity)
+    level = {**where.key, "on_hand": row.on_hand, "reserved": row.reserved,
+             "available": row.on_hand - row.reserved}
     notify(events.StockChanged(where.item.sku, where.location.code, "reservation", 0,
                                level["on_hand"], level["reserved"]))
     return {**reservation_dict(reservation, where.item.sku, where.location.code, now),

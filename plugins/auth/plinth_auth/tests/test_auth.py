@@ -304,17 +304,22 @@ def test_hash_parameters_meet_the_minimum() -> None:
     assert passwords.TIME_COST >= 2 and passwords.MEMORY_COST_KIB >= 19 * 1024
 
 
-def test_token_lookup_costs_one_statement(testapp: Any, make_user: Any, login: Any,
-                                          sql_counter: Any) -> None:
+def test_token_lookup_costs_one_statement_then_none(testapp: Any, make_user: Any,
+                                                    login: Any, sql_counter: Any) -> None:
     make_user("gina", "clerks", "pickers")
-    headers = login("gina")
-    testapp.get("/auth/whoami", headers=headers)  # records last use
+    headers = login("gina")  # a new token bumps the security version: caches miss
     with sql_counter() as counter:
-        testapp.get("/auth/whoami", headers=headers)
-    identity = [s for s in counter.statements if "auth_tokens" in s]
+        assert testapp.get("/auth/whoami", headers=headers).json["user"] == "gina"
+    identity = [s for s in counter.statements if s.startswith("SELECT auth_tokens")]
     assert len(identity) == 1, "\n".join(counter.statements)
-    # and the whole request: identity, then the ACL lineage of /auth
-    assert counter.count == 2, "\n".join(counter.statements)
+    # the version with the ACL lineage of /auth, the identity, then the recorded use
+    assert counter.count == 3, "\n".join(counter.statements)
+    assert counter.statements[-1].startswith("UPDATE auth_tokens SET last_used_at")
+    # warm: only the security version is read, the token and ACLs are cached
+    with sql_counter() as counter:
+        assert testapp.get("/auth/whoami", headers=headers).json["user"] == "gina"
+    assert counter.count == 1 and "security_version" in counter.statements[0], \
+        "\n".join(counter.statements)
 
 
 def test_last_used_is_recorded(testapp: Any, make_user: Any, login: Any) -> None:
