@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
+from plinth.testing import acl_entry as grant
+
 CLERK = "stock.issue stock.receive stock.reserve stock.view"
-
-
-def grant(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
-    return {"action": action, "principal": principal, "permission": permission}
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-
-def grant(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
-    return {"action": action, "principal": principal, "permission": permission}
+from plinth.testing import acl_entry as grant
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from plinth import acladmin, roles
 from plinth.acl import decide, lineage_acls
 from plinth.dryrun import holds
 from plinth.security import superuser_among
+from plinth.testing import acl_entry as grant
 
 PATHS = ["/", "/locations", "/locations/WH1", "/locations/WH2"]
 PRINCIPALS = ["system.Everyone", "system.Authenticated", "user:ann", "user:bob",
@@ -95,10 +96,6 @@ def test_applying_a_change_flips_exactly_what_the_dry_run_listed(
             assert change_["after"] == ("Allow" if after[key] else "Deny")
     finally:
         savepoint.rollback()
-
-
-def grant(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
-    return {"action": action, "principal": principal, "permission": permission}
 
 
 @pytest.fixture

@@ -9,10 +9,7 @@ import pytest
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
 from plinth import make_configurator
-
-
-def grant(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
-    return {"action": action, "principal": principal, "permission": permission}
+from plinth.testing import acl_entry as grant
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from plinth import acladmin, roles, whocan
 from plinth.acl import decide, lineage_acls
 from plinth.resources import Root
 from plinth.security import superuser_among
+from plinth.testing import acl_entry as grant
 
 PATHS = ["/", "/locations", "/locations/WH1"]
 USERS = ["ann", "bob", "cy", "dee", "eve"]
@@ -112,10 +113,6 @@ def test_who_agrees_with_the_engine_for_every_user(
                                              permission), (path, permission, rule)
     finally:
         savepoint.rollback()
-
-
-def grant(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
-    return {"action": action, "principal": principal, "permission": permission}
 
 
 @pytest.fixture

@@ -70,6 +70,11 @@ def empty_tables(engine: Any) -> None:
                 connection.execute(text(f'DELETE FROM "{table}"'))
 
 
+def acl_entry(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
+    """One entry of a ``PUT @@acl`` body."""
+    return {"action": action, "principal": principal, "permission": permission}
+
+
 @implementer(IIdentityProvider)
 class TestingIdentityProvider:
     """Lets a test act as any identity; otherwise asks the real provider."""

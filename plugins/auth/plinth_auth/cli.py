@@ -69,19 +69,23 @@ def users_list(env: Environment, as_json: bool) -> None:
                 for u in found])
 
 
+def _set_active(env: Environment, name: str, active: bool) -> None:
+    try:
+        with env.session() as db:
+            if services.user_by_name(db, name) is None:
+                raise click.ClickException(f"no user {name!r}")
+            services.save_user(db, env.registry, name, _actor(env), active=active)
+    except services.AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{'enabled' if active else 'disabled'} user {name}")
+
+
 @users.command("enable")
 @click.argument("name")
 @pass_env
 def users_enable(env: Environment, name: str) -> None:
     """Enable NAME again (its old tokens stay revoked)."""
-    try:
-        with env.session() as db:
-            if services.user_by_name(db, name) is None:
-                raise click.ClickException(f"no user {name!r}")
-            services.save_user(db, env.registry, name, _actor(env), active=True)
-    except services.AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    click.echo(f"enabled user {name}")
+    _set_active(env, name, True)
 
 
 @users.command("disable")
@@ -89,14 +93,7 @@ def users_enable(env: Environment, name: str) -> None:
 @pass_env
 def users_disable(env: Environment, name: str) -> None:
     """Disable NAME: its tokens are revoked at once."""
-    try:
-        with env.session() as db:
-            if services.user_by_name(db, name) is None:
-                raise click.ClickException(f"no user {name!r}")
-            services.save_user(db, env.registry, name, _actor(env), active=False)
-    except services.AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    click.echo(f"disabled user {name}")
+    _set_active(env, name, False)
 
 
 @users.command("delete")
