@@ -28,6 +28,7 @@ from .errors import api_error
 from .interfaces import IIdentityProvider
 from .roles import is_grantable, role_table
 from .security import superuser_among, superusers
+from .securityversion import lock_for_write
 
 PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
 SYSTEM_PRINCIPALS = (Everyone, Authenticated)
@@ -70,6 +71,7 @@ def locked_acl_state(db: Session, path: str) -> AclResource:
     taken on a row that exists because it is inserted first, race-free.  A
     row created here has version 0, the ETag of a resource never written.
     """
+    lock_for_write(db)
     insert_missing(db, AclResource, {"path": path, "inherit": True, "version": 0})
     return db.scalars(select(AclResource).where(AclResource.path == path).with_for_update()
                       .execution_options(populate_existing=True)).one()
@@ -237,11 +239,8 @@ def replace_at_path(db: Session, registry: Any, path: str, entries: list[dict[st
     """Replace the stored entries at a ``path`` no resource answers to (the
     operator's tool for what a deleted item or a disabled plugin left); audited."""
     validate_entries(registry, entries, role_table(db, registry))
+    state = locked_acl_state(db, path)
     before = stored_at(db, path)
-    state = acl_state(db, path)
-    if state is None:
-        state = AclResource(path=path, inherit=True, version=0)
-        db.add(state)
     state.version += 1
     db.flush()
     db.execute(delete(AclEntry).where(AclEntry.path == path))
@@ -254,6 +253,7 @@ def replace_at_path(db: Session, registry: Any, path: str, entries: list[dict[st
 
 def forget_path(db: Session, path: str, actor: str | None) -> int:
     """Remove the stored ACL of a ``path`` no resource answers to; audited."""
+    lock_for_write(db)
     before = stored_at(db, path)
     db.execute(delete(AclEntry).where(AclEntry.path == path))
     db.execute(delete(AclResource).where(AclResource.path == path))

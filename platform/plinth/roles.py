@@ -25,6 +25,7 @@ from .acl import ALL, ROLE_PREFIX, AclEntry, registered_permissions
 from .db import Base
 from .errors import api_error
 from .securitycache import cached, security_cache
+from .securityversion import lock_for_write
 
 REGISTRY_KEY = "plinth.roles"
 # Lower case, digits and . _ -, so that "role:NAME" fits an entry's permission.
@@ -177,6 +178,7 @@ def save_role(db: Session, registry: Any, name: str, permissions: list[str], tit
         raise api_error(409, "declared_role",
                         f"role {name!r} is declared by a plugin and cannot be changed")
     known = registered_permissions(registry)
+    lock_for_write(db)
     problems = [{"field": f"permissions/{i}", "message": f"unknown permission {p!r}"}
                 for i, p in enumerate(permissions) if p not in known]
     if problems:
@@ -213,6 +215,7 @@ def delete_role(db: Session, registry: Any, name: str, actor: str | None,
     if name in declared_roles(registry):
         raise api_error(409, "declared_role",
                         f"role {name!r} is declared by a plugin and cannot be deleted")
+    lock_for_write(db)
     current = db.get(StoredRole, name)
     if current is None:
         raise api_error(404, "not_found", f"no stored role {name!r}")

@@ -10,7 +10,10 @@ they hold by this version, so a change decides the very next request on every
 process.
 
 Only security writes take the row's lock, and they are rare; stock writes never
-touch it, so it does not serialise them.
+touch it, so it does not serialise them.  Every security writer takes that lock
+*first* (:func:`lock_for_write`), before locking a user or an ACL row: the
+triggers would otherwise take it in the middle, and two writers holding one
+lock each would wait for the other's (a deadlock).
 
 A plugin with a table of its own that decides who may do what (roles, say)
 adds it to the list in two lines:
@@ -52,6 +55,23 @@ VERSION = SecurityVersion.__table__.c.version
 VERSION_QUERY = select(VERSION)
 VERSION_COLUMN = select(VERSION).scalar_subquery().label("security_version")
 BUMP = "UPDATE security_version SET version = version + 1"
+LOCK = select(SecurityVersion.id).with_for_update()
+
+
+def lock_for_write(db: Any) -> None:
+    """Queue behind every other writer of security data, before any other lock.
+
+    Call it first in a service that writes a security table.  The triggers
+    lock the version row at a transaction's first security write and keep it
+    to the end; a writer that had locked a user's or an ACL's row before then
+    would wait for the version while holding that row, and one that had
+    already written (on PostgreSQL even an ``INSERT ... ON CONFLICT DO
+    NOTHING`` that inserted nothing fires the statement trigger) would wait for
+    the row while holding the version.  Taken first, the version row puts all
+    security writers in one queue, in one lock order.  On SQLite the write
+    lock, taken when the transaction began, already does.
+    """
+    db.execute(LOCK)
 
 
 def trigger_name(table: str, event: str) -> str:

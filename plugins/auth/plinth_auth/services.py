@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from plinth.acladmin import remove_grants_of
 from plinth.db import insert_missing
 from plinth.security import superuser_among, superusers
+from plinth.securityversion import lock_for_write
 
 from . import events
 from .models import Group, Token, User, memberships
@@ -137,6 +138,7 @@ def save_user(
     # Hashed before the user's row is locked, so that concurrent writers do
     # not queue behind each other's hashing.
     password_hash = hash_password(password) if password is not None else None
+    lock_for_write(db)
     user = locked_user(db, name)
     created = False
     if user is None:
@@ -185,6 +187,7 @@ def delete_user(db: Session, registry: Any, user: User, actor: Actor,
                 keep_grants: bool = False) -> int:
     """Delete ``user`` and its tokens; also the ACL entries naming it unless
     ``keep_grants``.  Returns how many entries were removed."""
+    lock_for_write(db)
     keeps_superuser(db, registry, user, deleting=True)
     before = user_dict(user)
     db.delete(user)
