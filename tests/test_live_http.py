@@ -95,7 +95,7 @@ def server_errors(servers: list[LiveServer], headers: dict[str, str]) -> float:
         assert status == 200
         for match in re.finditer(r'^plinth_http_requests_total\{([^}]*)\} (\S+)$',
                                  body.decode(), re.MULTILINE):
-            if 'status="500"' in match.group(1):
+            if 'status="5xx"' in match.group(1):
                 total += float(match.group(2))
     return total
 
