@@ -16,6 +16,7 @@ from ..errors import json_error_response
 
 
 def body_size_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween: the JSON 413 for a body over ``plinth.max_body_size``."""
     limit = registry.settings["plinth.max_body_size"]
 
     def body_size_tween(request: Request) -> Response:

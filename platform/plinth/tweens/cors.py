@@ -9,6 +9,7 @@ from pyramid.response import Response
 
 
 def preflight_response() -> Response:
+    """The answer to a CORS preflight from an allowed origin."""
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE"
     response.headers["Access-Control-Allow-Headers"] = \
@@ -18,6 +19,7 @@ def preflight_response() -> Response:
 
 
 def cors_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween: preflights answered and responses marked for allowed origins."""
     origins = frozenset(registry.settings["plinth.cors_origins"])
 
     def cors_tween(request: Request) -> Response:

@@ -31,6 +31,7 @@ def send_location_as_is(response: Response) -> None:
 
 
 def security_headers_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween: the security headers, unless the view set its own."""
     def security_headers_tween(request: Request) -> Response:
         response = handler(request)
         # One pass over the header list instead of a case-insensitive scan

@@ -32,6 +32,7 @@ def malformed_url(request: Request) -> tuple[str, str, dict[str, Any]] | None:
 
 
 def malformed_url_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween: the JSON 400 for a URL that cannot be decoded or holds NUL."""
     def malformed_url_tween(request: Request) -> Response:
         problem = malformed_url(request)
         if problem is not None:

@@ -32,6 +32,7 @@ def logged_path(request: Request) -> str:
 
 
 def observe_tween_factory(handler: Any, registry: Any) -> Any:
+    """Tween: one access line and the metrics for each answered request."""
     # Read once the configuration is committed: the set of view names is
     # what bounds the traversal routes' label values.
     view_names = metrics.registered_view_names(registry)
