@@ -6,8 +6,8 @@ far, or None), whichever module logs it: Plinth, a plugin, SQLAlchemy,
 pyramid_retry, an error view.  They are set by a log record factory rather
 than by a filter, because ``pserve`` configures logging from the ini file,
 whose format cannot attach filters to handlers, and a factory reaches every
-handler and formatter an operator configures (``%(request_id)s`` works in a
-plain format string too).  Outside a request both are None.
+handler and formatter an operator configures.  Outside a request both are
+None.
 
 :class:`JsonFormatter` writes one JSON object per line (production);
 :class:`ConsoleFormatter` writes one readable line, and for each request the
