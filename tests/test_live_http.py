@@ -51,8 +51,9 @@ def production(plinth_app: Any, plinth_settings: dict[str, Any],
 
 
 def lines_for(servers: list[LiveServer], request_id: str) -> list[dict[str, Any]]:
+    """The access lines of a request (its other lines carry its id too)."""
     return [line for server in servers for line in server.log_lines()
-            if line.get("request_id") == request_id]
+            if line.get("request_id") == request_id and line["logger"] == "plinth.access"]
 
 
 def errors_in(servers: list[LiveServer]) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ def server_errors(servers: list[LiveServer], headers: dict[str, str]) -> float:
         assert status == 200
         for match in re.finditer(r'^plinth_http_requests_total\{([^}]*)\} (\S+)$',
                                  body.decode(), re.MULTILINE):
-            if 'status="500"' in match.group(1):
+            if 'status="5xx"' in match.group(1):
                 total += float(match.group(2))
     return total
 

@@ -19,7 +19,7 @@ import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import text
 
-from plinth.tweens import REQUESTS
+from plinth.metrics import REQUESTS
 
 ROWS = ("/deadlock-a", "/deadlock-b")
 
@@ -91,11 +91,12 @@ def test_a_deadlocked_request_is_retried_and_answers_once(
         deadlock_app: Any, caplog: pytest.LogCaptureFixture) -> None:
     app, other_done = deadlock_app
     caplog.set_level(logging.INFO, logger="plinth")
-    errors_before = REQUESTS.labels("POST", "500")._value.get()
+    errors = REQUESTS.labels("test.deadlock", "POST", "5xx")
+    errors_before = errors._value.get()
     response = app.post("/test-deadlock", status=200)
     assert response.json == {"attempts": [0, 1]}
     assert other_done.wait(15)  # the other transaction got its locks once this one aborted
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.getMessage() for r in caplog.records if r.name == "plinth.errors"] == [
         f"retrying request {response.headers['X-Request-ID']} after OperationalError"]
-    assert REQUESTS.labels("POST", "500")._value.get() == errors_before
+    assert errors._value.get() == errors_before

@@ -77,3 +77,13 @@ def test_both_processes_share_login_limits() -> None:
                                  {"username": account, "password": "wrong-password"})
     assert status == 429, body
     assert int(headers["Retry-After"]) > 0
+
+
+def test_nginx_does_not_proxy_metrics() -> None:
+    # Prometheus scrapes each process on its own port; through nginx the
+    # metrics are not there, however the path is spelled.
+    for path in ("/metrics", "/%6detrics", "//metrics", "/metrics?x=1"):
+        status, headers, body = call("GET", path)
+        assert status == 404, (path, body)
+        assert json.loads(body)["error"] == "not_found"
+        assert headers["Server"].startswith("nginx")

@@ -6,7 +6,6 @@ import sys
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.tweens import INGRESS
 
 __version__ = "0.1.0"
 
@@ -58,12 +57,14 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".schema")
     config.include(".health")
     config.include(".deploy")
+    config.include(".logs")
+    config.include(".metrics")
     config.include(".cli.directives")
     config.include(".views")
     config.include(".coreapi")
     config.include(".accessviews")
-    # Outermost, so that errors raised by pyramid_tm's commit get JSON too.
-    config.add_tween("plinth.tweens.plinth_tween_factory", under=INGRESS)
+    # Above pyramid_tm, so that errors raised by its commit get JSON too.
+    config.include(".tweens")
     from .plugins import include_plugins
 
     include_plugins(config, settings_list(config))
