@@ -19,7 +19,7 @@ BODIES = [
 
 @pytest.mark.parametrize(("content_type", "body"), BODIES)
 @pytest.mark.parametrize("path", ["/admin/@@signin", "/admin/@@signout",
-                                  "/admin/locations/WH1/@@acl-add",
+                                  "/admin/locations/WH1/@@acl-edit",
                                   "/admin/locations/WH1/@@panel"])
 def test_odd_bodies_are_refused_not_crashed_on(make_user: Any, sign_in: Any, path: str,
                                                content_type: str, body: bytes) -> None:

@@ -16,10 +16,11 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import lineage
 
-from plinth import acladmin
-from plinth.acl import ALL, path_of, registered_permissions
+from plinth import acladmin, whocan
+from plinth.acl import ALL, ROLE_PREFIX, path_of, registered_permissions
 from plinth.errors import APIError, api_error
-from plinth.security import prefetch_acls, view_permission_for
+from plinth.roles import all_roles
+from plinth.security import effective_principals, prefetch_acls, view_permission_for
 from plinth.validation import validate
 from plinth.views import acl_put
 
@@ -28,6 +29,7 @@ from .common import admin_path, render
 from .forms import form_post
 
 CHILDREN_PAGE = 50
+WHO_PAGE = 50
 
 
 def page_permission(context: Any) -> str | None:
@@ -88,10 +90,33 @@ def acl_panel(request: Request, context: Any) -> dict[str, Any] | None:
                                "permissions": acladmin.explain(
                                    request.db, request.registry, context, principals,
                                    permission)}
-    return {"acl": acl, "permissions": permissions,
+    who, who_error = who_may(request, context, permissions[1:])
+    grantable = [*permissions, *(f"{ROLE_PREFIX}{role.name}"
+                                 for role in all_roles(request.db, request.registry))]
+    return {"acl": acl, "permissions": permissions, "grantable": grantable,
             "can_manage": bool(request.has_permission("acl.manage", context)),
             "explanation": explanation, "explain_error": error,
-            "principal": principal, "permission": permission or ""}
+            "principal": principal, "permission": permission or "",
+            "who": who, "who_error": who_error, "who_permission": request.GET.get("who", "")}
+
+
+def who_may(request: Request, context: Any,
+            permissions: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """"Who may do Y here": a page of ``@@who``'s answer, under its rules
+    (naming users tells who is in which group: ``acl.view`` on the root)."""
+    permission = request.GET.get("who", "").strip()
+    if not permission:
+        return None, None
+    if permission not in permissions:
+        return None, f"Unknown permission {permission!r}."
+    if not request.has_permission("acl.view", request.root):
+        return None, "Listing users needs acl.view on the root."
+    after = request.GET.get("who_after") or None
+    result = whocan.who(request.db, request.registry, context, permission, after, WHO_PAGE)
+    users = result["users"]
+    result["next"] = admin_path(request, context, who=permission, who_after=users[-1]) \
+        + "#who" if result["next_cursor"] else None
+    return result, None
 
 
 def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
@@ -107,7 +132,7 @@ def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
 
 
 def resource_page(context: Any, request: Request, status: int = 200,
-                  error: str | None = None) -> Response:
+                  error: str | None = None, preview: dict[str, Any] | None = None) -> Response:
     return render(request, "resource.jinja2", {
         "title": path_of(context),
         "path": path_of(context),
@@ -116,23 +141,20 @@ def resource_page(context: Any, request: Request, status: int = 200,
         "panels": render_panels(request, context),
         "acl_panel": acl_panel(request, context),
         "error": error,
+        "preview": preview,
     }, status)
-
-
-def _after_change(context: Any, request: Request, change: Any) -> Response:
-    """Apply ``change``; back to the page, or the page with the error."""
-    try:
-        change()
-    except APIError as exc:
-        request.tm.abort()
-        request.tm.begin()
-        return resource_page(context, request, exc.code, exc.message + _details(exc))
-    return HTTPSeeOther(location=admin_path(request, context) + "#acl")
 
 
 def _details(exc: APIError) -> str:
     problems = exc.details.get("errors") or []
     return "".join(f" {p.get('message')}." for p in problems if p.get("message"))
+
+
+def _refused(context: Any, request: Request, exc: APIError) -> Response:
+    """The page again with the error, and nothing of the request written."""
+    request.tm.abort()
+    request.tm.begin()
+    return resource_page(context, request, exc.code, exc.message + _details(exc))
 
 
 def _stored(request: Request, context: Any) -> tuple[list[dict[str, str]], bool]:
@@ -161,68 +183,92 @@ def _position(request: Request, entries: list[Any], allow_end: bool = False) -> 
     return position
 
 
-def _replace(request: Request, context: Any, entries: list[dict[str, str]],
-             inherit: bool | None = None) -> None:
-    """Save through the view of ``PUT @@acl`` itself, so that every rule of
-    the API (validation, delegation limits, the root's guard, the audit
-    entry) applies to the console as well."""
+Entries = list[dict[str, str]]
+
+
+def _add(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
+    entry = {"action": request.POST.get("action", ""),
+             "principal": request.POST.get("principal", "").strip(),
+             "permission": request.POST.get("permission", "")}
+    if entry["action"] not in ("Allow", "Deny"):
+        raise api_error(400, "invalid_request", "The action is Allow or Deny.")
+    entries.insert(_position(request, entries, allow_end=True), entry)
+    return entries, None
+
+
+def _move(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
+    position = _position(request, entries)
+    target = position + (-1 if request.POST.get("direction") == "up" else 1)
+    if not 0 <= target < len(entries):
+        raise api_error(400, "invalid_request", "That entry cannot move further.")
+    entries[position], entries[target] = entries[target], entries[position]
+    return entries, None
+
+
+def _remove(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
+    del entries[_position(request, entries)]
+    return entries, None
+
+
+def _inherit(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
+    return entries, request.POST.get("inherit") == "true"
+
+
+# What each ACL form does to the stored entries (and maybe the inherit flag).
+EDITS = {"add": _add, "move": _move, "remove": _remove, "inherit": _inherit}
+# The fields an edit is made of, carried from the preview to its confirmation.
+EDIT_FIELDS = ("edit", "etag", "action", "principal", "permission", "position", "direction",
+               "inherit")
+
+
+def _body(request: Request, entries: Entries, inherit: bool | None) -> dict[str, Any]:
     body: dict[str, Any] = {"entries": entries}
     if inherit is not None:
         body["inherit"] = inherit
-    request.validated = validate(acladmin.ACL_BODY_SCHEMA, body)
+    return validate(acladmin.ACL_BODY_SCHEMA, body)
+
+
+def _preview(request: Request, context: Any, entries: Entries,
+             inherit: bool | None) -> list[dict[str, Any]]:
+    """What ``PUT @@acl?dry_run=true`` answers: the same validation and
+    delegation checks as the write, then the decisions the change flips."""
+    body = _body(request, entries, inherit)
+    result = acladmin.preview_acl(request.db, request.registry, context, body["entries"],
+                                  body.get("inherit"), caller=effective_principals(request))
+    return list(result["changes"])
+
+
+def _replace(request: Request, context: Any, entries: Entries,
+             inherit: bool | None = None) -> None:
+    """Save through the view of ``PUT @@acl`` itself, so that every rule of
+    the API (validation, delegation limits, the root's guard, the audit
+    entry) applies to the console as well.  The page's ETag becomes the
+    request's ``If-Match``, compared under the ACL's write lock: a change
+    made by someone else since the preview is refused, not overwritten."""
+    request.validated = _body(request, entries, inherit)
+    request.headers["If-Match"] = f'"{request.POST.get("etag", "")}"'
     acl_put(context, request)
 
 
 @form_post
-def acl_add(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        entry = {"action": request.POST.get("action", ""),
-                 "principal": request.POST.get("principal", "").strip(),
-                 "permission": request.POST.get("permission", "")}
-        if entry["action"] not in ("Allow", "Deny"):
-            raise api_error(400, "invalid_request", "The action is Allow or Deny.")
-        entries.insert(_position(request, entries, allow_end=True), entry)
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_move(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        position = _position(request, entries)
-        target = position + (-1 if request.POST.get("direction") == "up" else 1)
-        if not 0 <= target < len(entries):
-            raise api_error(400, "invalid_request", "That entry cannot move further.")
-        entries[position], entries[target] = entries[target], entries[position]
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_remove(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        del entries[_position(request, entries)]
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_inherit(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        _replace(request, context, entries, request.POST.get("inherit") == "true")
-
-    return _after_change(context, request, change)
-
-
-ACL_FORMS = {"acl-add": acl_add, "acl-move": acl_move, "acl-remove": acl_remove,
-             "acl-inherit": acl_inherit}
+def acl_edit(context: Any, request: Request) -> Response:
+    """Every ACL form: first a preview of what the change flips, then, when
+    the preview's confirm button sends the same fields back, the change."""
+    edit = EDITS.get(request.POST.get("edit", ""))
+    try:
+        if edit is None:
+            raise api_error(400, "invalid_request", "Unknown change.")
+        entries, inherit = edit(request, *_stored(request, context))
+        if request.POST.get("confirm") == "yes":
+            _replace(request, context, entries, inherit)
+            return HTTPSeeOther(location=admin_path(request, context) + "#acl")
+        changes = _preview(request, context, entries, inherit)
+    except APIError as exc:
+        return _refused(context, request, exc)
+    preview = {"changes": changes, "entries": entries,
+               "inherit": inherit, "fields": {name: request.POST[name]
+                                              for name in EDIT_FIELDS if name in request.POST}}
+    return resource_page(context, request, preview=preview)
 
 
 def _panel(context: Any, request: Request) -> Any:
@@ -246,7 +292,5 @@ def panel_post(context: Any, request: Request) -> Response:
     try:
         panel.post(context, request)
     except APIError as exc:
-        request.tm.abort()
-        request.tm.begin()
-        return resource_page(context, request, exc.code, exc.message + _details(exc))
+        return _refused(context, request, exc)
     return HTTPSeeOther(location=admin_path(request, context) + f"#panel-{panel.name}")
