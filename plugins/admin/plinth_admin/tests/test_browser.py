@@ -167,6 +167,7 @@ PAGE_TYPES = ["/admin/", "/admin/locations", "/admin/locations/WH1",
               "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users/rita",
               "/admin/auth/groups/receivers", "/admin/auth/tokens",
               "/admin/reports/stock-balance", "/admin/@@audit", "/admin/@@plugins",
+              "/admin/@@roles",
               "/admin/auth/nothing", "/admin/locations/WH1?principal=user:rita"]
 
 

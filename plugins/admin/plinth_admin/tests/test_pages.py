@@ -50,7 +50,7 @@ PAGES = ["/admin/", "/admin/locations", "/admin/locations/WH1", "/admin/location
          "/admin/stock", "/admin/stock/A-1", "/admin/auth", "/admin/auth/users",
          "/admin/auth/users/root", "/admin/auth/groups", "/admin/auth/groups/admins",
          "/admin/auth/tokens", "/admin/reports", "/admin/reports/low-stock",
-         "/admin/reservations", "/admin/@@audit", "/admin/@@plugins"]
+         "/admin/reservations", "/admin/@@audit", "/admin/@@plugins", "/admin/@@roles"]
 
 
 @pytest.mark.parametrize("path", PAGES)

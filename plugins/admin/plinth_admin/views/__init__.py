@@ -10,7 +10,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.resources import Root
 
-from . import errors, pages, signin, site
+from . import errors, pages, roles, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root
 
 
@@ -39,6 +39,10 @@ def includeme(config: Any) -> None:
         permission=NO_PERMISSION_REQUIRED, permits=pages.panel_permits)
     add(site.audit_page, route_name=ROUTE, context=Root, name="audit",
         request_method="GET", permission="acl.view")
+    add(roles.roles_page, route_name=ROUTE, context=Root, name="roles",
+        request_method="GET", permission="acl.view")
+    add(roles.roles_post, route_name=ROUTE, context=Root, name="roles",
+        request_method="POST", permission="acl.manage")
     add(site.plugins_page, route_name=ROUTE, context=Root, name="plugins",
         request_method="GET", permission="acl.view")
     for context, view in ((HTTPForbidden, errors.forbidden), (HTTPNotFound, errors.not_found),

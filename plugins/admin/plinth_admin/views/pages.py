@@ -26,7 +26,7 @@ from plinth.views import acl_put
 
 from ..panels import panels_for
 from .common import admin_path, render
-from .forms import form_post
+from .forms import discard_writes, form_post, form_problems
 
 CHILDREN_PAGE = 50
 WHO_PAGE = 50
@@ -145,16 +145,10 @@ def resource_page(context: Any, request: Request, status: int = 200,
     }, status)
 
 
-def _details(exc: APIError) -> str:
-    problems = exc.details.get("errors") or []
-    return "".join(f" {p.get('message')}." for p in problems if p.get("message"))
-
-
 def _refused(context: Any, request: Request, exc: APIError) -> Response:
     """The page again with the error, and nothing of the request written."""
-    request.tm.abort()
-    request.tm.begin()
-    return resource_page(context, request, exc.code, exc.message + _details(exc))
+    discard_writes(request)
+    return resource_page(context, request, exc.code, form_problems(exc))
 
 
 def _stored(request: Request, context: Any) -> tuple[list[dict[str, str]], bool]:
