@@ -164,7 +164,8 @@ def test_the_console_works_with_the_keyboard(browser_session: Any, live_server: 
 
 
 PAGE_TYPES = ["/admin/", "/admin/locations", "/admin/locations/WH1",
-              "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users/rita",
+              "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users",
+              "/admin/auth/users/rita",
               "/admin/auth/groups/receivers", "/admin/auth/tokens",
               "/admin/reports/stock-balance", "/admin/@@audit", "/admin/@@plugins",
               "/admin/@@roles",

@@ -161,7 +161,7 @@ def test_every_console_post_checks_the_csrf_token(plinth_registry: Any) -> None:
         intr = view["introspectable"]
         if intr["route_name"] == ROUTE and "POST" in (intr["request_methods"] or ()):
             posts.append(intr["callable"])
-    assert len(posts) >= 4
+    assert len(posts) >= 5
     assert all(getattr(p, "admin_csrf", False) for p in posts), posts
 
 

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from pyramid.traversal import find_resource, find_root, resource_path
+
 from plinth.errors import APIError
 
 from ..csrf import check_csrf
@@ -29,11 +31,15 @@ def form_problems(exc: APIError) -> str:
     message of each problem it lists."""
     problems = exc.details.get("errors") or []
     return exc.message + "".join(f" {p.get('message')}." for p in problems
-                                 if isinstance(p, dict) and p.get("message"))
+                                 if isinstance(p, dict) and p.get("message")
+                                 and p.get("message") != exc.message)
 
 
-def discard_writes(request: Any) -> None:
+def discard_writes(request: Any, context: Any) -> Any:
     """Abort what the request wrote so far, to answer with the form again:
-    a refused change writes nothing (and no audit entry)."""
+    a refused change writes nothing (and no audit entry).  Returns
+    ``context`` found again, as the rows its resources held are gone with
+    the aborted session."""
     request.tm.abort()
     request.tm.begin()
+    return find_resource(find_root(context), resource_path(context))

@@ -119,7 +119,9 @@ def who_may(request: Request, context: Any,
     return result, None
 
 
-def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
+def render_panels(request: Request, context: Any,
+                  errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The panels' HTML; a panel named in ``errors`` shows that message above it."""
     from pyramid.renderers import render as render_template
 
     result = []
@@ -127,18 +129,20 @@ def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
         values = panel.view(context, request)
         values.setdefault("panel", panel)
         result.append({"name": panel.name, "title": panel.title,
+                       "error": (errors or {}).get(panel.name),
                        "html": render_template(panel.template, values, request=request)})
     return result
 
 
 def resource_page(context: Any, request: Request, status: int = 200,
-                  error: str | None = None, preview: dict[str, Any] | None = None) -> Response:
+                  error: str | None = None, preview: dict[str, Any] | None = None,
+                  panel_errors: dict[str, str] | None = None) -> Response:
     return render(request, "resource.jinja2", {
         "title": path_of(context),
         "path": path_of(context),
         "crumbs": breadcrumbs(request, context),
         "children": visible_children(request, context),
-        "panels": render_panels(request, context),
+        "panels": render_panels(request, context, panel_errors),
         "acl_panel": acl_panel(request, context),
         "error": error,
         "preview": preview,
@@ -147,7 +151,7 @@ def resource_page(context: Any, request: Request, status: int = 200,
 
 def _refused(context: Any, request: Request, exc: APIError) -> Response:
     """The page again with the error, and nothing of the request written."""
-    discard_writes(request)
+    context = discard_writes(request, context)
     return resource_page(context, request, exc.code, form_problems(exc))
 
 
@@ -284,7 +288,11 @@ def panel_permits(context: Any, request: Request) -> list[tuple[str, Any]]:
 def panel_post(context: Any, request: Request) -> Response:
     panel = _panel(context, request)
     try:
-        panel.post(context, request)
+        result = panel.post(context, request)
     except APIError as exc:
-        return _refused(context, request, exc)
+        context = discard_writes(request, context)
+        return resource_page(context, request, exc.code,
+                             panel_errors={panel.name: form_problems(exc)})
+    if isinstance(result, Response):
+        return result
     return HTTPSeeOther(location=admin_path(request, context) + f"#panel-{panel.name}")

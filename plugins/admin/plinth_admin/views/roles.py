@@ -62,7 +62,7 @@ def roles_post(context: Any, request: Request) -> Response:
         else:
             raise api_error(400, "invalid_request", "Unknown action.")
     except APIError as exc:
-        discard_writes(request)
+        context = discard_writes(request, context)
         # A refused delete leaves the form as it was, not filled with the role.
         shown = form if request.POST.get("do") == "save" else None
         return roles_page(context, request, exc.code, form_problems(exc), shown)
