@@ -102,6 +102,55 @@ def test_children_are_paginated(stocked: Any, testapp: Any, make_user: Any,
     assert 'rel="next"' not in second.text
 
 
+def child_pages(app: Any, url: str) -> list[list[str]]:
+    """The names on each page of a children listing, following its next links."""
+    pages = []
+    while url:
+        page = app.get(url).text.split('id="children"')[1].split("</section>")[0]
+        pages.append(re.findall(r'<li><a href="/admin/locations/([^"]+)">', page))
+        found = re.search(r'<a href="([^"]+)" rel="next">', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    return pages
+
+
+def test_pages_of_children_hold_only_visible_ones(stocked: Any, testapp: Any,
+                                                   make_user: Any, sign_in: Any,
+                                                   monkeypatch: Any) -> None:
+    from plinth_admin.views import pages
+
+    monkeypatch.setattr(pages, "CHILDREN_PAGE", 2)
+    for code in ("A1", "A2", "A3", "A4", "A5"):
+        testapp.put_json(f"/locations/{code}", {"name": "x"}, headers=stocked)
+    make_user("rita", "clerks")
+    grant(testapp, stocked, "/locations", ("Allow", "group:clerks", "stock.view"))
+    for code in ("A2", "A3", "WH2"):
+        grant(testapp, stocked, f"/locations/{code}", ("Deny", "user:rita", "stock.view"))
+    assert child_pages(sign_in("rita"), "/admin/locations") == [
+        ["A1", "A4"], ["A5", "WH1"]]
+    make_user("root", "admins")
+    assert [name for page in child_pages(sign_in("root"), "/admin/locations")
+            for name in page] == ["A1", "A2", "A3", "A4", "A5", "WH1", "WH2"]
+
+
+def test_a_page_of_children_reads_a_bounded_number_of_them(stocked: Any, testapp: Any,
+                                                           make_user: Any, sign_in: Any,
+                                                           monkeypatch: Any) -> None:
+    from plinth_admin.views import pages
+
+    monkeypatch.setattr(pages, "CHILDREN_PAGE", 2)
+    monkeypatch.setattr(pages, "SCAN_BATCHES", 1)
+    for code in ("A1", "A2", "A3"):
+        testapp.put_json(f"/locations/{code}", {"name": "x"}, headers=stocked)
+    make_user("rita", "clerks")
+    grant(testapp, stocked, "/locations", ("Allow", "group:clerks", "stock.view"))
+    for code in ("A1", "A2", "A3", "WH1"):
+        grant(testapp, stocked, f"/locations/{code}", ("Deny", "user:rita", "stock.view"))
+    app = sign_in("rita")
+    first = app.get("/admin/locations").text
+    assert "None that you may see among these; there are more." in first
+    assert child_pages(app, "/admin/locations") == [[], [], ["WH2"]]
+
+
 def test_a_page_needs_the_same_permission_as_the_api(stocked: Any, testapp: Any,
                                                      make_user: Any, sign_in: Any,
                                                      login: Any) -> None:

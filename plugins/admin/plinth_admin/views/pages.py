@@ -20,15 +20,18 @@ from plinth import acladmin, whocan
 from plinth.acl import ALL, ROLE_PREFIX, path_of, registered_permissions
 from plinth.errors import APIError, api_error
 from plinth.roles import all_roles
-from plinth.security import effective_principals, prefetch_acls, view_permission_for
+from plinth.security import effective_principals, view_permission_for
 from plinth.validation import validate
 from plinth.views import acl_put
+from plinth.visibility import visible
 
 from ..panels import panels_for
 from .common import admin_path, render
 from .forms import discard_writes, form_post, form_problems
 
 CHILDREN_PAGE = 50
+# Batches of children read for one page at most (see visible_children).
+SCAN_BATCHES = 10
 WHO_PAGE = 50
 
 
@@ -54,18 +57,46 @@ def breadcrumbs(request: Request, context: Any) -> list[dict[str, str]]:
     return crumbs
 
 
+def _viewable(request: Request, children: list[Any]) -> list[Any]:
+    """The ``children`` the viewer may view, in order, decided by the core's
+    visibility rule (:func:`plinth.visibility.visible`), one call for the
+    children that need the same permission."""
+    by_permission: dict[str | None, list[Any]] = {}
+    for child in children:
+        by_permission.setdefault(page_permission(child), []).append(child)
+    kept = {id(child) for permission, group in by_permission.items()
+            for child in (group if permission is None else visible(request, permission, group))}
+    return [child for child in children if id(child) in kept]
+
+
 def visible_children(request: Request, context: Any) -> dict[str, Any] | None:
+    """A page of the children the viewer may view, or None for a resource
+    that does not list its children.
+
+    Pages are of visible children: batches are read (in name order) until
+    more than a page is found, at most ``SCAN_BATCHES`` of them, so that a viewer who may
+    see few of many children still gets a bounded page; then the next link
+    goes on from the last child read.
+    """
     after = request.GET.get("after") or None
-    children = context.children(after=after, limit=CHILDREN_PAGE)
-    if children is None:
-        return None
-    prefetch_acls(request, children)
-    shown = [c for c in children
-             if (p := page_permission(c)) is None or request.has_permission(p, c)]
-    more = len(children) == CHILDREN_PAGE
+    shown: list[Any] = []
+    exhausted = False
+    for _ in range(SCAN_BATCHES):
+        batch = context.children(after=after, limit=CHILDREN_PAGE)
+        if batch is None:
+            return None
+        shown.extend(_viewable(request, batch))
+        if len(batch) < CHILDREN_PAGE:
+            exhausted = True
+            break
+        after = batch[-1].__name__
+        if len(shown) > CHILDREN_PAGE:
+            break  # one more than a page: the next page is not empty
+    if len(shown) > CHILDREN_PAGE:
+        shown, after, exhausted = shown[:CHILDREN_PAGE], shown[CHILDREN_PAGE - 1].__name__, False
     return {
         "items": [{"name": c.__name__, "url": admin_path(request, c)} for c in shown],
-        "next": admin_path(request, context, after=children[-1].__name__) if more else None,
+        "next": None if exhausted else admin_path(request, context, after=after) + "#children",
     }
 
 
