@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import csrf_of
+from plinth_admin.testing import csrf_of
 
 
 def roles_of(testapp: Any, admin: Any) -> dict[str, dict[str, Any]]:
@@ -19,11 +19,11 @@ def post_role(app: Any, status: int = 303, **fields: Any) -> Any:
 
 
 def test_the_page_lists_declared_and_stored_roles(testapp: Any, admin: Any, make_user: Any,
-                                                  sign_in: Any) -> None:
+                                                  console: Any) -> None:
     testapp.put_json("/@@roles/night.shift", {"title": "Night shift",
                                                "permissions": ["stock.view"]}, headers=admin)
     make_user("root", "admins")
-    page = sign_in("root").get("/admin/@@roles", status=200)
+    page = console("root").get("/admin/@@roles", status=200)
     assert "<td>stock.clerk</td>" in page.text and "<td>declared</td>" in page.text
     assert "<td>night.shift</td><td>Night shift</td><td>stock.view</td><td>stored</td>" \
         in page.text
@@ -31,9 +31,9 @@ def test_the_page_lists_declared_and_stored_roles(testapp: Any, admin: Any, make
 
 
 def test_a_superuser_adds_edits_and_deletes_a_role(testapp: Any, admin: Any, make_user: Any,
-                                                   sign_in: Any) -> None:
+                                                   console: Any) -> None:
     make_user("root", "admins")
-    app = sign_in("root")
+    app = console("root")
     post_role(app, do="save", name="night.shift", title="Night shift",
               permissions=["stock.view", "stock.receive"])
     assert roles_of(testapp, admin)["night.shift"]["permissions"] == [
@@ -68,32 +68,32 @@ def test_a_superuser_adds_edits_and_deletes_a_role(testapp: Any, admin: Any, mak
     ({"do": "rename", "name": "x"}, 400, "Unknown action"),
 ])
 def test_bad_role_forms_are_shown_and_change_nothing(testapp: Any, admin: Any,
-                                                     make_user: Any, sign_in: Any,
+                                                     make_user: Any, console: Any,
                                                      fields: dict[str, Any], status: int,
                                                      message: str) -> None:
     make_user("root", "admins")
     before = roles_of(testapp, admin)
-    page = post_role(sign_in("root"), status=status, **fields)
+    page = post_role(console("root"), status=status, **fields)
     assert message in page.text
     assert 'id="role-form"' in page.text
     assert roles_of(testapp, admin) == before
 
 
 def test_a_role_in_use_cannot_be_deleted(testapp: Any, admin: Any, make_user: Any,
-                                         sign_in: Any) -> None:
+                                         console: Any) -> None:
     testapp.put_json("/@@roles/night.shift", {"permissions": ["stock.view"]}, headers=admin)
     testapp.put_json("/locations/WH1", {"name": "Store"}, headers=admin)
     testapp.put_json("/locations/WH1/@@acl", {"entries": [
         {"action": "Allow", "principal": "group:night", "permission": "role:night.shift"}]},
         headers=admin)
     make_user("root", "admins")
-    page = post_role(sign_in("root"), status=409, do="delete", name="night.shift")
+    page = post_role(console("root"), status=409, do="delete", name="night.shift")
     assert "name role:night.shift: revoke them first" in page.text
     assert "night.shift" in roles_of(testapp, admin)
 
 
 def test_only_superusers_change_roles(testapp: Any, admin: Any, make_user: Any,
-                                      sign_in: Any) -> None:
+                                      console: Any) -> None:
     testapp.put_json("/@@acl", {"entries": [
         {"action": "Allow", "principal": "group:admins", "permission": "ALL"},
         {"action": "Allow", "principal": "group:keepers", "permission": "acl.manage"},
@@ -103,21 +103,21 @@ def test_only_superusers_change_roles(testapp: Any, admin: Any, make_user: Any,
     make_user("kim", "keepers")
     make_user("vera", "viewers")
     make_user("rita", "clerks")
-    keeper = sign_in("kim")
+    keeper = console("kim")
     page = keeper.get("/admin/@@roles", status=200)
     assert "<td>stock.clerk</td>" in page.text and 'id="role-form"' not in page.text
     refused = post_role(keeper, status=403, do="save", name="mine",
                         permissions=["stock.view"])
     assert "Only superusers change roles" in refused.text
-    post_role(sign_in("vera"), status=403, do="save", name="mine",
+    post_role(console("vera"), status=403, do="save", name="mine",
               permissions=["stock.view"])
     assert "mine" not in roles_of(testapp, admin)
-    sign_in("rita").get("/admin/@@roles", status=403)
+    console("rita").get("/admin/@@roles", status=403)
 
 
 def test_a_role_form_without_its_csrf_token_is_refused(testapp: Any, admin: Any,
-                                                       make_user: Any, sign_in: Any) -> None:
+                                                       make_user: Any, console: Any) -> None:
     make_user("root", "admins")
-    post_role(sign_in("root"), status=403, csrf_token="", do="save", name="x",
+    post_role(console("root"), status=403, csrf_token="", do="save", name="x",
               permissions=["stock.view"])
     assert "x" not in roles_of(testapp, admin)

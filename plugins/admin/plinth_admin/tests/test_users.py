@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
+from plinth_admin.testing import csrf_of
 from plinth_auth.testing import PASSWORD
-
-from .conftest import csrf_of
 
 NEW_PASSWORD = "a-fresh-and-long-passphrase-42"
 
@@ -27,20 +26,20 @@ def user_names(testapp: Any, admin: Any) -> list[str]:
 
 
 @pytest.fixture
-def delegate(testapp: Any, admin: Any, make_user: Any, sign_in: Any) -> Any:
+def delegate(testapp: Any, admin: Any, make_user: Any, console: Any) -> Any:
     """dora holds auth.manage on /auth and is in staff: the API limits her."""
     testapp.put_json("/auth/@@acl", {"entries": [
         {"action": "Allow", "principal": "group:staff", "permission": "auth.manage"}]},
         headers=admin)
     make_user("dora", "staff")
-    return sign_in("dora")
+    return console("dora")
 
 
 def test_a_superuser_creates_a_user_who_can_then_sign_in(testapp: Any, admin: Any,
-                                                         make_user: Any, sign_in: Any,
+                                                         make_user: Any, console: Any,
                                                          login: Any) -> None:
     make_user("root", "admins")
-    app = sign_in("root")
+    app = console("root")
     page = app.get("/admin/auth/users")
     assert 'id="new-user-form"' in page.text
     done = panel_post(app, "/admin/auth/users", panel="auth.new-user", name="nina",
@@ -62,11 +61,11 @@ def test_a_superuser_creates_a_user_who_can_then_sign_in(testapp: Any, admin: An
     ({"name": "", "password": NEW_PASSWORD}, 400, "needs a name and a password"),
 ])
 def test_bad_new_user_forms_are_shown_and_write_nothing(
-        testapp: Any, admin: Any, make_user: Any, sign_in: Any, fields: dict[str, str],
+        testapp: Any, admin: Any, make_user: Any, console: Any, fields: dict[str, str],
         status: int, message: str) -> None:
     make_user("root", "admins")
     before = user_names(testapp, admin)
-    page = panel_post(sign_in("root"), "/admin/auth/users", status=status,
+    page = panel_post(console("root"), "/admin/auth/users", status=status,
                       panel="auth.new-user", groups=fields.pop("groups", "clerks"), **fields)
     panel = page.text.split('id="panel-auth.new-user"')[1]
     assert 'class="error" role="alert"' in panel and message in panel
@@ -75,10 +74,10 @@ def test_bad_new_user_forms_are_shown_and_write_nothing(
 
 
 def test_memberships_change_on_the_user_page(testapp: Any, admin: Any, make_user: Any,
-                                             sign_in: Any) -> None:
+                                             console: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
-    app = sign_in("root")
+    app = console("root")
     page = app.get("/admin/auth/users/rita")
     assert page.forms["groups-form"]["groups"].value == "clerks"
     panel_post(app, "/admin/auth/users/rita", panel="auth.user", do="groups",
@@ -88,11 +87,11 @@ def test_memberships_change_on_the_user_page(testapp: Any, admin: Any, make_user
 
 def test_members_are_added_and_removed_on_the_group_page(testapp: Any, admin: Any,
                                                          make_user: Any,
-                                                         sign_in: Any) -> None:
+                                                         console: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
     make_user("otto", "clerks", "drivers")
-    app = sign_in("root")
+    app = console("root")
     panel_post(app, "/admin/auth/groups/drivers", panel="auth.group", do="add",
                member="rita")
     assert groups_of(testapp, admin, "rita") == ["clerks", "drivers"]
@@ -134,10 +133,10 @@ def test_a_delegate_is_limited_as_on_the_api(testapp: Any, admin: Any, make_user
     testapp.get("/auth/whoami", headers=admin, status=200)
 
 
-def test_the_last_superuser_keeps_its_group(make_user: Any, sign_in: Any, login: Any,
+def test_the_last_superuser_keeps_its_group(make_user: Any, console: Any, login: Any,
                                             testapp: Any) -> None:
     make_user("root", "admins")
-    app = sign_in("root")
+    app = console("root")
     page = panel_post(app, "/admin/auth/users/root", status=409, panel="auth.user",
                       do="groups", groups="clerks")
     assert "last" in page.text.split('id="panel-auth.user"')[1]
@@ -146,11 +145,11 @@ def test_the_last_superuser_keeps_its_group(make_user: Any, sign_in: Any, login:
 
 
 def test_user_forms_need_auth_manage_and_csrf(testapp: Any, admin: Any, make_user: Any,
-                                              sign_in: Any) -> None:
+                                              console: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
-    panel_post(sign_in("rita"), "/admin/auth/tokens", status=403, panel="auth.new-user",
+    panel_post(console("rita"), "/admin/auth/tokens", status=403, panel="auth.new-user",
                name="nina", password=NEW_PASSWORD)
-    panel_post(sign_in("root"), "/admin/auth/users", status=403, csrf_token="",
+    panel_post(console("root"), "/admin/auth/users", status=403, csrf_token="",
                panel="auth.new-user", name="nina", password=NEW_PASSWORD)
     assert "nina" not in user_names(testapp, admin)
