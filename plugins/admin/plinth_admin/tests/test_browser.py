@@ -97,6 +97,11 @@ def test_an_administrator_grants_a_permission_in_the_browser(
     by_css(driver, "#explain button[type=submit]").click()
     explanation = wait_for(driver, "#explanation table", "group:receivers")
     assert "yes" in explanation.text and "/locations/WH1" in explanation.text
+    # who may receive here? rita, through the group, and the superuser
+    Select(by_css(driver, "#who-permission")).select_by_visible_text("stock.receive")
+    by_css(driver, "#who button[type=submit]").click()
+    who = wait_for(driver, "#who-answer table", "rita")
+    assert "root" in who.text
     driver.set_window_size(1280, 1700)
     driver.execute_script("document.getElementById('acl').scrollIntoView()")
     driver.save_screenshot(str(SCREENSHOTS / "admin-acl.png"))
