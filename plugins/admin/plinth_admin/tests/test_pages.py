@@ -307,9 +307,9 @@ def test_who_may_lists_the_users_allowed_here(stocked: Any, testapp: Any, make_u
 
 def test_who_may_is_paginated(stocked: Any, testapp: Any, make_user: Any, console: Any,
                               monkeypatch: Any) -> None:
-    from plinth_admin.views import pages
+    from plinth_admin.views import acl_panel
 
-    monkeypatch.setattr(pages, "WHO_PAGE", 2)  # a short page, to need few users
+    monkeypatch.setattr(acl_panel, "WHO_PAGE", 2)  # a short page, to need few users
     grant(testapp, stocked, "/locations/WH1", ("Allow", "system.Authenticated", "stock.view"))
     for name in ("root", "ann", "bob"):
         make_user(name, "admins" if name == "root" else "staff")

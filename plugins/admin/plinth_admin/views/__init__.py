@@ -10,7 +10,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.resources import Root
 
-from . import errors, pages, roles, signin, site
+from . import acl_forms, errors, pages, roles, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root
 
 
@@ -33,7 +33,7 @@ def includeme(config: Any) -> None:
         permits=signin.signed_in)
     add(pages.resource_page, route_name=ROUTE, name="", request_method="GET",
         permission=NO_PERMISSION_REQUIRED, permits=pages.page_permits)
-    add(pages.acl_edit, route_name=ROUTE, name="acl-edit", request_method="POST",
+    add(acl_forms.acl_edit, route_name=ROUTE, name="acl-edit", request_method="POST",
         permission="acl.manage")
     add(pages.panel_post, route_name=ROUTE, name="panel", request_method="POST",
         permission=NO_PERMISSION_REQUIRED, permits=pages.panel_permits)

@@ -1,10 +1,9 @@
-"""The page of every resource: children, panels, its ACL and explanations.
+"""The page of every resource: breadcrumbs, children, panels, the ACL panel.
 
 The page checks what the API checks: the resource's view permission (the
-nearest one up its lineage) to see the page, each child's to list it,
-``acl.view`` for the ACL panel and explanations, ``acl.manage`` to change
-the ACL, which goes through the view of ``PUT @@acl`` (same validation,
-version check and audit entry).
+nearest one up its lineage) to see the page, each child's to list it, and
+each panel's own (the ACL panel: :mod:`.acl_panel`; its forms:
+:mod:`.acl_forms`; plugins' panels: :mod:`plinth_admin.panels`).
 """
 
 from __future__ import annotations
@@ -16,23 +15,19 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import lineage
 
-from plinth import acladmin, whocan
-from plinth.acl import ALL, ROLE_PREFIX, path_of, registered_permissions
-from plinth.errors import APIError, api_error
-from plinth.roles import all_roles
-from plinth.security import effective_principals, view_permission_for
-from plinth.validation import validate
-from plinth.views import acl_put
+from plinth.acl import path_of
+from plinth.errors import APIError
+from plinth.security import view_permission_for
 from plinth.visibility import visible
 
 from ..panels import panels_for
+from .acl_panel import acl_panel
 from .common import admin_path, render
 from .forms import discard_writes, form_post, form_problems
 
 CHILDREN_PAGE = 50
 # Batches of children read for one page at most (see visible_children).
 SCAN_BATCHES = 10
-WHO_PAGE = 50
 
 
 def page_permission(context: Any) -> str | None:
@@ -100,56 +95,6 @@ def visible_children(request: Request, context: Any) -> dict[str, Any] | None:
     }
 
 
-def acl_panel(request: Request, context: Any) -> dict[str, Any] | None:
-    if not request.has_permission("acl.view", context):
-        return None
-    acl = acladmin.describe(request.db, context)
-    permissions = [ALL, *registered_permissions(request.registry)]
-    explanation = None
-    principal = request.GET.get("principal", "").strip()
-    permission = request.GET.get("permission", "").strip() or None
-    error = None
-    if principal:
-        if permission is not None and permission not in permissions[1:]:
-            error = f"Unknown permission {permission!r}."
-        else:
-            principals = acladmin.expand(request.db, request.registry, principal)
-            if principals is None:
-                error = f"No such principal {principal!r}."
-            else:
-                explanation = {"principal": principal, "principals": principals,
-                               "permissions": acladmin.explain(
-                                   request.db, request.registry, context, principals,
-                                   permission)}
-    who, who_error = who_may(request, context, permissions[1:])
-    grantable = [*permissions, *(f"{ROLE_PREFIX}{role.name}"
-                                 for role in all_roles(request.db, request.registry))]
-    return {"acl": acl, "permissions": permissions, "grantable": grantable,
-            "can_manage": bool(request.has_permission("acl.manage", context)),
-            "explanation": explanation, "explain_error": error,
-            "principal": principal, "permission": permission or "",
-            "who": who, "who_error": who_error, "who_permission": request.GET.get("who", "")}
-
-
-def who_may(request: Request, context: Any,
-            permissions: list[str]) -> tuple[dict[str, Any] | None, str | None]:
-    """"Who may do Y here": a page of ``@@who``'s answer, under its rules
-    (naming users tells who is in which group: ``acl.view`` on the root)."""
-    permission = request.GET.get("who", "").strip()
-    if not permission:
-        return None, None
-    if permission not in permissions:
-        return None, f"Unknown permission {permission!r}."
-    if not request.has_permission("acl.view", request.root):
-        return None, "Listing users needs acl.view on the root."
-    after = request.GET.get("who_after") or None
-    result = whocan.who(request.db, request.registry, context, permission, after, WHO_PAGE)
-    users = result["users"]
-    result["next"] = admin_path(request, context, who=permission, who_after=users[-1]) \
-        + "#who" if result["next_cursor"] else None
-    return result, None
-
-
 def render_panels(request: Request, context: Any,
                   errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The panels' HTML; a panel named in ``errors`` shows that message above it."""
@@ -180,124 +125,10 @@ def resource_page(context: Any, request: Request, status: int = 200,
     }, status)
 
 
-def _refused(context: Any, request: Request, exc: APIError) -> Response:
+def refused(context: Any, request: Request, exc: APIError) -> Response:
     """The page again with the error, and nothing of the request written."""
     context = discard_writes(request, context)
     return resource_page(context, request, exc.code, form_problems(exc))
-
-
-def _stored(request: Request, context: Any) -> tuple[list[dict[str, str]], bool]:
-    """The current stored entries and inherit flag, after the version check."""
-    state = acladmin.acl_state(request.db, path_of(context))
-    if request.POST.get("etag") != acladmin.etag_for(state):
-        raise api_error(412, "precondition_failed", "The ACL changed since this page was "
-                        "loaded: look at it again before changing it.")
-    acl = acladmin.describe(request.db, context)
-    entries = [{"action": e["action"], "principal": e["principal"],
-                "permission": e["permission"]} for e in acl["entries"]]
-    return entries, acl["inherit"]
-
-
-def _position(request: Request, entries: list[Any], allow_end: bool = False) -> int:
-    raw = request.POST.get("position", "")
-    limit = len(entries) + (1 if allow_end else 0)
-    try:
-        position = int(raw)
-    except ValueError:
-        if allow_end and raw == "":
-            return len(entries)
-        raise api_error(400, "invalid_request", "The position must be a whole number.")
-    if not 0 <= position < limit:
-        raise api_error(400, "invalid_request", "There is no entry at that position.")
-    return position
-
-
-Entries = list[dict[str, str]]
-
-
-def _add(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
-    entry = {"action": request.POST.get("action", ""),
-             "principal": request.POST.get("principal", "").strip(),
-             "permission": request.POST.get("permission", "")}
-    if entry["action"] not in ("Allow", "Deny"):
-        raise api_error(400, "invalid_request", "The action is Allow or Deny.")
-    entries.insert(_position(request, entries, allow_end=True), entry)
-    return entries, None
-
-
-def _move(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
-    position = _position(request, entries)
-    target = position + (-1 if request.POST.get("direction") == "up" else 1)
-    if not 0 <= target < len(entries):
-        raise api_error(400, "invalid_request", "That entry cannot move further.")
-    entries[position], entries[target] = entries[target], entries[position]
-    return entries, None
-
-
-def _remove(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
-    del entries[_position(request, entries)]
-    return entries, None
-
-
-def _inherit(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
-    return entries, request.POST.get("inherit") == "true"
-
-
-# What each ACL form does to the stored entries (and maybe the inherit flag).
-EDITS = {"add": _add, "move": _move, "remove": _remove, "inherit": _inherit}
-# The fields an edit is made of, carried from the preview to its confirmation.
-EDIT_FIELDS = ("edit", "etag", "action", "principal", "permission", "position", "direction",
-               "inherit")
-
-
-def _body(request: Request, entries: Entries, inherit: bool | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"entries": entries}
-    if inherit is not None:
-        body["inherit"] = inherit
-    return validate(acladmin.ACL_BODY_SCHEMA, body)
-
-
-def _preview(request: Request, context: Any, entries: Entries,
-             inherit: bool | None) -> list[dict[str, Any]]:
-    """What ``PUT @@acl?dry_run=true`` answers: the same validation and
-    delegation checks as the write, then the decisions the change flips."""
-    body = _body(request, entries, inherit)
-    result = acladmin.preview_acl(request.db, request.registry, context, body["entries"],
-                                  body.get("inherit"), caller=effective_principals(request))
-    return list(result["changes"])
-
-
-def _replace(request: Request, context: Any, entries: Entries,
-             inherit: bool | None = None) -> None:
-    """Save through the view of ``PUT @@acl`` itself, so that every rule of
-    the API (validation, delegation limits, the root's guard, the audit
-    entry) applies to the console as well.  The page's ETag becomes the
-    request's ``If-Match``, compared under the ACL's write lock: a change
-    made by someone else since the preview is refused, not overwritten."""
-    request.validated = _body(request, entries, inherit)
-    request.headers["If-Match"] = f'"{request.POST.get("etag", "")}"'
-    acl_put(context, request)
-
-
-@form_post
-def acl_edit(context: Any, request: Request) -> Response:
-    """Every ACL form: first a preview of what the change flips, then, when
-    the preview's confirm button sends the same fields back, the change."""
-    edit = EDITS.get(request.POST.get("edit", ""))
-    try:
-        if edit is None:
-            raise api_error(400, "invalid_request", "Unknown change.")
-        entries, inherit = edit(request, *_stored(request, context))
-        if request.POST.get("confirm") == "yes":
-            _replace(request, context, entries, inherit)
-            return HTTPSeeOther(location=admin_path(request, context) + "#acl")
-        changes = _preview(request, context, entries, inherit)
-    except APIError as exc:
-        return _refused(context, request, exc)
-    preview = {"changes": changes, "entries": entries,
-               "inherit": inherit, "fields": {name: request.POST[name]
-                                              for name in EDIT_FIELDS if name in request.POST}}
-    return resource_page(context, request, preview=preview)
 
 
 def _panel(context: Any, request: Request) -> Any:
