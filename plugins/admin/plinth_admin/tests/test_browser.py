@@ -88,6 +88,7 @@ def test_an_administrator_grants_a_permission_in_the_browser(
     flips = wait_for(driver, "#preview table", "group:receivers")
     assert "stock.receive" in flips.text and "user:rita" in flips.text
     assert testapp.get("/locations/WH1/@@acl", headers=admin).json["entries"] == []
+    assert axe_violations(driver) == []  # the page with its preview
     by_css(driver, "#confirm-change").click()
     wait_for(driver, "#acl-entries tbody", "group:receivers")
 
