@@ -37,6 +37,7 @@ PUBLIC_VIEWS = frozenset({
     "plinth.views.docs",
     "plinth_auth.views.issue_token",  # logging in
     "plinth_admin.views.signin.sign_in",  # signing in to the admin console
+    "plinth_admin.views.site.to_console",  # /admin -> /admin/, the sign-in form
 })
 
 SUPERUSERS_KEY = "plinth.superusers"

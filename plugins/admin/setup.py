@@ -20,5 +20,8 @@ setup(
         # Browser tests: they skip when Chromium and its driver are missing.
         "testing": ["selenium>=4.20,<5"],
     },
-    entry_points={"plinth.plugins": ["admin = plinth_admin"]},
+    entry_points={
+        "plinth.plugins": ["admin = plinth_admin"],
+        "pytest11": ["plinth_admin = plinth_admin.testing"],
+    },
 )

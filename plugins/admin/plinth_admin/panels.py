@@ -6,7 +6,10 @@ request)`` returns the values its Jinja2 ``template`` renders.  A panel with a
 form names ``post(context, request)``, called for a POST to the page's
 ``@@panel`` view (CSRF-checked) after the viewer is found to hold every
 ``(permission, resource)`` pair ``post_permits(context, request)`` returns;
-it raises :func:`plinth.errors.api_error` for bad input (shown on the page).
+it raises :func:`plinth.errors.api_error` for bad input (the page is shown
+again, with the message as the panel's ``error`` value, and nothing the
+request wrote is kept), and may return a response (a redirect elsewhere);
+by default the viewer goes back to the panel.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def demo(testapp: Any, admin: Any, make_user: Any) -> None:
 
 
 def test_an_administrator_grants_a_permission_in_the_browser(
-        browser_session: Any, live_server: str, demo: None) -> None:
+        browser_session: Any, live_server: str, demo: None, testapp: Any, admin: Any) -> None:
     driver = browser_session
     driver.get(live_server + "/admin/")
     wait_for(driver, "form.signin")
@@ -84,7 +84,13 @@ def test_an_administrator_grants_a_permission_in_the_browser(
     by_css(driver, "#add-principal").send_keys("group:receivers")
     Select(by_css(driver, "#add-permission")).select_by_visible_text("stock.receive")
     by_css(driver, "form.add-entry button[type=submit]").click()
-    wait_for(driver, "#acl table tbody", "group:receivers")
+    # first the preview of what it flips (the dry run), then the change
+    flips = wait_for(driver, "#preview table", "group:receivers")
+    assert "stock.receive" in flips.text and "user:rita" in flips.text
+    assert testapp.get("/locations/WH1/@@acl", headers=admin).json["entries"] == []
+    assert axe_violations(driver) == []  # the page with its preview
+    by_css(driver, "#confirm-change").click()
+    wait_for(driver, "#acl-entries tbody", "group:receivers")
 
     # why may rita receive here?
     by_css(driver, "#explain-principal").send_keys("user:rita")
@@ -92,6 +98,11 @@ def test_an_administrator_grants_a_permission_in_the_browser(
     by_css(driver, "#explain button[type=submit]").click()
     explanation = wait_for(driver, "#explanation table", "group:receivers")
     assert "yes" in explanation.text and "/locations/WH1" in explanation.text
+    # who may receive here? rita, through the group, and the superuser
+    Select(by_css(driver, "#who-permission")).select_by_visible_text("stock.receive")
+    by_css(driver, "#who button[type=submit]").click()
+    who = wait_for(driver, "#who-answer table", "rita")
+    assert "root" in who.text
     driver.set_window_size(1280, 1700)
     driver.execute_script("document.getElementById('acl').scrollIntoView()")
     driver.save_screenshot(str(SCREENSHOTS / "admin-acl.png"))
@@ -149,15 +160,21 @@ def test_the_console_works_with_the_keyboard(browser_session: Any, live_server: 
     driver.switch_to.active_element.send_keys(Keys.TAB)  # permission select
     driver.switch_to.active_element.send_keys(Keys.TAB)  # position
     driver.switch_to.active_element.send_keys(Keys.ENTER)
-    wait_for(driver, "#acl table tbody", "group:night-shift")
+    # the preview's confirm button takes the focus: Enter saves
+    wait_for(driver, "#preview", "group:night-shift")
+    assert driver.switch_to.active_element.get_attribute("id") == "confirm-change"
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(driver, "#acl-entries tbody", "group:night-shift")
     entries = testapp.get("/locations/WH2/@@acl", headers=admin).json["entries"]
     assert [e["principal"] for e in entries] == ["group:night-shift"]
 
 
 PAGE_TYPES = ["/admin/", "/admin/locations", "/admin/locations/WH1",
-              "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users/rita",
+              "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users",
+              "/admin/auth/users/rita",
               "/admin/auth/groups/receivers", "/admin/auth/tokens",
               "/admin/reports/stock-balance", "/admin/@@audit", "/admin/@@plugins",
+              "/admin/@@roles",
               "/admin/auth/nothing", "/admin/locations/WH1?principal=user:rita"]
 
 

@@ -10,8 +10,8 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
 from plinth.resources import Resource
+from plinth_admin.testing import csrf_of
 
-from .conftest import csrf_of
 from .test_pages import grant, stocked  # noqa: F401 - a fixture
 
 
@@ -21,12 +21,12 @@ def panel_post(app: Any, path: str, status: int = 303, **fields: Any) -> Any:
     return app.post(f"{path}/@@panel", fields, status=status)
 
 
-def test_user_page_shows_account_and_tokens_and_revokes(make_user: Any, sign_in: Any,
+def test_user_page_shows_account_and_tokens_and_revokes(make_user: Any, console: Any,
                                                          login: Any, testapp: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
     bearer = login("rita")
-    app = sign_in("root")
+    app = console("root")
     page = app.get("/admin/auth/users/rita")
     assert "Account" in page.text and 'href="/admin/auth/groups/clerks"' in page.text
     token_id = re.search(r'name="token" value="([0-9a-f]{32})"', page.text).group(1)
@@ -37,32 +37,32 @@ def test_user_page_shows_account_and_tokens_and_revokes(make_user: Any, sign_in:
 
 
 def test_disable_from_the_user_page_ends_that_users_api_access(make_user: Any,
-                                                               sign_in: Any, login: Any,
+                                                               console: Any, login: Any,
                                                                testapp: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
-    app = sign_in("root")
+    app = console("root")
     panel_post(app, "/admin/auth/users/rita", panel="auth.user", do="disable")
     testapp.post_json("/auth/tokens", {"username": "rita",
                                        "password": "correct-horse-battery-staple"}, status=401)
     assert "Enable this user" in app.get("/admin/auth/users/rita").text
 
 
-def test_user_pages_need_auth_manage(make_user: Any, sign_in: Any) -> None:
+def test_user_pages_need_auth_manage(make_user: Any, console: Any) -> None:
     make_user("rita", "clerks")
     make_user("ann", "clerks")
-    app = sign_in("rita")
+    app = console("rita")
     app.get("/admin/auth/users/ann", status=403)
     app.get("/admin/auth/users", status=403)
     panel_post(app, "/admin/auth/tokens", status=403, panel="auth.user", do="disable")
 
 
-def test_own_tokens_can_be_revoked_by_their_owner(make_user: Any, sign_in: Any, login: Any,
+def test_own_tokens_can_be_revoked_by_their_owner(make_user: Any, console: Any, login: Any,
                                                   testapp: Any) -> None:
     make_user("rita", "clerks")
     bearer = login("rita")
     api_token = testapp.get("/auth/tokens", headers=bearer).json["items"][0]["id"]
-    app = sign_in("rita")
+    app = console("rita")
     page = app.get("/admin/auth/tokens")
     assert "Your tokens" in page.text and "(this session)" in page.text
     assert len(re.findall(r'name="token" value="([0-9a-f]{32})"', page.text)) == 2
@@ -72,28 +72,28 @@ def test_own_tokens_can_be_revoked_by_their_owner(make_user: Any, sign_in: Any, 
 
 
 def test_nobody_revokes_someone_elses_token_through_their_own_page(
-        make_user: Any, sign_in: Any, login: Any, testapp: Any) -> None:
+        make_user: Any, console: Any, login: Any, testapp: Any) -> None:
     make_user("rita", "clerks")
     make_user("ann", "clerks")
     bearer = login("ann")
     ann_token = testapp.get("/auth/tokens", headers=bearer).json["items"][0]["id"]
-    app = sign_in("rita")
+    app = console("rita")
     panel_post(app, "/admin/auth/tokens", status=403, panel="auth.own-tokens",
                token=ann_token)
     testapp.get("/auth/whoami", headers=bearer, status=200)
 
 
-def test_group_page_lists_members(make_user: Any, sign_in: Any) -> None:
+def test_group_page_lists_members(make_user: Any, console: Any) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
-    page = sign_in("root").get("/admin/auth/groups/clerks")
+    page = console("root").get("/admin/auth/groups/clerks")
     assert 'href="/admin/auth/users/rita"' in page.text
 
 
 def test_report_page_shows_rows_chart_and_csv(stocked: Any, make_user: Any,  # noqa: F811
-                                              sign_in: Any) -> None:
+                                              console: Any) -> None:
     make_user("root", "admins")
-    app = sign_in("root")
+    app = console("root")
     page = app.get("/admin/reports/stock-balance")
     assert "<td>A-1</td>" in page.text or "A-1" in page.text
     chart = re.search(r'<img class="chart" src="([^"]+)"', page.text).group(1)
@@ -107,9 +107,9 @@ def test_report_page_shows_rows_chart_and_csv(stocked: Any, make_user: Any,  # n
 
 def test_report_page_filters_and_shows_bad_parameters(stocked: Any,  # noqa: F811
                                                       make_user: Any,
-                                                      sign_in: Any) -> None:
+                                                      console: Any) -> None:
     make_user("root", "admins")
-    app = sign_in("root")
+    app = console("root")
     page = app.get("/admin/reports/stock-on-hand?sku=A-1")
     assert "<td>A-1</td>" in page.text
     page = app.get("/admin/reports/stock-on-hand?sku=ZZZ")
@@ -120,11 +120,11 @@ def test_report_page_filters_and_shows_bad_parameters(stocked: Any,  # noqa: F81
     app.get("/admin/reports/movements/@@report.csv?date_from=not-a-date", status=400)
 
 
-def test_reports_need_reports_view(stocked: Any, make_user: Any, sign_in: Any,  # noqa: F811
+def test_reports_need_reports_view(stocked: Any, make_user: Any, console: Any,  # noqa: F811
                                    testapp: Any) -> None:
     make_user("rita", "clerks")
     grant(testapp, stocked, "/reports/low-stock", ("Allow", "group:clerks", "reports.view"))
-    app = sign_in("rita")
+    app = console("rita")
     app.get("/admin/reports/low-stock", status=200)
     app.get("/admin/reports/stock-on-hand", status=403)
     app.get("/admin/reports/stock-on-hand/@@report.csv", status=403)

@@ -10,7 +10,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.resources import Root
 
-from . import errors, pages, signin, site
+from . import acl_forms, errors, pages, roles, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root
 
 
@@ -21,6 +21,10 @@ def includeme(config: Any) -> None:
     config.add_static_view(STATIC, str(files("plinth_admin").joinpath("static")),
                            cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_route(ROUTE, "/admin/*traverse", factory=console_root)
+    # "/admin" as typed in an address bar: the console lives at "/admin/".
+    config.add_route(ROUTE + ".bare", "/admin")
+    config.add_view(site.to_console, route_name=ROUTE + ".bare",
+                    permission=NO_PERMISSION_REQUIRED)
     add = config.add_view
     add(signin.sign_in, route_name=ROUTE, context=Root, name="signin",
         request_method="POST", permission=NO_PERMISSION_REQUIRED)
@@ -29,13 +33,16 @@ def includeme(config: Any) -> None:
         permits=signin.signed_in)
     add(pages.resource_page, route_name=ROUTE, name="", request_method="GET",
         permission=NO_PERMISSION_REQUIRED, permits=pages.page_permits)
-    for name, view in pages.ACL_FORMS.items():
-        add(view, route_name=ROUTE, name=name, request_method="POST",
-            permission="acl.manage")
+    add(acl_forms.acl_edit, route_name=ROUTE, name="acl-edit", request_method="POST",
+        permission="acl.manage")
     add(pages.panel_post, route_name=ROUTE, name="panel", request_method="POST",
         permission=NO_PERMISSION_REQUIRED, permits=pages.panel_permits)
     add(site.audit_page, route_name=ROUTE, context=Root, name="audit",
         request_method="GET", permission="acl.view")
+    add(roles.roles_page, route_name=ROUTE, context=Root, name="roles",
+        request_method="GET", permission="acl.view")
+    add(roles.roles_post, route_name=ROUTE, context=Root, name="roles",
+        request_method="POST", permission="acl.manage")
     add(site.plugins_page, route_name=ROUTE, context=Root, name="plugins",
         request_method="GET", permission="acl.view")
     for context, view in ((HTTPForbidden, errors.forbidden), (HTTPNotFound, errors.not_found),

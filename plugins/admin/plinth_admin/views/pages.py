@@ -1,10 +1,9 @@
-"""The page of every resource: children, panels, its ACL and explanations.
+"""The page of every resource: breadcrumbs, children, panels, the ACL panel.
 
 The page checks what the API checks: the resource's view permission (the
-nearest one up its lineage) to see the page, each child's to list it,
-``acl.view`` for the ACL panel and explanations, ``acl.manage`` to change
-the ACL, which goes through the view of ``PUT @@acl`` (same validation,
-version check and audit entry).
+nearest one up its lineage) to see the page, each child's to list it, and
+each panel's own (the ACL panel: :mod:`.acl_panel`; its forms:
+:mod:`.acl_forms`; plugins' panels: :mod:`plinth_admin.panels`).
 """
 
 from __future__ import annotations
@@ -16,18 +15,19 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import lineage
 
-from plinth import acladmin
-from plinth.acl import ALL, path_of, registered_permissions
-from plinth.errors import APIError, api_error
-from plinth.security import prefetch_acls, view_permission_for
-from plinth.validation import validate
-from plinth.views import acl_put
+from plinth.acl import path_of
+from plinth.errors import APIError
+from plinth.security import view_permission_for
+from plinth.visibility import visible
 
 from ..panels import panels_for
+from .acl_panel import acl_panel
 from .common import admin_path, render
-from .forms import form_post
+from .forms import discard_writes, form_post, form_problems
 
 CHILDREN_PAGE = 50
+# Batches of children read for one page at most (see visible_children).
+SCAN_BATCHES = 10
 
 
 def page_permission(context: Any) -> str | None:
@@ -52,49 +52,52 @@ def breadcrumbs(request: Request, context: Any) -> list[dict[str, str]]:
     return crumbs
 
 
+def _viewable(request: Request, children: list[Any]) -> list[Any]:
+    """The ``children`` the viewer may view, in order, decided by the core's
+    visibility rule (:func:`plinth.visibility.visible`), one call for the
+    children that need the same permission."""
+    by_permission: dict[str | None, list[Any]] = {}
+    for child in children:
+        by_permission.setdefault(page_permission(child), []).append(child)
+    kept = {id(child) for permission, group in by_permission.items()
+            for child in (group if permission is None else visible(request, permission, group))}
+    return [child for child in children if id(child) in kept]
+
+
 def visible_children(request: Request, context: Any) -> dict[str, Any] | None:
+    """A page of the children the viewer may view, or None for a resource
+    that does not list its children.
+
+    Pages are of visible children: batches are read (in name order) until
+    more than a page is found, at most ``SCAN_BATCHES`` of them, so that a viewer who may
+    see few of many children still gets a bounded page; then the next link
+    goes on from the last child read.
+    """
     after = request.GET.get("after") or None
-    children = context.children(after=after, limit=CHILDREN_PAGE)
-    if children is None:
-        return None
-    prefetch_acls(request, children)
-    shown = [c for c in children
-             if (p := page_permission(c)) is None or request.has_permission(p, c)]
-    more = len(children) == CHILDREN_PAGE
+    shown: list[Any] = []
+    exhausted = False
+    for _ in range(SCAN_BATCHES):
+        batch = context.children(after=after, limit=CHILDREN_PAGE)
+        if batch is None:
+            return None
+        shown.extend(_viewable(request, batch))
+        if len(batch) < CHILDREN_PAGE:
+            exhausted = True
+            break
+        after = batch[-1].__name__
+        if len(shown) > CHILDREN_PAGE:
+            break  # one more than a page: the next page is not empty
+    if len(shown) > CHILDREN_PAGE:
+        shown, after, exhausted = shown[:CHILDREN_PAGE], shown[CHILDREN_PAGE - 1].__name__, False
     return {
         "items": [{"name": c.__name__, "url": admin_path(request, c)} for c in shown],
-        "next": admin_path(request, context, after=children[-1].__name__) if more else None,
+        "next": None if exhausted else admin_path(request, context, after=after) + "#children",
     }
 
 
-def acl_panel(request: Request, context: Any) -> dict[str, Any] | None:
-    if not request.has_permission("acl.view", context):
-        return None
-    acl = acladmin.describe(request.db, context)
-    permissions = [ALL, *registered_permissions(request.registry)]
-    explanation = None
-    principal = request.GET.get("principal", "").strip()
-    permission = request.GET.get("permission", "").strip() or None
-    error = None
-    if principal:
-        if permission is not None and permission not in permissions[1:]:
-            error = f"Unknown permission {permission!r}."
-        else:
-            principals = acladmin.expand(request.db, request.registry, principal)
-            if principals is None:
-                error = f"No such principal {principal!r}."
-            else:
-                explanation = {"principal": principal, "principals": principals,
-                               "permissions": acladmin.explain(
-                                   request.db, request.registry, context, principals,
-                                   permission)}
-    return {"acl": acl, "permissions": permissions,
-            "can_manage": bool(request.has_permission("acl.manage", context)),
-            "explanation": explanation, "explain_error": error,
-            "principal": principal, "permission": permission or ""}
-
-
-def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
+def render_panels(request: Request, context: Any,
+                  errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The panels' HTML; a panel named in ``errors`` shows that message above it."""
     from pyramid.renderers import render as render_template
 
     result = []
@@ -102,127 +105,30 @@ def render_panels(request: Request, context: Any) -> list[dict[str, Any]]:
         values = panel.view(context, request)
         values.setdefault("panel", panel)
         result.append({"name": panel.name, "title": panel.title,
+                       "error": (errors or {}).get(panel.name),
                        "html": render_template(panel.template, values, request=request)})
     return result
 
 
 def resource_page(context: Any, request: Request, status: int = 200,
-                  error: str | None = None) -> Response:
+                  error: str | None = None, preview: dict[str, Any] | None = None,
+                  panel_errors: dict[str, str] | None = None) -> Response:
     return render(request, "resource.jinja2", {
         "title": path_of(context),
         "path": path_of(context),
         "crumbs": breadcrumbs(request, context),
         "children": visible_children(request, context),
-        "panels": render_panels(request, context),
+        "panels": render_panels(request, context, panel_errors),
         "acl_panel": acl_panel(request, context),
         "error": error,
+        "preview": preview,
     }, status)
 
 
-def _after_change(context: Any, request: Request, change: Any) -> Response:
-    """Apply ``change``; back to the page, or the page with the error."""
-    try:
-        change()
-    except APIError as exc:
-        request.tm.abort()
-        request.tm.begin()
-        return resource_page(context, request, exc.code, exc.message + _details(exc))
-    return HTTPSeeOther(location=admin_path(request, context) + "#acl")
-
-
-def _details(exc: APIError) -> str:
-    problems = exc.details.get("errors") or []
-    return "".join(f" {p.get('message')}." for p in problems if p.get("message"))
-
-
-def _stored(request: Request, context: Any) -> tuple[list[dict[str, str]], bool]:
-    """The current stored entries and inherit flag, after the version check."""
-    state = acladmin.acl_state(request.db, path_of(context))
-    if request.POST.get("etag") != acladmin.etag_for(state):
-        raise api_error(412, "precondition_failed", "The ACL changed since this page was "
-                        "loaded: look at it again before changing it.")
-    acl = acladmin.describe(request.db, context)
-    entries = [{"action": e["action"], "principal": e["principal"],
-                "permission": e["permission"]} for e in acl["entries"]]
-    return entries, acl["inherit"]
-
-
-def _position(request: Request, entries: list[Any], allow_end: bool = False) -> int:
-    raw = request.POST.get("position", "")
-    limit = len(entries) + (1 if allow_end else 0)
-    try:
-        position = int(raw)
-    except ValueError:
-        if allow_end and raw == "":
-            return len(entries)
-        raise api_error(400, "invalid_request", "The position must be a whole number.")
-    if not 0 <= position < limit:
-        raise api_error(400, "invalid_request", "There is no entry at that position.")
-    return position
-
-
-def _replace(request: Request, context: Any, entries: list[dict[str, str]],
-             inherit: bool | None = None) -> None:
-    """Save through the view of ``PUT @@acl`` itself, so that every rule of
-    the API (validation, delegation limits, the root's guard, the audit
-    entry) applies to the console as well."""
-    body: dict[str, Any] = {"entries": entries}
-    if inherit is not None:
-        body["inherit"] = inherit
-    request.validated = validate(acladmin.ACL_BODY_SCHEMA, body)
-    acl_put(context, request)
-
-
-@form_post
-def acl_add(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        entry = {"action": request.POST.get("action", ""),
-                 "principal": request.POST.get("principal", "").strip(),
-                 "permission": request.POST.get("permission", "")}
-        if entry["action"] not in ("Allow", "Deny"):
-            raise api_error(400, "invalid_request", "The action is Allow or Deny.")
-        entries.insert(_position(request, entries, allow_end=True), entry)
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_move(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        position = _position(request, entries)
-        target = position + (-1 if request.POST.get("direction") == "up" else 1)
-        if not 0 <= target < len(entries):
-            raise api_error(400, "invalid_request", "That entry cannot move further.")
-        entries[position], entries[target] = entries[target], entries[position]
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_remove(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        del entries[_position(request, entries)]
-        _replace(request, context, entries)
-
-    return _after_change(context, request, change)
-
-
-@form_post
-def acl_inherit(context: Any, request: Request) -> Response:
-    def change() -> None:
-        entries, _ = _stored(request, context)
-        _replace(request, context, entries, request.POST.get("inherit") == "true")
-
-    return _after_change(context, request, change)
-
-
-ACL_FORMS = {"acl-add": acl_add, "acl-move": acl_move, "acl-remove": acl_remove,
-             "acl-inherit": acl_inherit}
+def refused(context: Any, request: Request, exc: APIError) -> Response:
+    """The page again with the error, and nothing of the request written."""
+    context = discard_writes(request, context)
+    return resource_page(context, request, exc.code, form_problems(exc))
 
 
 def _panel(context: Any, request: Request) -> Any:
@@ -244,9 +150,11 @@ def panel_permits(context: Any, request: Request) -> list[tuple[str, Any]]:
 def panel_post(context: Any, request: Request) -> Response:
     panel = _panel(context, request)
     try:
-        panel.post(context, request)
+        result = panel.post(context, request)
     except APIError as exc:
-        request.tm.abort()
-        request.tm.begin()
-        return resource_page(context, request, exc.code, exc.message + _details(exc))
+        context = discard_writes(request, context)
+        return resource_page(context, request, exc.code,
+                             panel_errors={panel.name: form_problems(exc)})
+    if isinstance(result, Response):
+        return result
     return HTTPSeeOther(location=admin_path(request, context) + f"#panel-{panel.name}")

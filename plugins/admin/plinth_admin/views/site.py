@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramid.httpexceptions import HTTPMovedPermanently
 from pyramid.request import Request
 from pyramid.response import Response
 
@@ -17,6 +18,12 @@ from plinth.views import audit_view, home, ready
 from .common import admin_path, render
 
 AUDIT_FILTERS = ("actor", "kind", "resource", "since", "until")
+
+
+def to_console(request: Request) -> Response:
+    """``/admin`` without its slash: on to ``/admin/``, with the same query."""
+    query = request.query_string
+    return HTTPMovedPermanently(location=admin_path(request) + ("?" + query if query else ""))
 
 
 def audit_page(context: Any, request: Request) -> Response:
