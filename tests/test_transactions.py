@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pyramid.security import NO_PERMISSION_REQUIRED
 from transaction.interfaces import IDataManager
 from webtest import TestApp
 from zope.interface import implementer
@@ -57,8 +56,7 @@ def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> Non
         return {"written": "not really"}
 
     config.add_route("failing", "/failing")
-    config.add_view(failing, route_name="failing", renderer="json",
-                    permission=NO_PERMISSION_REQUIRED)
+    config.add_view(failing, route_name="failing", renderer="json", public=True)
     app = config.make_wsgi_app()
     schema.upgrade(app.registry, app.registry["plinth.engine"])
     testapp = TestApp(app)

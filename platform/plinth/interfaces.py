@@ -6,6 +6,10 @@ from zope.interface import Attribute, Interface
 class IIdentityProvider(Interface):
     """Turns a request's credentials into an identity (registered by auth)."""
 
+    scheme = Attribute(
+        "The HTTP authentication scheme of the credentials it reads (``Bearer``): "
+        "a 401 challenges with it in ``WWW-Authenticate``.")
+
     def identify(request):
         """Return an :class:`plinth.security.Identity` or None when the request
         carries no valid credentials.

@@ -81,6 +81,7 @@ class TestingIdentityProvider:
 
     def __init__(self, real: Any):
         self.real = real
+        self.scheme = getattr(real, "scheme", None)
 
     def identify(self, request: Any) -> Identity | None:
         identity = request.environ.get(IDENTITY_KEY)

@@ -155,32 +155,6 @@ def body_schema_deriver(view: Any, info: Any) -> Any:
 body_schema_deriver.options = ("body_schema",)  # type: ignore[attr-defined]
 
 
-def permits_deriver(view: Any, info: Any) -> Any:
-    """``permits=callable``: permissions that depend on the request body.
-
-    ``permits(context, request)`` returns ``(permission, resource)`` pairs that
-    must all be granted (checked after the body is validated).  Such a view is
-    registered with ``permission=NO_PERMISSION_REQUIRED``; the test that every
-    view has a permission knows these views from ``registry['plinth.permits']``.
-    """
-    check = info.options.get("permits")
-    if check is None:
-        return view
-    info.registry.setdefault("plinth.permits", set()).add(info.original_view)
-
-    def permitted_view(context: Any, request: Request) -> Any:
-        for permission, resource in check(context, request):
-            result = request.has_permission(permission, resource)
-            if not result:
-                raise HTTPForbidden(result=result)
-        return view(context, request)
-
-    return permitted_view
-
-
-permits_deriver.options = ("permits",)  # type: ignore[attr-defined]
-
-
 # Query parameters --------------------------------------------------------
 
 DEFAULT_LIMIT = 50
@@ -285,7 +259,6 @@ def check_if_match(request: Request, current_etag: str | None) -> None:
 
 def includeme(config: Any) -> None:
     # Outer to inner: idempotency replay, body validation, body-dependent
-    # permissions, then the view.
-    config.add_view_deriver(permits_deriver, under="decorated_view", over="rendered_view")
+    # permissions (plinth.viewsecurity), then the view.
     config.add_view_deriver(body_schema_deriver, under="decorated_view",
                             over="permits_deriver")

@@ -259,19 +259,18 @@ class ExplicitViewName:
 
 
 def includeme(config: Any) -> None:
-    public = NO_PERMISSION_REQUIRED
     config.add_route("plinth.health", "/health")
     config.add_route("plinth.ready", "/ready")
     config.add_route("plinth.openapi", "/openapi.json")
     config.add_route("plinth.docs", "/docs")
     config.add_route("plinth.metrics", "/metrics")
-    config.add_view(health, route_name="plinth.health", renderer="json", permission=public,
+    config.add_view(health, route_name="plinth.health", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(ready, route_name="plinth.ready", renderer="json", permission=public,
+    config.add_view(ready, route_name="plinth.ready", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(openapi, route_name="plinth.openapi", renderer="json", permission=public,
+    config.add_view(openapi, route_name="plinth.openapi", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(docs, route_name="plinth.docs", permission=public,
+    config.add_view(docs, route_name="plinth.docs", public=True,
                     request_method=("GET", "HEAD"))
     config.declare_permission(MONITOR_PERMISSION, "read /metrics and the details of /ready")
     config.add_view(metrics, route_name="plinth.metrics", permission=MONITOR_PERMISSION,
@@ -279,11 +278,11 @@ def includeme(config: Any) -> None:
     # Absolute paths: asset specs need pkg_resources, which cannot read
     # packages installed in editable mode.
     config.add_static_view("docs/static", str(files("plinth").joinpath("static")),
-                           cache_max_age=3600, permission=public)
+                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_static_view("docs/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
-                           cache_max_age=3600, permission=public)
+                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_view(home, context=Root, name="", request_method=("GET", "HEAD"),
-                    renderer="json", permission=public)
+                    renderer="json", public=True)
     config.add_view_predicate("explicit_view_name", ExplicitViewName)
     config.add_view(acl_get, name="acl", request_method="GET", permission="acl.view",
                     explicit_view_name=True)

@@ -53,7 +53,7 @@ def load_environment(config_uri: str) -> Environment:
     from pyramid.exceptions import ConfigurationError
     from pyramid.paster import get_appsettings, setup_logging
 
-    from plinth import make_configurator
+    from plinth import error_line, make_configurator
 
     if not os.path.exists(config_uri.split("#")[0]):
         raise click.UsageError(f"configuration file {config_uri!r} not found (use -c INI)")
@@ -63,7 +63,7 @@ def load_environment(config_uri: str) -> Environment:
         config = make_configurator(dict(settings))
         config.commit()
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from None
+        raise click.ClickException(error_line(exc)) from None
     return Environment(config.registry, config_uri)
 
 

@@ -70,6 +70,8 @@ def load_token(db: Any, secret_hash: str) -> TokenInfo | None:
 
 @implementer(IIdentityProvider)
 class TokenIdentityProvider:
+    scheme = "Bearer"
+
     def identify(self, request: Any) -> Identity | None:
         bearer = bearer_token(request)
         secret = bearer or _session_token(request)

@@ -6,7 +6,6 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -197,7 +196,7 @@ def get_group(context: GroupResource, request: Request) -> dict[str, Any]:
 def includeme(config: Any) -> None:
     add = config.add_view
     add(issue_token, context=TokensContainer, name="", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, body_schema=schemas.TOKEN_REQUEST,
+        public=True, body_schema=schemas.TOKEN_REQUEST,
         idempotent=False)
     add(list_tokens, context=TokensContainer, name="", request_method="GET",
         permission="auth.self", renderer="json")

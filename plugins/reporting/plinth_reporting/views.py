@@ -7,7 +7,6 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth.errors import api_error
 from plinth.visibility import signed_in, visible
@@ -77,6 +76,6 @@ def get_report(context: ReportResource, request: Request) -> Response:
 
 def includeme(config: Any) -> None:
     config.add_view(list_reports, context=ReportsContainer, name="", request_method="GET",
-                    permission=NO_PERMISSION_REQUIRED, permits=signed_in, renderer="json")
+                    permits=signed_in, renderer="json")
     config.add_view(get_report, context=ReportResource, name="", request_method="GET",
                     permission="reports.view")

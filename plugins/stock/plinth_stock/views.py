@@ -9,7 +9,6 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 
 from plinth import urls
 from plinth.errors import api_error
@@ -262,7 +261,7 @@ def includeme(config: Any) -> None:
     add(put_item, context=ItemResource, name="", request_method="PUT",
         permission="stock.manage", body_schema=schemas.ITEM_PUT)
     add(post_transfer, context=ItemResource, name="transfers", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=transfer_permits,
+        permits=transfer_permits,
         body_schema=schemas.TRANSFER_POST)
     add(list_locations, context=LocationsContainer, name="", request_method="GET",
         permission="stock.view", renderer="json")
@@ -273,7 +272,7 @@ def includeme(config: Any) -> None:
     add(get_level, context=LevelResource, name="", request_method="GET",
         permission="stock.view", renderer="json")
     add(post_movement, context=LevelResource, name="movements", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=movement_permits,
+        permits=movement_permits,
         body_schema=schemas.MOVEMENT_POST)
     add(list_movements, context=LevelResource, name="movements", request_method="GET",
         permission="stock.view", renderer="json")

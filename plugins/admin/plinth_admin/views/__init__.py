@@ -23,17 +23,16 @@ def includeme(config: Any) -> None:
     config.add_route(ROUTE, "/admin/*traverse", factory=console_root)
     add = config.add_view
     add(signin.sign_in, route_name=ROUTE, context=Root, name="signin",
-        request_method="POST", permission=NO_PERMISSION_REQUIRED)
+        request_method="POST", public=True)
     add(signin.sign_out, route_name=ROUTE, context=Root, name="signout",
-        request_method="POST", permission=NO_PERMISSION_REQUIRED,
-        permits=signin.signed_in)
+        request_method="POST", permits=signin.signed_in)
     add(pages.resource_page, route_name=ROUTE, name="", request_method="GET",
-        permission=NO_PERMISSION_REQUIRED, permits=pages.page_permits)
+        permits=pages.page_permits)
     for name, view in pages.ACL_FORMS.items():
         add(view, route_name=ROUTE, name=name, request_method="POST",
             permission="acl.manage")
     add(pages.panel_post, route_name=ROUTE, name="panel", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=pages.panel_permits)
+        permits=pages.panel_permits)
     add(site.audit_page, route_name=ROUTE, context=Root, name="audit",
         request_method="GET", permission="acl.view")
     add(site.plugins_page, route_name=ROUTE, context=Root, name="plugins",
