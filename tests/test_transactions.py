@@ -16,6 +16,9 @@ from transaction.interfaces import IDataManager
 from webtest import TestApp
 from zope.interface import implementer
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
+
 
 @implementer(IDataManager)
 class FailsToCommit:
@@ -58,7 +61,7 @@ def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> Non
     config.add_route("failing", "/failing")
     config.add_view(failing, route_name="failing", renderer="json", public=True)
     app = config.make_wsgi_app()
-    schema.upgrade(app.registry, app.registry["plinth.engine"])
+    schema.upgrade(app.registry, get_service(app.registry, IReadEngine))
     testapp = TestApp(app)
 
     failed = testapp.get("/failing", status=500).json

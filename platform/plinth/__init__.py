@@ -47,6 +47,9 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     core_settings(config)
     config.include("pyramid_retry")
     config.include("pyramid_tm")
+    # Before anything registers or looks up a shared thing by interface.
+    config.include("pyramid_services")
+    config.include(".resets")
     config.include(".db")
     config.include(".errors")
     config.include(".outages")

@@ -30,6 +30,7 @@ from .acl import (
 from .interfaces import IIdentityProvider
 from .roles import request_roles
 from .securitycache import request_acl_cache, set_version, version_unknown
+from .services import query_service
 
 SUPERUSERS_KEY = "plinth.superusers"
 # Only users and groups: a system principal as superuser would make every
@@ -103,7 +104,7 @@ def effective_principals(request: Request) -> list[str]:
 
 def identity_provider(registry: Any) -> Any:
     """The enabled :class:`~plinth.interfaces.IIdentityProvider`, or None."""
-    return registry.queryUtility(IIdentityProvider)
+    return query_service(registry, IIdentityProvider)
 
 
 class PlinthSecurityPolicy:
@@ -227,14 +228,7 @@ def set_identity_provider(config: Any, provider: Any) -> None:
     One per application: a second plugin setting one is a configuration
     conflict, not a silent replacement of who users are.
     """
-    provider = config.maybe_dotted(provider)
-
-    def register() -> None:
-        config.registry.registerUtility(provider, IIdentityProvider)
-
-    intr = config.introspectable("plinth identity provider", "identity", repr(provider),
-                                 "plinth identity provider")
-    config.action("plinth.identity_provider", register, introspectables=(intr,))
+    config.register_service(config.maybe_dotted(provider), IIdentityProvider)
 
 
 def includeme(config: Any) -> None:

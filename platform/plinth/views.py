@@ -17,10 +17,12 @@ from . import __version__, acladmin, schema
 from .acl import path_of
 from .audit import AuditEntry
 from .errors import api_error
+from .interfaces import IReadEngine
 from .openapi import build_document
 from .plugins import disabled_plugins
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
+from .services import get_service
 from .tweens import DOCS_CSP
 from .validation import check_if_match, cursor_after, page, page_limit, query_bool
 
@@ -77,7 +79,7 @@ def ready(request: Request) -> Any:
 
 def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
     registry = request.registry
-    engine = registry["plinth.engine"]
+    engine = get_service(registry, IReadEngine)
     checks: dict[str, Any] = {}
     ok = True
     try:

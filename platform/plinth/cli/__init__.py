@@ -17,6 +17,9 @@ import click
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..interfaces import IReadEngine, IWriteEngine
+from ..services import get_service
+
 DEFAULT_INI = "development.ini"
 
 
@@ -33,12 +36,12 @@ class Environment:
 
     @property
     def engine(self) -> Any:
-        return self.registry["plinth.engine"]
+        return get_service(self.registry, IReadEngine)
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        engine = self.registry["plinth.write_engine" if write else "plinth.engine"]
+        engine = get_service(self.registry, IWriteEngine if write else IReadEngine)
         with Session(bind=engine, expire_on_commit=False) as session, session.begin():
             yield session
 

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
 from plinth.settings import word_list
 
 from .models import Group, User, memberships
@@ -52,7 +54,7 @@ def common_password_of(user: User) -> bool:
 def check_superuser_passwords(context: Any) -> Iterable[str]:
     principals = word_list(context.settings.get("plinth.superusers", DEFAULT_SUPERUSERS))
     try:
-        with Session(context.registry["plinth.engine"]) as db:
+        with Session(get_service(context.registry, IReadEngine)) as db:
             users = superusers(db, principals)
     except Exception as exc:  # noqa: BLE001 - any database failure: say what it was
         yield (f"cannot read the superusers from the database ({type(exc).__name__}): "

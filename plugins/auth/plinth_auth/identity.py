@@ -11,7 +11,7 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import and_, bindparam, or_, select, update
 from zope.interface import implementer
 
-from plinth.interfaces import IIdentityProvider
+from plinth.interfaces import IIdentityProvider, IWriteEngine
 from plinth.security import Identity, session_credential
 from plinth.securitycache import cached, security_cache
 
@@ -133,7 +133,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _touch(request: Any, token_id: str, moment: datetime) -> None:
     """Record the token's use in a short transaction of its own."""
-    engine = request.registry["plinth.write_engine"]
+    engine = request.find_service(IWriteEngine)
     try:
         with engine.begin() as connection:
             connection.execute(

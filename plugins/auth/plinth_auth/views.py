@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from plinth.errors import api_error
+from plinth.interfaces import ILoginLimiter, IReadEngine, LimiterUnavailable
 from plinth.security import effective_principals
 from plinth.urls import resource_location
 from plinth.validation import cursor_after, page, page_limit
@@ -18,7 +19,6 @@ from . import events, schemas, services
 from .delegation import check_account_change
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
-from .ratelimit import LimiterUnavailable
 from .resources import (
     AuthContainer,
     GroupResource,
@@ -45,7 +45,7 @@ def bad_input(exc: services.AuthError | PasswordRejected, field: str) -> Excepti
 def issue_token(context: TokensContainer, request: Request) -> Response:
     body = request.validated
     username, password = body["username"], body["password"]
-    limiter = request.registry["auth.limiter"]
+    limiter = request.find_service(ILoginLimiter)
     client = request.remote_addr or "unknown"
     try:
         wait = limiter.retry_after(username, client)
@@ -56,7 +56,7 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     if wait is not None:
         raise api_error(429, "rate_limited", "too many failed logins: try again later",
                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
-    with request.registry["plinth.engine"].connect() as reader:
+    with request.find_service(IReadEngine).connect() as reader:
         user = services.authenticate(reader, request.db, username, password)
     if user is None:
         try:

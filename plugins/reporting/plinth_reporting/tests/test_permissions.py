@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
+
 STOCK_REPORTS = ["low-stock", "movements", "stock-balance", "stock-on-hand", "valuation"]
 ERROR_KEYS = {"status", "error", "message", "details"}
 
@@ -176,7 +179,7 @@ def test_parameters_parsed_without_the_request_still_filter_for_its_caller(
     from plinth.resources import root_factory
 
     request.root = root_factory(request)
-    engine = plinth_registry["plinth.engine"]
+    engine = get_service(plinth_registry, IReadEngine)
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:

@@ -33,6 +33,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
 from plinth.testservers import call, free_port
 
 pytestmark = pytest.mark.slow
@@ -58,7 +60,7 @@ signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed children are reaped at o
 for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
-        app.registry["plinth.engine"].dispose(close=False)  # no connection crosses a fork
+        get_service(app.registry, IReadEngine).dispose(close=False)  # no connection crosses a fork
         serve(app, listen="127.0.0.1:" + line.strip(), threads=8)
         os._exit(0)
     print(pid, flush=True)
@@ -310,11 +312,11 @@ def migrated_with_admin(url: str) -> None:
     from plinth_auth.testing import PASSWORD
 
     registry = make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"}).registry
-    schema.upgrade(registry, registry["plinth.engine"])
+    schema.upgrade(registry, get_service(registry, IReadEngine))
     with Environment(registry, "test").session() as db:
         services.save_user(db, registry, "admin", services.Actor("test"), password=PASSWORD,
                            groups=["admins"])
-    registry["plinth.engine"].dispose()
+    get_service(registry, IReadEngine).dispose()
 
 
 def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
