@@ -31,6 +31,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
+from .cli import cli  # noqa: F401 - the plinth command, for CliRunner in tests
 from .interfaces import IIdentityProvider, IReadEngine, IWriteEngine
 from .resets import run_test_resets
 from .security import Identity
@@ -54,6 +55,13 @@ def reset_database(engine: Any) -> None:
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
+
+
+def migrate(registry: Any) -> None:
+    """Apply the migrations of the core and the enabled plugins (``plinth db upgrade``)."""
+    from . import schema
+
+    schema.upgrade(registry, get_service(registry, IReadEngine))
 
 
 def empty_tables(engine: Any) -> None:

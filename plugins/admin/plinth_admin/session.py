@@ -21,9 +21,7 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
-from plinth.interfaces import IWriteEngine
-from plinth.resources import Root, root_factory
-from plinth.security import session_credential, use_session_credential
+from plinth.api import IWriteEngine, Root, root_factory, session_credential, use_session_credential
 from plinth_auth import services
 from plinth_auth.models import Token
 

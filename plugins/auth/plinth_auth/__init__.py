@@ -8,8 +8,7 @@ requires: tuple[str, ...] = ()
 
 
 def includeme(config: Any) -> None:
-    from plinth.interfaces import ILoginLimiter
-    from plinth.settings import non_empty, positive_int
+    from plinth.api import ILoginLimiter, non_empty, positive_int
 
     setting = config.plinth_setting
     setting("auth.token_ttl", 12 * 3600, positive_int)

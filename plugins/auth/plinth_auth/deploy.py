@@ -17,9 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from plinth.interfaces import IReadEngine
-from plinth.services import get_service
-from plinth.settings import word_list
+from plinth.api import IReadEngine, get_service, word_list
 
 from .models import Group, User, memberships
 from .passwords import verify_password

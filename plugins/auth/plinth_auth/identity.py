@@ -11,9 +11,14 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import and_, bindparam, or_, select, update
 from zope.interface import implementer
 
-from plinth.interfaces import IIdentityProvider, IWriteEngine
-from plinth.security import Identity, session_credential
-from plinth.securitycache import cached, security_cache
+from plinth.api import (
+    Identity,
+    IIdentityProvider,
+    IWriteEngine,
+    cached,
+    security_cache,
+    session_credential,
+)
 
 from . import directory
 from .models import Group, Token, User, memberships

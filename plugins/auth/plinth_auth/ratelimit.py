@@ -35,7 +35,7 @@ from prometheus_client import Counter
 from pyramid.exceptions import ConfigurationError
 from zope.interface import implementer
 
-from plinth.interfaces import ILoginLimiter, LimiterUnavailable
+from plinth.api import ILoginLimiter, LimiterUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from plinth import audit
-from plinth.interfaces import IWriteEngine
-from plinth.services import get_service
+from plinth.api import IWriteEngine, audit, get_service
 
 from . import events
 

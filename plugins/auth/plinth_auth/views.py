@@ -9,11 +9,17 @@ from pyramid.response import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from plinth.errors import api_error
-from plinth.interfaces import ILoginLimiter, IReadEngine, LimiterUnavailable
-from plinth.security import effective_principals
-from plinth.urls import resource_location
-from plinth.validation import cursor_after, page, page_limit
+from plinth.api import (
+    ILoginLimiter,
+    IReadEngine,
+    LimiterUnavailable,
+    api_error,
+    cursor_after,
+    effective_principals,
+    page,
+    page_limit,
+    resource_location,
+)
 
 from . import events, schemas, services
 from .delegation import check_account_change

@@ -12,7 +12,7 @@ requires: tuple[str, ...] = ()
 
 
 def includeme(config: Any) -> None:
-    from plinth.interfaces import IReadEngine
+    from plinth.api import IReadEngine
 
     from .services import ENGINE_NAME, database_url, replica_engine
 

@@ -20,10 +20,14 @@ from typing import Any
 from pyramid.authorization import Deny, Everyone
 from sqlalchemy import case, literal, null, select
 
-from plinth.acl import ROLE_PREFIX, AclEntry
-from plinth.interfaces import IIdentityProvider
-from plinth.roles import declared_roles, stored_roles
-from plinth.services import query_service
+from plinth.api import (
+    ROLE_PREFIX,
+    AclEntry,
+    IIdentityProvider,
+    declared_roles,
+    query_service,
+    stored_roles,
+)
 
 entries = AclEntry.__table__
 

@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from plinth.errors import APIError, api_error
-from plinth.visibility import Visibility, visible_children
+from plinth.api import APIError, Visibility, api_error, visible_children
 
 from .registry import RESERVED_PARAMETERS, Parameter, Report
 

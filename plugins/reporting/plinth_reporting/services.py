@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from plinth.interfaces import IReadEngine
-from plinth.services import get_service, query_service
+from plinth.api import IReadEngine, get_service, query_service
 
 from .output import CsvStream, JsonStream, RowStream, fetch_points
 from .parameters import json_value
@@ -28,8 +27,7 @@ def replica_engine(url: str) -> Engine:
     """The engine of ``reporting.database_url``; a bad URL stops start-up."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from plinth.db import make_engine
-    from plinth.settings import SettingError
+    from plinth.api import SettingError, make_engine
 
     try:
         return make_engine(url)

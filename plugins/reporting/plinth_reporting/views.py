@@ -8,8 +8,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.errors import api_error
-from plinth.visibility import signed_in, visible
+from plinth.api import api_error, signed_in, visible
 
 from . import services
 from .output import TooManyPoints

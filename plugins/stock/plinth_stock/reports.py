@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from plinth.errors import APIError, api_error
+from plinth.api import APIError, api_error
 
 from .models import Item, Location, Movement, Reservation, StockLevel
 

@@ -10,10 +10,18 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth import urls
-from plinth.errors import api_error
-from plinth.validation import check_if_match, cursor_after, page, page_limit
-from plinth.visibility import Visibility, visible, visible_children
+from plinth.api import (
+    Visibility,
+    api_error,
+    check_if_match,
+    cursor_after,
+    location,
+    page,
+    page_limit,
+    resource_location,
+    visible,
+    visible_children,
+)
 
 from . import schemas, services
 from .resources import (
@@ -122,7 +130,7 @@ def put_item(context: ItemResource, request: Request) -> Response:
         item, created = services.put_item(db, context.sku, request.validated)
     return json_response(services.item_dict(item), 201 if created else 200,
                          etag=services.item_etag(item.version),
-                         location=urls.resource_location(request, context) if created else None)
+                         location=resource_location(request, context) if created else None)
 
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
@@ -179,7 +187,7 @@ def put_location(context: LocationResource, request: Request) -> Response:
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,
                          etag=services.location_etag(location.version),
-                         location=urls.resource_location(request, context) if created else None)
+                         location=resource_location(request, context) if created else None)
 
 
 # Levels -----------------------------------------------------------------------
@@ -222,7 +230,7 @@ def post_reservation(context: LevelResource, request: Request) -> Response:
         result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
                                   request.authenticated_userid, after_commit(request))
     return json_response(result, 201,
-                         location=urls.location(request, f"/reservations/{result['id']}"))
+                         location=location(request, f"/reservations/{result['id']}"))
 
 
 # Reservations -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from plinth.resources import Root
+from plinth.api import Root
 
 from . import errors, pages, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root

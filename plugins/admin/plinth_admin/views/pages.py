@@ -16,12 +16,18 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import lineage
 
-from plinth import acladmin
-from plinth.acl import ALL, path_of, registered_permissions
-from plinth.errors import APIError, api_error
-from plinth.security import prefetch_acls, view_permission_for
-from plinth.validation import validate
-from plinth.views import acl_put
+from plinth.api import (
+    ALL,
+    APIError,
+    acl_put,
+    acladmin,
+    api_error,
+    path_of,
+    prefetch_acls,
+    registered_permissions,
+    validate,
+    view_permission_for,
+)
 
 from ..panels import panels_for
 from .common import admin_path, render

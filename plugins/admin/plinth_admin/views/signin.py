@@ -13,7 +13,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.interfaces import ILoginLimiter, IReadEngine
+from plinth.api import ILoginLimiter, IReadEngine
 from plinth_auth import events, services
 
 from .. import session

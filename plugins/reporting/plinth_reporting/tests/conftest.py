@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from plinth.interfaces import IReadEngine
-from plinth.services import query_service
+from plinth.api import IReadEngine, query_service
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def other_app(plinth_settings: dict[str, Any], testapp: Any) -> Iterator[Callabl
     """
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     engines: list[Any] = []
 

@@ -12,12 +12,15 @@ import pytest
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 from sqlalchemy import create_engine, func, insert, select, text
 
-from plinth import make_app, make_configurator
-from plinth.audit import AuditEntry
-from plinth.interfaces import IReadEngine
-from plinth.openapi import build_document
-from plinth.services import get_service
-from plinth.settings import SettingError
+from plinth.api import (
+    AuditEntry,
+    IReadEngine,
+    SettingError,
+    build_document,
+    get_service,
+    make_app,
+    make_configurator,
+)
 from plinth_reporting.registry import registered_reports
 
 from . import sample_reports

@@ -25,8 +25,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from plinth.interfaces import IReadEngine
-from plinth.services import get_service
+from plinth.api import IReadEngine, get_service
 from plinth_stock.models import Item, Location, Movement, Reservation, StockLevel
 
 from .helpers import assert_error, move, put_item, put_location, reserve
@@ -661,7 +660,7 @@ def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[
     """
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     url = plinth_settings["sqlalchemy.url"]
     if url.startswith("postgresql"):
