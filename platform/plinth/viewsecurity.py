@@ -5,11 +5,14 @@ Every view says where it is declared how it is guarded: a ``permission``, a
 ``public=True`` (reachable by anyone: health, logging in, the API document).
 A view with none of them stops start-up with one line naming it, so that the
 core never keeps a list of other packages' public views and a forgotten
-permission never ships.
+permission never ships; so does a view whose permission no enabled plugin
+declares (a typo such as ``shelves.mange`` would otherwise deny everybody
+but superusers, silently).
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
@@ -17,6 +20,8 @@ from pyramid.httpexceptions import HTTPForbidden, default_exceptionresponse_view
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.static import static_view
+
+from .acl import registered_permissions
 
 
 def view_name(view: Any) -> str:
@@ -79,6 +84,36 @@ def permits_deriver(view: Any, info: Any) -> Any:
 permits_deriver.options = ("permits",)  # type: ignore[attr-defined]
 
 
+def undeclared_permissions(registry: Any) -> list[str]:
+    """One line for each view whose permission no plugin declared."""
+    declared = registered_permissions(registry)
+    problems = []
+    for entry in registry.introspector.get_category("permissions"):
+        permission = entry["introspectable"]["value"]
+        if permission == NO_PERMISSION_REQUIRED or permission in declared:
+            continue
+        for related in entry["related"]:
+            if related.category_name != "views":
+                continue
+            close = difflib.get_close_matches(permission, declared, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"view {view_name(related['callable'])} has permission "
+                            f"{permission!r}, which no enabled plugin declares{hint}")
+    return sorted(problems)
+
+
+def check_declared_permissions(config: Any) -> None:
+    """After every view is registered: a typo in a permission stops start-up."""
+    def check() -> None:
+        problems = undeclared_permissions(config.registry)
+        if problems:
+            raise ConfigurationError(problems[0])
+
+    # Order 1: after the views and permissions, which register at order 0.
+    config.action("plinth.declared_view_permissions", check, order=1)
+
+
 def includeme(config: Any) -> None:
     config.add_view_deriver(public_deriver, under="decorated_view", over="rendered_view")
     config.add_view_deriver(permits_deriver, under="public_deriver", over="rendered_view")
+    check_declared_permissions(config)
