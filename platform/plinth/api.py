@@ -30,7 +30,10 @@ from .interfaces import (
     LimiterUnavailable,
 )
 from .openapi import build_document, error_response, json_body, json_response
+from .paging import cursor_after, page, page_limit
 from .plugins import is_enabled
+from .preconditions import check_if_match
+from .queryparams import query_bool, query_error, query_int, query_problem
 from .resources import Resource, Root, root_factory
 from .roles import declared_roles, stored_roles
 from .security import (
@@ -49,14 +52,7 @@ from .securityversion import VERSION_COLUMN, bump_on_change, drop_bump, lock_for
 from .services import get_service, query_service
 from .settings import SettingError, non_empty, positive_int, word_list
 from .urls import location, resource_location
-from .validation import (
-    StrictValidator,
-    check_if_match,
-    cursor_after,
-    page,
-    page_limit,
-    validate,
-)
+from .validation import StrictValidator, validate
 from .views import acl_put, audit_view, home, ready
 from .visibility import Visibility, signed_in, visible, visible_children
 
@@ -84,6 +80,7 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "lock_for_write",
     # Requests: bodies, pages of lists, preconditions.
     "StrictValidator", "validate", "check_if_match", "cursor_after", "page", "page_limit",
+    "query_bool", "query_error", "query_int", "query_problem",
     # OpenAPI fragments.
     "build_document", "error_response", "json_body", "json_response",
     # Settings.

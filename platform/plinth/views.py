@@ -19,12 +19,14 @@ from .audit import AuditEntry
 from .errors import api_error
 from .interfaces import IReadEngine
 from .openapi import build_document
+from .paging import cursor_after, page, page_limit
 from .plugins import disabled_plugins
+from .preconditions import check_if_match
+from .queryparams import query_bool, query_error
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
 from .services import get_service
 from .tweens import DOCS_CSP
-from .validation import check_if_match, cursor_after, page, page_limit, query_bool
 
 # Reading /metrics and the details of /ready (granted on the root).
 MONITOR_PERMISSION = "plinth.metrics"
@@ -153,9 +155,8 @@ def permissions_view(context: Any, request: Request) -> dict[str, Any]:
     permission = request.GET.get("permission")
     registry = request.registry
     if permission is not None and permission not in registry.get("plinth.permissions", {}):
-        raise api_error(400, "invalid_request", f"unknown permission {permission!r}",
-                        {"errors": [{"location": "query", "field": "permission",
-                                     "message": "unknown permission"}]})
+        raise query_error("permission", "unknown permission",
+                          f"unknown permission {permission!r}")
     if principal:
         principals = principals_to_explain(request, principal)
     else:
@@ -198,9 +199,7 @@ def principals_to_explain(request: Request, principal: str) -> list[str]:
 def grants_view(context: Any, request: Request) -> dict[str, Any]:
     principal = request.GET.get("principal")
     if not principal:
-        raise api_error(400, "invalid_request", "query parameter 'principal' is required",
-                        {"errors": [{"location": "query", "field": "principal",
-                                     "message": "required"}]})
+        raise query_error("principal", "required", "query parameter 'principal' is required")
     return {"principal": principal, "grants": acladmin.grants_of(request.db, principal)}
 
 
@@ -211,9 +210,8 @@ def _query_time(request: Request, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw)
     except ValueError:
-        raise api_error(400, "invalid_request", f"{name!r} must be an ISO 8601 date or time",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "not an ISO 8601 date/time"}]}) from None
+        raise query_error(name, "not an ISO 8601 date/time",
+                          f"{name!r} must be an ISO 8601 date or time") from None
 
 
 def audit_view(context: Any, request: Request) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from .acl import ResourceAcl, lineage_acls, matches, path_of, role_name
 from .interfaces import IIdentityProvider
+from .paging import encode_cursor
 from .roles import role_table
 from .security import superusers
 from .services import query_service
-from .validation import encode_cursor
 
 SYSTEM = (Everyone, Authenticated)
 

@@ -18,6 +18,7 @@ from plinth.api import (
     effective_principals,
     page,
     page_limit,
+    query_error,
     resource_location,
 )
 
@@ -155,9 +156,7 @@ def _flag(request: Request, name: str) -> bool | None:
     if raw is None:
         return None
     if raw.lower() not in ("true", "false"):
-        raise api_error(400, "invalid_request", f"{name} must be true or false",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "expected true or false"}]})
+        raise query_error(name, "expected true or false", f"{name} must be true or false")
     return raw.lower() == "true"
 
 
@@ -166,10 +165,9 @@ def keep_grants(request: Request) -> bool:
     ``remove_grants`` still works and says the opposite."""
     keep, remove = _flag(request, "keep_grants"), _flag(request, "remove_grants")
     if keep is not None and remove is not None and keep == remove:
-        raise api_error(400, "invalid_request", "keep_grants and remove_grants contradict "
-                        "each other: send keep_grants only",
-                        {"errors": [{"location": "query", "field": "remove_grants",
-                                     "message": "contradicts keep_grants"}]})
+        raise query_error("remove_grants", "contradicts keep_grants",
+                          "keep_grants and remove_grants contradict each other: "
+                          "send keep_grants only")
     if keep is not None:
         return keep
     return remove is False

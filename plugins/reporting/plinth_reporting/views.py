@@ -8,7 +8,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.api import api_error, signed_in, visible
+from plinth.api import api_error, query_error, signed_in, visible
 
 from . import services
 from .output import TooManyPoints
@@ -33,17 +33,13 @@ def _format(request: Request, resource: ReportResource) -> str:
     # value; like every other parameter given twice, it is a 400 now.
     given = [value for value in request.GET.getall("format") if value != ""]
     if len(given) > 1:
-        raise api_error(400, "invalid_request", "query parameter 'format' given twice",
-                        {"errors": [{"location": "query", "field": "format",
-                                     "message": "given twice"}]})
+        raise query_error("format", "given twice", "query parameter 'format' given twice")
     fmt = given[0] if given else "json"
     formats = resource.report.formats
     if fmt not in formats:
         why = ("this report has no chart" if fmt == "svg"
                else f"must be one of {', '.join(formats)}")
-        raise api_error(400, "invalid_request", f"format {fmt!r}: {why}",
-                        {"errors": [{"location": "query", "field": "format",
-                                     "message": why}]})
+        raise query_error("format", why, f"format {fmt!r}: {why}")
     return fmt
 
 

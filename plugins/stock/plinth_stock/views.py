@@ -18,6 +18,7 @@ from plinth.api import (
     location,
     page,
     page_limit,
+    query_error,
     resource_location,
     visible,
     visible_children,
@@ -70,9 +71,7 @@ def json_response(body: dict[str, Any], status: int = 200, etag: str | None = No
 def _flag(request: Request, name: str) -> bool:
     value = request.GET.get(name, "false").lower()
     if value not in ("true", "false"):
-        raise api_error(400, "invalid_request", f"{name} must be true or false",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "expected true or false"}]})
+        raise query_error(name, "expected true or false", f"{name} must be true or false")
     return value == "true"
 
 
