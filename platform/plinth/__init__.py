@@ -98,8 +98,13 @@ def error_line(exc: ConfigurationError) -> str:
     if isinstance(exc, ConfigurationExecutionError):
         return str(exc.evalue).splitlines()[0]
     if isinstance(exc, ConfigurationConflictError):
-        claimed = ", ".join(repr(d) for d in exc._conflicts)
-        return f"two packages claim the same configuration: {claimed}"
+        # Which thing, and where each claim was made: enough to find both plugins.
+        claims = []
+        for discriminator, infos in exc._conflicts.items():
+            places = " and ".join(f"{getattr(i, 'file', '?')}:{getattr(i, 'line', '?')}"
+                                  for i in infos)
+            claims.append(f"{discriminator!r} ({places})")
+        return "conflicting configuration: " + "; ".join(claims)
     return str(exc).splitlines()[0]
 
 
