@@ -24,6 +24,7 @@ setup(
         "zope.sqlalchemy>=3.0,<5",
         "pyramid_tm>=2.5,<3",
         "pyramid_retry>=2.1,<3",
+        "pyramid_services>=2.2,<3",
         "transaction>=4.0,<6",
         "alembic>=1.13,<2",
         "psycopg[binary]>=3.1,<4",

@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -183,7 +186,7 @@ def prepare(url: str) -> str:
     config = make_configurator({"sqlalchemy.url": url, "plinth.plugins": "auth stock"})
     config.commit()
     registry = config.registry
-    schema.upgrade(registry, registry["plinth.engine"])
+    schema.upgrade(registry, get_service(registry, IReadEngine))
     env = Environment(registry, "benchmark")
     CliRunner().invoke(demo, obj=env)
     with env.session() as db:

@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from plinth import acladmin, make_app, schema, whocan
 from plinth.acl import decide, lineage_acls
+from plinth.interfaces import IReadEngine, IWriteEngine
 from plinth.resources import Root
 from plinth.roles import role_table
 from plinth.security import superuser_among
+from plinth.services import get_service
 
 
 def populate(engine: Any, users: int, groups: int) -> None:
@@ -68,11 +70,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'who.sqlite'}"
         app = make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"})
-        registry, engine = app.registry, app.registry["plinth.engine"]
+        registry, engine = app.registry, get_service(app.registry, IReadEngine)
         schema.upgrade(registry, engine)
         timed(f"populate {args.users} users, {args.groups} groups", lambda: populate(
-            registry["plinth.write_engine"], args.users, args.groups))
-        with Session(bind=registry["plinth.write_engine"]) as db, db.begin():
+            get_service(registry, IWriteEngine), args.users, args.groups))
+        with Session(bind=get_service(registry, IWriteEngine)) as db, db.begin():
             request = Request.blank("/")
             request.registry = registry
             request.__dict__["db"] = db

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
+
 
 @pytest.fixture
 def build_app(tmp_path: Path) -> Callable[..., Any]:
@@ -20,7 +23,7 @@ def build_app(tmp_path: Path) -> Callable[..., Any]:
         app = make_app({"sqlalchemy.url": f"sqlite:///{tmp_path / 'app.sqlite'}",
                         "plinth.plugins": plugins, **settings})
         if migrate:
-            schema.upgrade(app.registry, app.registry["plinth.engine"])
+            schema.upgrade(app.registry, get_service(app.registry, IReadEngine))
         return TestApp(app, extra_environ={"HTTP_HOST": "localhost",
                                            "REMOTE_ADDR": "127.0.0.1"})
 

@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
+
 ERROR_KEYS = {"status", "error", "message", "details"}
 
 
@@ -70,13 +73,10 @@ def test_forbidden_is_json(as_principal: Any) -> None:
 
 def test_last_resort_500_has_request_id_and_no_traceback(build_app: Any) -> None:
     from plinth.security import Identity
-    from plinth.testing import IDENTITY_KEY, TestingIdentityProvider
+    from plinth.testing import IDENTITY_KEY, use_testing_identity_provider
 
     app = build_app("auth example")
-    registry = app.app.registry
-    from plinth.interfaces import IIdentityProvider
-
-    registry.registerUtility(TestingIdentityProvider(None), IIdentityProvider)
+    use_testing_identity_provider(app.app.registry)
     identity = Identity("user:zoe", frozenset({"user:zoe"}))
     response = app.get("/hello/boom", headers={"X-Request-ID": "trace-me-42"},
                        extra_environ={IDENTITY_KEY: identity}, status=500)
@@ -173,7 +173,7 @@ def test_ready_names_plugin_with_pending_migrations(build_app: Any, sign_in: Any
     body = assert_error(response, 503, "not_ready")
     assert body["details"]["pending"] == ["stock"]
     assert "stock" in body["message"]
-    schema.upgrade(app2.app.registry, app2.app.registry["plinth.engine"])
+    schema.upgrade(app2.app.registry, get_service(app2.app.registry, IReadEngine))
     app2.get("/ready", status=200)
     assert app.get("/ready").status_int == 200
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
 from plinth.settings import SettingError
 
 ERROR_KEYS = {"status", "error", "message", "details"}
@@ -110,7 +112,7 @@ def test_location_uses_the_configured_public_url(build_app: Any, plinth_settings
 
     app = build_app("auth stock", **{"plinth.public_url": "https://plinth.example.org/api/"})
     registry = app.app.registry
-    with Session(bind=registry["plinth.engine"]) as db, db.begin():
+    with Session(bind=get_service(registry, IReadEngine)) as db, db.begin():
         services.save_user(db, registry, "admin", services.Actor("test"), password=PASSWORD,
                            groups=["admins"])
     token = app.post_json("/auth/tokens", {"username": "admin", "password": PASSWORD},

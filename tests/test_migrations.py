@@ -10,10 +10,12 @@ from alembic.runtime.migration import MigrationContext
 
 from plinth import schema
 from plinth.db import Base
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
 
 
 def test_models_match_migrations(plinth_app: Any) -> None:
-    engine = plinth_app.registry["plinth.engine"]
+    engine = get_service(plinth_app.registry, IReadEngine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
@@ -22,7 +24,7 @@ def test_models_match_migrations(plinth_app: Any) -> None:
 
 def test_every_enabled_branch_is_applied(plinth_app: Any) -> None:
     registry = plinth_app.registry
-    state = schema.branch_state(registry, registry["plinth.engine"])
+    state = schema.branch_state(registry, get_service(registry, IReadEngine))
     enabled = {p.name for p in registry["plinth.plugins"]}
     assert set(state) >= {"core"} | (enabled & {"auth", "stock"})
     assert not any(s["pending"] for s in state.values())
@@ -40,15 +42,16 @@ def test_disabling_a_plugin_keeps_upgrades_working(tmp_path: Any) -> None:
         return config.registry
 
     both = registry("auth stock")
-    schema.upgrade(both, both["plinth.engine"])
+    schema.upgrade(both, get_service(both, IReadEngine))
     only_auth = registry("auth")
-    schema.upgrade(only_auth, only_auth["plinth.engine"])  # would fail to find stock's revision
-    state = schema.branch_state(only_auth, only_auth["plinth.engine"])
+    # would fail to find stock's revision
+    schema.upgrade(only_auth, get_service(only_auth, IReadEngine))
+    state = schema.branch_state(only_auth, get_service(only_auth, IReadEngine))
     assert set(state) == {"core", "auth"} and not any(s["pending"] for s in state.values())
-    with only_auth["plinth.engine"].begin() as connection:
+    with get_service(only_auth, IReadEngine).begin() as connection:
         connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('0123456789ab')")
     with pytest.raises(schema.SchemaError, match="not installed"):
-        schema.upgrade(only_auth, only_auth["plinth.engine"])
+        schema.upgrade(only_auth, get_service(only_auth, IReadEngine))
 
 
 def test_every_security_table_has_its_trigger(plinth_app: Any, plinth_engine: Any) -> None:

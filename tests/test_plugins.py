@@ -65,6 +65,15 @@ def test_two_plugins_claiming_one_tree_child_conflict() -> None:
     assert "plinth.tree" in str(conflict.value) and "hello" in str(conflict.value)
 
 
+def test_main_names_a_conflict_and_both_places_in_one_line() -> None:
+    with pytest.raises(SystemExit) as raised:
+        main({}, **settings("auth example plinth_example.clash"))
+    line = str(raised.value)
+    assert "\n" not in line
+    assert line.startswith("plinth: conflicting configuration: ('plinth.tree', 'hello') (")
+    assert "plinth_example/__init__.py:" in line and "plinth_example/clash.py:" in line
+
+
 def test_third_party_plugin_works_without_core_changes(build_app: Any, sign_in: Any) -> None:
     app = build_app("auth example", **{"example.greeting": "hi there"})
     admin = sign_in(app, "root", "admins")

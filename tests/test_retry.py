@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import pytest
-from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import text
 
 from plinth.metrics import REQUESTS
@@ -71,7 +70,7 @@ def deadlock_app(plinth_app: Any, plinth_settings: dict[str, Any], plinth_engine
     config = make_configurator(dict(plinth_settings))
     config.add_route("test.deadlock", "/test-deadlock")
     config.add_view(deadlocking, route_name="test.deadlock", request_method="POST",
-                    renderer="json", permission=NO_PERMISSION_REQUIRED)
+                    renderer="json", public=True)
     app = config.make_wsgi_app()
     with plinth_engine.begin() as connection:
         for path in ROWS:

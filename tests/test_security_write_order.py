@@ -27,7 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from plinth import acladmin, roles
+from plinth.interfaces import IWriteEngine
 from plinth.resources import Root
+from plinth.services import get_service
 from plinth_auth import services as auth
 
 Writer = Callable[[Session, Any], object]
@@ -79,7 +81,7 @@ WRITERS: dict[str, Writer] = {
 
 @pytest.fixture
 def seeded(plinth_registry: Any, clean_database: None) -> Iterator[Any]:
-    engine = plinth_registry["plinth.write_engine"]
+    engine = get_service(plinth_registry, IWriteEngine)
     with Session(engine) as db:
         auth.save_user(db, plinth_registry, "kept", auth.Actor("ops"),
                        password="a-long-first-passphrase", groups=["crew"])

@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pyramid.security import NO_PERMISSION_REQUIRED
 from transaction.interfaces import IDataManager
 from webtest import TestApp
 from zope.interface import implementer
+
+from plinth.interfaces import IReadEngine
+from plinth.services import get_service
 
 
 @implementer(IDataManager)
@@ -57,10 +59,9 @@ def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> Non
         return {"written": "not really"}
 
     config.add_route("failing", "/failing")
-    config.add_view(failing, route_name="failing", renderer="json",
-                    permission=NO_PERMISSION_REQUIRED)
+    config.add_view(failing, route_name="failing", renderer="json", public=True)
     app = config.make_wsgi_app()
-    schema.upgrade(app.registry, app.registry["plinth.engine"])
+    schema.upgrade(app.registry, get_service(app.registry, IReadEngine))
     testapp = TestApp(app)
 
     failed = testapp.get("/failing", status=500).json

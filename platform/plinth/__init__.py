@@ -6,6 +6,11 @@ import sys
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.exceptions import (
+    ConfigurationConflictError,
+    ConfigurationError,
+    ConfigurationExecutionError,
+)
 
 __version__ = "0.1.0"
 
@@ -41,6 +46,9 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     core_settings(config)
     config.include("pyramid_retry")
     config.include("pyramid_tm")
+    # Before anything registers or looks up a shared thing by interface.
+    config.include("pyramid_services")
+    config.include(".resets")
     config.include(".db")
     config.include(".errors")
     config.include(".outages")
@@ -50,6 +58,7 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".securitycache")
     config.include(".roles")
     config.include(".security")
+    config.include(".viewsecurity")
     config.include(".validation")
     config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
                             over="body_schema_deriver", under="decorated_view")
@@ -80,12 +89,29 @@ def make_app(settings: dict[str, Any]) -> Any:
     return config.make_wsgi_app()
 
 
+def error_line(exc: ConfigurationError) -> str:
+    """The one line that says why ``exc`` stops start-up.
+
+    Pyramid wraps an error raised while the configuration commits (a view
+    deriver refusing a view, say) with where it was declared; the cause is
+    what the operator needs.
+    """
+    if isinstance(exc, ConfigurationExecutionError):
+        return str(exc.evalue).splitlines()[0]
+    if isinstance(exc, ConfigurationConflictError):
+        # Which thing, and where each claim was made: enough to find both plugins.
+        claims = []
+        for discriminator, infos in exc._conflicts.items():
+            places = " and ".join(f"{getattr(i, 'file', '?')}:{getattr(i, 'line', '?')}"
+                                  for i in infos)
+            claims.append(f"{discriminator!r} ({places})")
+        return "conflicting configuration: " + "; ".join(claims)
+    return str(exc).splitlines()[0]
+
+
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Any:
     """The paste ``app_factory``: a configuration error stops start-up with one line."""
-    from .plugins import PluginError
-    from .settings import SettingError
-
     try:
         return make_app(settings)
-    except (PluginError, SettingError) as exc:
-        sys.exit(f"plinth: {exc}")
+    except ConfigurationError as exc:
+        sys.exit(f"plinth: {error_line(exc)}")

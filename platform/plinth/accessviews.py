@@ -12,8 +12,9 @@ from . import roles, whocan
 from .acl import registered_permissions
 from .errors import api_error
 from .openapi import json_body, json_response
+from .paging import cursor_after, page_limit
+from .queryparams import query_error
 from .security import is_superuser
-from .validation import cursor_after, page_limit
 
 ROLE_DOC = {"type": "object", "properties": {
     "name": {"type": "string"}, "title": {"type": "string"},
@@ -65,13 +66,11 @@ def who_view(context: Any, request: Request) -> dict[str, Any]:
     """
     permission = request.GET.get("permission")
     if not permission:
-        raise api_error(400, "invalid_request", "query parameter 'permission' is required",
-                        {"errors": [{"location": "query", "field": "permission",
-                                     "message": "required"}]})
+        raise query_error("permission", "required",
+                          "query parameter 'permission' is required")
     if permission not in registered_permissions(request.registry):
-        raise api_error(400, "invalid_request", f"unknown permission {permission!r}",
-                        {"errors": [{"location": "query", "field": "permission",
-                                     "message": "unknown permission"}]})
+        raise query_error("permission", "unknown permission",
+                          f"unknown permission {permission!r}")
     if not request.has_permission("acl.view", request.root):
         raise api_error(403, "forbidden", "listing users needs acl.view on the root",
                         {"permission": "acl.view"})

@@ -29,6 +29,7 @@ from .interfaces import IIdentityProvider
 from .roles import is_grantable, role_table
 from .security import superuser_among, superusers
 from .securityversion import lock_for_write
+from .services import query_service
 
 PRINCIPAL = re.compile(r"(user:|group:)[A-Za-z0-9._@+-]{1,150}")
 SYSTEM_PRINCIPALS = (Everyone, Authenticated)
@@ -195,7 +196,7 @@ def expand(db: Session, registry: Any, principal: str) -> list[str] | None:
         return [Everyone]
     if principal == Authenticated:
         return [Everyone, Authenticated]
-    provider = registry.queryUtility(IIdentityProvider)
+    provider = query_service(registry, IIdentityProvider)
     if provider is None:
         return [Everyone, principal]
     expanded = provider.expand_principal(db, principal)

@@ -1,6 +1,7 @@
 """Engine, session and ``request.db``.
 
-The engine is built once and kept in the registry.  Each request gets a
+The engine is built once and registered as a service (``IReadEngine``, and
+``IWriteEngine`` for transactions that write).  Each request gets a
 session joined to its transaction (pyramid_tm + zope.sqlalchemy): views never
 commit, an error response vetoes the commit, and pyramid_retry replays the
 request on a transient database error.
@@ -26,6 +27,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from transaction.interfaces import NoTransaction
+
+from .interfaces import IReadEngine, ISessionFactory, IWriteEngine
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +141,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return factory
 
 
-def request_db(request: Any) -> Session:
-    """The request's session, joined to its transaction when first used."""
-    session = request.registry["plinth.session_factory"]()
-    if request.method not in SAFE_METHODS:
-        session.bind = request.registry["plinth.write_engine"]
-    return session
+def request_db_method(factory: sessionmaker[Session], write_engine: Engine) -> Any:
+    """``request.db``: the request's session, joined to its transaction when first used.
+
+    The factory and engine are bound here, once, rather than looked up on
+    every request: this runs on every request that reads the database.
+    """
+    def request_db(request: Any) -> Session:
+        session = factory()
+        if request.method not in SAFE_METHODS:
+            session.bind = write_engine
+        return session
+
+    return request_db
 
 
 def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
@@ -166,7 +176,9 @@ def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
 def includeme(config: Any) -> None:
     settings = config.registry.settings
     engine = make_engine(settings["sqlalchemy.url"])
-    config.registry["plinth.engine"] = engine
-    config.registry["plinth.write_engine"] = engine.execution_options(**{WRITE_OPTION: True})
-    config.registry["plinth.session_factory"] = make_session_factory(engine)
-    config.add_request_method(request_db, "db", reify=True)
+    write_engine = engine.execution_options(**{WRITE_OPTION: True})
+    factory = make_session_factory(engine)
+    config.register_service(engine, IReadEngine)
+    config.register_service(write_engine, IWriteEngine)
+    config.register_service(factory, ISessionFactory)
+    config.add_request_method(request_db_method(factory, write_engine), "db", reify=True)

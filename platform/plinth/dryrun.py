@@ -29,6 +29,7 @@ from .delegation import _stored_descendants
 from .interfaces import IIdentityProvider
 from .roles import role_table
 from .security import superusers
+from .services import query_service
 from .whocan import allowed_users, who_rule
 
 
@@ -45,7 +46,7 @@ def holds(db: Session, registry: Any, principal: str) -> list[str]:
     """What the holder of ``principal`` holds: a known user through its groups,
     anything else alone."""
     if principal.startswith("user:"):
-        provider = registry.queryUtility(IIdentityProvider)
+        provider = query_service(registry, IIdentityProvider)
         expanded = provider.expand_principal(db, principal) if provider is not None else None
         if expanded is not None:
             return [Everyone, *[p for p in expanded if p != Everyone]]

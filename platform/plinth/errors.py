@@ -155,11 +155,19 @@ def not_found_view(context: exc.HTTPException, request: Request) -> Response:
 
 
 def unauthorized_response(request: Request) -> Response:
+    """The 401, challenging with the scheme of the enabled identity provider."""
+    from .security import identity_provider
+
+    scheme = getattr(identity_provider(request.registry), "scheme", None)
+    if scheme is None:
+        return json_error_response(
+            request, 401, "unauthorized",
+            "authentication required, and no plugin that authenticates is enabled")
     response = json_error_response(
         request, 401, "unauthorized",
-        "authentication required: send a valid 'Authorization: Bearer <token>' header",
+        f"authentication required: send a valid 'Authorization: {scheme} <credentials>' header",
     )
-    response.headers["WWW-Authenticate"] = 'Bearer realm="plinth"'
+    response.headers["WWW-Authenticate"] = f'{scheme} realm="plinth"'
     return response
 
 

@@ -30,15 +30,7 @@ from .acl import (
 from .interfaces import IIdentityProvider
 from .roles import request_roles
 from .securitycache import request_acl_cache, set_version, version_unknown
-
-# Views reachable without a permission: reviewed, and checked by a test.
-PUBLIC_VIEWS = frozenset({
-    "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
-    "plinth.views.docs",
-    "plinth_auth.views.issue_token",  # logging in
-    "plinth_admin.views.signin.sign_in",  # signing in to the admin console
-    "plinth_admin.views.site.to_console",  # /admin -> /admin/, the sign-in form
-})
+from .services import query_service
 
 SUPERUSERS_KEY = "plinth.superusers"
 # Only users and groups: a system principal as superuser would make every
@@ -110,6 +102,11 @@ def effective_principals(request: Request) -> list[str]:
     return principals
 
 
+def identity_provider(registry: Any) -> Any:
+    """The enabled :class:`~plinth.interfaces.IIdentityProvider`, or None."""
+    return query_service(registry, IIdentityProvider)
+
+
 class PlinthSecurityPolicy:
     def __init__(self) -> None:
         # Pyramid asks the policy for the identity every time request.identity
@@ -117,7 +114,7 @@ class PlinthSecurityPolicy:
         self._identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> Identity | None:
-        provider = request.registry.queryUtility(IIdentityProvider)
+        provider = identity_provider(request.registry)
         if provider is None:
             return None
         return provider.identify(request)
@@ -231,19 +228,9 @@ def set_identity_provider(config: Any, provider: Any) -> None:
     One per application: a second plugin setting one is a configuration
     conflict, not a silent replacement of who users are.
     """
-    provider = config.maybe_dotted(provider)
-
-    def register() -> None:
-        config.registry.registerUtility(provider, IIdentityProvider)
-
-    intr = config.introspectable("plinth identity provider", "identity", repr(provider),
-                                 "plinth identity provider")
-    config.action("plinth.identity_provider", register, introspectables=(intr,))
+    config.register_service(config.maybe_dotted(provider), IIdentityProvider)
 
 
 def includeme(config: Any) -> None:
     config.add_directive("set_identity_provider", set_identity_provider)
     config.set_security_policy(PlinthSecurityPolicy())
-    # Deny by default: a view registered without a permission needs this one,
-    # which nobody is ever granted.
-    config.set_default_permission("plinth.no-default-permission")

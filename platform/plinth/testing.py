@@ -31,9 +31,12 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from .interfaces import IIdentityProvider
+from .cli import cli  # noqa: F401 - the plinth command, for CliRunner in tests
+from .interfaces import IIdentityProvider, IReadEngine, IWriteEngine
+from .resets import run_test_resets
 from .security import Identity
 from .securitycache import clear_all
+from .services import get_service, query_service
 from .testservers import plinth_servers  # noqa: F401 - a fixture of this plugin
 
 IDENTITY_KEY = "plinth.testing.identity"
@@ -52,6 +55,13 @@ def reset_database(engine: Any) -> None:
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
+
+
+def migrate(registry: Any) -> None:
+    """Apply the migrations of the core and the enabled plugins (``plinth db upgrade``)."""
+    from . import schema
+
+    schema.upgrade(registry, get_service(registry, IReadEngine))
 
 
 def empty_tables(engine: Any) -> None:
@@ -81,6 +91,7 @@ class TestingIdentityProvider:
 
     def __init__(self, real: Any):
         self.real = real
+        self.scheme = getattr(real, "scheme", None)
 
     def identify(self, request: Any) -> Identity | None:
         identity = request.environ.get(IDENTITY_KEY)
@@ -126,12 +137,23 @@ def plinth_app(plinth_settings: dict[str, Any]) -> Any:
 
     app = make_app(dict(plinth_settings))
     registry = app.registry
-    engine = registry["plinth.engine"]
+    engine = get_service(registry, IReadEngine)
     reset_database(engine)
     schema.upgrade(registry, engine)
-    real = registry.queryUtility(IIdentityProvider)
-    registry.registerUtility(TestingIdentityProvider(real), IIdentityProvider)
+    use_testing_identity_provider(registry)
     return app
+
+
+def use_testing_identity_provider(registry: Any) -> None:
+    """Let requests carrying an identity in their environ act as it (``as_principal``)."""
+    from pyramid.config import Configurator
+
+    real = query_service(registry, IIdentityProvider)
+    # A configurator on the committed registry replaces the service: an
+    # override by the test, not a second plugin claiming it.
+    config = Configurator(registry=registry)
+    config.register_service(TestingIdentityProvider(real), IIdentityProvider)
+    config.commit()
 
 
 @pytest.fixture
@@ -141,15 +163,14 @@ def plinth_registry(plinth_app: Any) -> Any:
 
 @pytest.fixture
 def plinth_engine(plinth_app: Any) -> Any:
-    return plinth_app.registry["plinth.engine"]
+    return get_service(plinth_app.registry, IReadEngine)
 
 
 @pytest.fixture
 def clean_database(plinth_app: Any) -> Iterator[None]:
     yield
-    empty_tables(plinth_app.registry["plinth.engine"])
-    for reset in plinth_app.registry.get("plinth.test_resets", []):
-        reset()
+    empty_tables(get_service(plinth_app.registry, IReadEngine))
+    run_test_resets(plinth_app.registry)
 
 
 @pytest.fixture
@@ -175,7 +196,7 @@ def as_principal(plinth_app: Any, clean_database: None) -> Callable[..., Any]:
 
 @pytest.fixture
 def dbsession(plinth_app: Any) -> Iterator[Session]:
-    engine = plinth_app.registry["plinth.write_engine"]
+    engine = get_service(plinth_app.registry, IWriteEngine)
     connection = engine.connect()
     transaction = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
@@ -201,7 +222,7 @@ class SQLCounter:
 
 @pytest.fixture
 def sql_counter(plinth_app: Any) -> Callable[[], Any]:
-    engine = plinth_app.registry["plinth.engine"]
+    engine = get_service(plinth_app.registry, IReadEngine)
 
     @contextmanager
     def counting() -> Iterator[SQLCounter]:

@@ -9,18 +9,18 @@ parsed body in ``request.validated``.  Validators are compiled once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema.exceptions import SchemaError
+from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 
 from .errors import api_error
+from .viewsecurity import view_name
 
 
 def _is_strict_integer(checker: Any, instance: Any) -> bool:
@@ -136,9 +136,21 @@ def _field(error: Any) -> str | None:
 
 
 def body_schema_deriver(view: Any, info: Any) -> Any:
+    """``body_schema=``: the body is JSON valid under this schema, in ``request.validated``.
+
+    A schema that is not valid JSON Schema stops start-up with one line
+    naming the view, instead of answering 500 to the first request.
+    """
     schema = info.options.get("body_schema")
     if schema is None:
         return view
+    try:
+        StrictValidator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "its top level"
+        raise ConfigurationError(
+            f"view {view_name(info.original_view)} has a body_schema that is not valid "
+            f"JSON Schema (at {where}): {exc.message}") from None
     # A view whose permissions depend on the body still answers 401 to a
     # caller without credentials before looking at the body.
     needs_identity = info.options.get("permits") is not None
@@ -155,137 +167,8 @@ def body_schema_deriver(view: Any, info: Any) -> Any:
 body_schema_deriver.options = ("body_schema",)  # type: ignore[attr-defined]
 
 
-def permits_deriver(view: Any, info: Any) -> Any:
-    """``permits=callable``: permissions that depend on the request body.
-
-    ``permits(context, request)`` returns ``(permission, resource)`` pairs that
-    must all be granted (checked after the body is validated).  Such a view is
-    registered with ``permission=NO_PERMISSION_REQUIRED``; the test that every
-    view has a permission knows these views from ``registry['plinth.permits']``.
-    """
-    check = info.options.get("permits")
-    if check is None:
-        return view
-    info.registry.setdefault("plinth.permits", set()).add(info.original_view)
-
-    def permitted_view(context: Any, request: Request) -> Any:
-        for permission, resource in check(context, request):
-            result = request.has_permission(permission, resource)
-            if not result:
-                raise HTTPForbidden(result=result)
-        return view(context, request)
-
-    return permitted_view
-
-
-permits_deriver.options = ("permits",)  # type: ignore[attr-defined]
-
-
-# Query parameters --------------------------------------------------------
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-
-
-def query_int(request: Request, name: str, default: int | None = None,
-              minimum: int | None = None, maximum: int | None = None) -> int | None:
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise api_error(400, "invalid_request", f"query parameter {name!r} must be an integer",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "not an integer"}]}) from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise api_error(400, "invalid_request",
-                        f"query parameter {name!r} must be between {minimum} and {maximum}",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "out of range"}]})
-    return value
-
-
-def query_bool(request: Request, name: str, default: bool = False) -> bool:
-    """``true`` or ``false`` (absent: ``default``); anything else is a 400."""
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw in ("true", "false"):
-        return raw == "true"
-    raise api_error(400, "invalid_request", f"query parameter {name!r} must be true or false",
-                    {"errors": [{"location": "query", "field": name,
-                                 "message": "not true or false"}]})
-
-
-def page_limit(request: Request) -> int:
-    value = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    assert value is not None
-    return value
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def cursor_after(request: Request, kind: type[Any]) -> Any:
-    """The sort key a ``cursor`` from :func:`page` points after, or None.
-
-    ``kind`` (str or int) is the key's type: a cursor this server did not
-    issue, whatever its content, is a 400, never a 500 further down.
-    """
-    raw = request.GET.get("cursor")
-    if not raw:
-        return None
-    try:
-        padded = raw + "=" * (-len(raw) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != 1 or \
-                type(values[0]) is not kind:
-            raise ValueError("wrong shape")
-        return values[0]
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise api_error(400, "invalid_cursor", "the cursor is not one this server issued",
-                        {"errors": [{"location": "query", "field": "cursor",
-                                     "message": "invalid cursor"}]}) from None
-
-
-def page(rows: list[Any], limit: int, key: Callable[[Any], Any],
-         shape: Callable[[Any], Any] = lambda row: row) -> dict[str, Any]:
-    """A page of a list fetched with ``limit + 1`` rows: the items (shaped by
-    ``shape``) and, if there are more, the cursor to the next page."""
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [shape(row) for row in rows],
-            "next_cursor": encode_cursor([key(rows[-1])]) if more else None}
-
-
-def check_if_match(request: Request, current_etag: str | None) -> None:
-    """412 when ``If-Match`` names another version than the current one.
-
-    ``current_etag`` is None when the resource does not exist: then only a
-    missing ``If-Match`` lets the write through (``*`` means "if it exists").
-    Comparison is strong (RFC 9110): a weak tag never matches.
-    """
-    if_match = request.headers.get("If-Match")
-    if not if_match:
-        return
-    if if_match.strip() == "*":
-        matched = current_etag is not None
-    else:
-        tags = [tag.strip() for tag in if_match.split(",")]
-        # Unquoted tags are a common client slip; accept them, but never W/.
-        matched = current_etag is not None and (
-            f'"{current_etag}"' in tags or current_etag in tags)
-    if not matched:
-        raise api_error(412, "precondition_failed",
-                        "the resource changed since you read it: fetch it again and retry",
-                        {"etag": current_etag})
-
-
 def includeme(config: Any) -> None:
     # Outer to inner: idempotency replay, body validation, body-dependent
-    # permissions, then the view.
-    config.add_view_deriver(permits_deriver, under="decorated_view", over="rendered_view")
+    # permissions (plinth.viewsecurity), then the view.
     config.add_view_deriver(body_schema_deriver, under="decorated_view",
                             over="permits_deriver")

@@ -17,12 +17,16 @@ from . import __version__, acladmin, schema
 from .acl import path_of
 from .audit import AuditEntry
 from .errors import api_error
+from .interfaces import IReadEngine
 from .openapi import build_document
+from .paging import cursor_after, page, page_limit
 from .plugins import disabled_plugins
+from .preconditions import check_if_match
+from .queryparams import query_bool, query_error
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
+from .services import get_service
 from .tweens import DOCS_CSP
-from .validation import check_if_match, cursor_after, page, page_limit, query_bool
 
 # Reading /metrics and the details of /ready (granted on the root).
 MONITOR_PERMISSION = "plinth.metrics"
@@ -77,7 +81,7 @@ def ready(request: Request) -> Any:
 
 def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
     registry = request.registry
-    engine = registry["plinth.engine"]
+    engine = get_service(registry, IReadEngine)
     checks: dict[str, Any] = {}
     ok = True
     try:
@@ -151,9 +155,8 @@ def permissions_view(context: Any, request: Request) -> dict[str, Any]:
     permission = request.GET.get("permission")
     registry = request.registry
     if permission is not None and permission not in registry.get("plinth.permissions", {}):
-        raise api_error(400, "invalid_request", f"unknown permission {permission!r}",
-                        {"errors": [{"location": "query", "field": "permission",
-                                     "message": "unknown permission"}]})
+        raise query_error("permission", "unknown permission",
+                          f"unknown permission {permission!r}")
     if principal:
         principals = principals_to_explain(request, principal)
     else:
@@ -196,9 +199,7 @@ def principals_to_explain(request: Request, principal: str) -> list[str]:
 def grants_view(context: Any, request: Request) -> dict[str, Any]:
     principal = request.GET.get("principal")
     if not principal:
-        raise api_error(400, "invalid_request", "query parameter 'principal' is required",
-                        {"errors": [{"location": "query", "field": "principal",
-                                     "message": "required"}]})
+        raise query_error("principal", "required", "query parameter 'principal' is required")
     return {"principal": principal, "grants": acladmin.grants_of(request.db, principal)}
 
 
@@ -209,9 +210,8 @@ def _query_time(request: Request, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw)
     except ValueError:
-        raise api_error(400, "invalid_request", f"{name!r} must be an ISO 8601 date or time",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "not an ISO 8601 date/time"}]}) from None
+        raise query_error(name, "not an ISO 8601 date/time",
+                          f"{name!r} must be an ISO 8601 date or time") from None
 
 
 def audit_view(context: Any, request: Request) -> dict[str, Any]:
@@ -259,19 +259,18 @@ class ExplicitViewName:
 
 
 def includeme(config: Any) -> None:
-    public = NO_PERMISSION_REQUIRED
     config.add_route("plinth.health", "/health")
     config.add_route("plinth.ready", "/ready")
     config.add_route("plinth.openapi", "/openapi.json")
     config.add_route("plinth.docs", "/docs")
     config.add_route("plinth.metrics", "/metrics")
-    config.add_view(health, route_name="plinth.health", renderer="json", permission=public,
+    config.add_view(health, route_name="plinth.health", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(ready, route_name="plinth.ready", renderer="json", permission=public,
+    config.add_view(ready, route_name="plinth.ready", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(openapi, route_name="plinth.openapi", renderer="json", permission=public,
+    config.add_view(openapi, route_name="plinth.openapi", renderer="json", public=True,
                     request_method=("GET", "HEAD"))
-    config.add_view(docs, route_name="plinth.docs", permission=public,
+    config.add_view(docs, route_name="plinth.docs", public=True,
                     request_method=("GET", "HEAD"))
     config.declare_permission(MONITOR_PERMISSION, "read /metrics and the details of /ready")
     config.add_view(metrics, route_name="plinth.metrics", permission=MONITOR_PERMISSION,
@@ -279,11 +278,11 @@ def includeme(config: Any) -> None:
     # Absolute paths: asset specs need pkg_resources, which cannot read
     # packages installed in editable mode.
     config.add_static_view("docs/static", str(files("plinth").joinpath("static")),
-                           cache_max_age=3600, permission=public)
+                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_static_view("docs/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
-                           cache_max_age=3600, permission=public)
+                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_view(home, context=Root, name="", request_method=("GET", "HEAD"),
-                    renderer="json", permission=public)
+                    renderer="json", public=True)
     config.add_view_predicate("explicit_view_name", ExplicitViewName)
     config.add_view(acl_get, name="acl", request_method="GET", permission="acl.view",
                     explicit_view_name=True)

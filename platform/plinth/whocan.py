@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from .acl import ResourceAcl, lineage_acls, matches, path_of, role_name
 from .interfaces import IIdentityProvider
+from .paging import encode_cursor
 from .roles import role_table
 from .security import superusers
-from .validation import encode_cursor
+from .services import query_service
 
 SYSTEM = (Everyone, Authenticated)
 
@@ -82,7 +83,7 @@ def rule_for(db: Session, registry: Any, resource: Any, permission: str,
 def allowed_users(db: Session, registry: Any, rule: WhoRule, after: str | None = None,
                   limit: int | None = None) -> list[str]:
     """Names of the active users ``rule`` allows, sorted, after ``after``."""
-    provider = registry.queryUtility(IIdentityProvider)
+    provider = query_service(registry, IIdentityProvider)
     if provider is None or not hasattr(provider, "allowed_users"):
         return []
     return list(provider.allowed_users(db, rule, after, limit))

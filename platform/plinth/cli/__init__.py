@@ -17,6 +17,9 @@ import click
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..interfaces import IReadEngine, IWriteEngine
+from ..services import get_service
+
 DEFAULT_INI = "development.ini"
 
 
@@ -33,12 +36,12 @@ class Environment:
 
     @property
     def engine(self) -> Any:
-        return self.registry["plinth.engine"]
+        return get_service(self.registry, IReadEngine)
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        engine = self.registry["plinth.write_engine" if write else "plinth.engine"]
+        engine = get_service(self.registry, IWriteEngine if write else IReadEngine)
         with Session(bind=engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -53,7 +56,7 @@ def load_environment(config_uri: str) -> Environment:
     from pyramid.exceptions import ConfigurationError
     from pyramid.paster import get_appsettings, setup_logging
 
-    from plinth import make_configurator
+    from plinth import error_line, make_configurator
 
     if not os.path.exists(config_uri.split("#")[0]):
         raise click.UsageError(f"configuration file {config_uri!r} not found (use -c INI)")
@@ -63,7 +66,7 @@ def load_environment(config_uri: str) -> Environment:
         config = make_configurator(dict(settings))
         config.commit()
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from None
+        raise click.ClickException(error_line(exc)) from None
     return Environment(config.registry, config_uri)
 
 

@@ -22,7 +22,7 @@ def includeme(config: Any) -> None:
     config.include(".panels")
     config.include(".views")
     config.include(".auth_panels")
-    from plinth.plugins import is_enabled
+    from plinth.api import is_enabled
 
     # Optional: the report pages appear when reporting is enabled.
     if is_enabled(config.registry, "reporting"):

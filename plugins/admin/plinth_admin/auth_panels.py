@@ -18,8 +18,7 @@ from pyramid.request import Request
 from pyramid.traversal import find_resource, find_root
 from sqlalchemy import select
 
-from plinth.errors import api_error
-from plinth.validation import validate
+from plinth.api import api_error, validate
 from plinth_auth import schemas, services, views
 from plinth_auth.models import Token, User
 from plinth_auth.resources import GroupResource, TokensContainer, UserResource, UsersContainer

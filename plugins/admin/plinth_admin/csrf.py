@@ -15,7 +15,7 @@ from typing import Any
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 
-from plinth.security import session_credential
+from plinth.api import session_credential
 
 from .session import PATH
 

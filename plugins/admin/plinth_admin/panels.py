@@ -20,7 +20,7 @@ from typing import Any
 
 from pyramid.request import Request
 
-from plinth.directives import register_once
+from plinth.api import register_once
 
 PANELS_KEY = "admin.panels"
 

@@ -15,7 +15,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from webob.multidict import MultiDict
 
-from plinth.errors import APIError, api_error
+from plinth.api import APIError, api_error
 from plinth_reporting import services
 from plinth_reporting.output import TooManyPoints
 from plinth_reporting.parameters import parse_parameters

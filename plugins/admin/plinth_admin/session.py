@@ -21,8 +21,7 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
-from plinth.resources import Root, root_factory
-from plinth.security import session_credential, use_session_credential
+from plinth.api import IWriteEngine, Root, root_factory, session_credential, use_session_credential
 from plinth_auth import services
 from plinth_auth.models import Token
 
@@ -56,7 +55,7 @@ def _idle(request: Request, identity: Any) -> bool:
 
 def _revoke(request: Request, token_id: str, why: str) -> None:
     """Revoke in a short transaction of its own: a GET's session only reads."""
-    with Session(request.registry["plinth.write_engine"]) as db, db.begin():
+    with Session(request.find_service(IWriteEngine)) as db, db.begin():
         token = db.get(Token, token_id)
         if token is not None:
             services.revoke_token(db, request.registry, token,

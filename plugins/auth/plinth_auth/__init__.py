@@ -8,7 +8,7 @@ requires: tuple[str, ...] = ()
 
 
 def includeme(config: Any) -> None:
-    from plinth.settings import non_empty, positive_int
+    from plinth.api import ILoginLimiter, non_empty, positive_int
 
     setting = config.plinth_setting
     setting("auth.token_ttl", 12 * 3600, positive_int)
@@ -23,9 +23,9 @@ def includeme(config: Any) -> None:
     setting("auth.ratelimit_failure", "open", failure_policy)
 
     limiter = LoginLimiter.from_settings(config.registry.settings)
-    config.registry["auth.limiter"] = limiter
+    config.register_service(limiter, ILoginLimiter)
     # State kept outside the database: the test fixtures reset it between tests.
-    config.registry.setdefault("plinth.test_resets", []).append(limiter.reset)
+    config.add_test_reset("auth.login_limits", limiter.reset)
     config.set_identity_provider(TokenIdentityProvider())
     config.declare_permission("auth.manage", "administer users, groups and tokens")
     config.declare_permission("auth.self", "see your own identity and tokens")

@@ -12,8 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from plinth.cli import Environment, pass_env
-from plinth.cli.table import echo_json, echo_table, json_option
+from plinth.api import Environment, echo_json, echo_table, json_option, pass_env
 
 from . import services
 from .models import Token, User

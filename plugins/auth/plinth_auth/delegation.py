@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.errors import APIError, api_error
-from plinth.security import effective_principals, is_superuser
+from plinth.api import APIError, api_error, effective_principals, is_superuser
 
 from .models import User
 from .services import is_superuser_account

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from plinth.settings import word_list
+from plinth.api import IReadEngine, get_service, word_list
 
 from .models import Group, User, memberships
 from .passwords import verify_password
@@ -52,7 +52,7 @@ def common_password_of(user: User) -> bool:
 def check_superuser_passwords(context: Any) -> Iterable[str]:
     principals = word_list(context.settings.get("plinth.superusers", DEFAULT_SUPERUSERS))
     try:
-        with Session(context.registry["plinth.engine"]) as db:
+        with Session(get_service(context.registry, IReadEngine)) as db:
             users = superusers(db, principals)
     except Exception as exc:  # noqa: BLE001 - any database failure: say what it was
         yield (f"cannot read the superusers from the database ({type(exc).__name__}): "

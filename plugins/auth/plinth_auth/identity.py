@@ -11,9 +11,14 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import and_, bindparam, or_, select, update
 from zope.interface import implementer
 
-from plinth.interfaces import IIdentityProvider
-from plinth.security import Identity, session_credential
-from plinth.securitycache import cached, security_cache
+from plinth.api import (
+    Identity,
+    IIdentityProvider,
+    IWriteEngine,
+    cached,
+    security_cache,
+    session_credential,
+)
 
 from . import directory
 from .models import Group, Token, User, memberships
@@ -70,6 +75,8 @@ def load_token(db: Any, secret_hash: str) -> TokenInfo | None:
 
 @implementer(IIdentityProvider)
 class TokenIdentityProvider:
+    scheme = "Bearer"
+
     def identify(self, request: Any) -> Identity | None:
         bearer = bearer_token(request)
         secret = bearer or _session_token(request)
@@ -131,7 +138,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _touch(request: Any, token_id: str, moment: datetime) -> None:
     """Record the token's use in a short transaction of its own."""
-    engine = request.registry["plinth.write_engine"]
+    engine = request.find_service(IWriteEngine)
     try:
         with engine.begin() as connection:
             connection.execute(

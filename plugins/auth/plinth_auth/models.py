@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plinth.db import Base
+from plinth.api import Base
 
 memberships = Table(
     "auth_memberships",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.openapi import error_response, json_body, json_response
+from plinth.api import error_response, json_body, json_response
 
 from . import schemas
 

@@ -33,6 +33,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from pyramid.exceptions import ConfigurationError
+from zope.interface import implementer
+
+from plinth.api import ILoginLimiter, LimiterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,7 @@ def failure_policy(value: Any) -> str:
     return text
 
 
-class LimiterUnavailable(Exception):
-    """The storage cannot be reached and the policy is to fail closed."""
-
-
+@implementer(ILoginLimiter)
 @dataclass
 class LoginLimiter:
     limiter: MovingWindowRateLimiter

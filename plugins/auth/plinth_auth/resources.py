@@ -7,7 +7,7 @@ from typing import Any
 from pyramid.authorization import Allow, Authenticated
 from sqlalchemy import select
 
-from plinth.resources import Resource
+from plinth.api import Resource
 
 from .models import Group, Token, User
 from .services import NAME, user_by_name

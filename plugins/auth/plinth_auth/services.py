@@ -10,10 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from plinth.acladmin import remove_grants_of
-from plinth.db import insert_missing
-from plinth.security import superuser_among, superusers
-from plinth.securityversion import lock_for_write
+from plinth.api import insert_missing, lock_for_write, remove_grants_of, superuser_among, superusers
 
 from . import events
 from .models import Group, Token, User, memberships

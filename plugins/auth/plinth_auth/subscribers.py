@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from plinth import audit
+from plinth.api import IWriteEngine, audit, get_service
 
 from . import events
 
@@ -23,17 +23,17 @@ def audit_auth_event(event: events.AuthEvent) -> None:
     audit.record(event.db, event.kind, event.actor, resource, before, after, event.request_id)
 
 
-def audit_failed_login(event: events.LoginFailed, engine: Any) -> None:
+def audit_failed_login(event: events.LoginFailed, registry: Any) -> None:
     # The failed request rolls back, so this is written on its own.
-    with Session(bind=engine) as db, db.begin():
+    with Session(bind=get_service(registry, IWriteEngine)) as db, db.begin():
         audit.record(db, event.kind, None, f"/auth/users/{event.username}", None,
                      {"username": event.username, "client": event.client,
                       "reason": event.reason}, event.request_id)
 
 
 def includeme(config: Any) -> None:
-    engine = config.registry["plinth.write_engine"]
+    registry = config.registry
     for kind in (events.UserCreated, events.UserChanged, events.UserDeleted,
                  events.MembershipChanged, events.TokenIssued, events.TokenRevoked):
         config.add_subscriber(audit_auth_event, kind)
-    config.add_subscriber(lambda event: audit_failed_login(event, engine), events.LoginFailed)
+    config.add_subscriber(lambda event: audit_failed_login(event, registry), events.LoginFailed)

@@ -17,7 +17,7 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture
 def make_user(plinth_registry: Any) -> Callable[..., str]:
     """Create a user (real argon2 hashing) and return its name."""
-    from plinth.cli import Environment
+    from plinth.api import Environment
 
     from . import services
 

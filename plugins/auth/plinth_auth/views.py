@@ -6,20 +6,26 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from plinth.errors import api_error
-from plinth.security import effective_principals
-from plinth.urls import resource_location
-from plinth.validation import cursor_after, page, page_limit
+from plinth.api import (
+    ILoginLimiter,
+    IReadEngine,
+    LimiterUnavailable,
+    api_error,
+    cursor_after,
+    effective_principals,
+    page,
+    page_limit,
+    query_error,
+    resource_location,
+)
 
 from . import events, schemas, services
 from .delegation import check_account_change
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
-from .ratelimit import LimiterUnavailable
 from .resources import (
     AuthContainer,
     GroupResource,
@@ -46,7 +52,7 @@ def bad_input(exc: services.AuthError | PasswordRejected, field: str) -> Excepti
 def issue_token(context: TokensContainer, request: Request) -> Response:
     body = request.validated
     username, password = body["username"], body["password"]
-    limiter = request.registry["auth.limiter"]
+    limiter = request.find_service(ILoginLimiter)
     client = request.remote_addr or "unknown"
     try:
         wait = limiter.retry_after(username, client)
@@ -57,7 +63,7 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     if wait is not None:
         raise api_error(429, "rate_limited", "too many failed logins: try again later",
                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
-    with request.registry["plinth.engine"].connect() as reader:
+    with request.find_service(IReadEngine).connect() as reader:
         user = services.authenticate(reader, request.db, username, password)
     if user is None:
         try:
@@ -150,9 +156,7 @@ def _flag(request: Request, name: str) -> bool | None:
     if raw is None:
         return None
     if raw.lower() not in ("true", "false"):
-        raise api_error(400, "invalid_request", f"{name} must be true or false",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "expected true or false"}]})
+        raise query_error(name, "expected true or false", f"{name} must be true or false")
     return raw.lower() == "true"
 
 
@@ -161,10 +165,9 @@ def keep_grants(request: Request) -> bool:
     ``remove_grants`` still works and says the opposite."""
     keep, remove = _flag(request, "keep_grants"), _flag(request, "remove_grants")
     if keep is not None and remove is not None and keep == remove:
-        raise api_error(400, "invalid_request", "keep_grants and remove_grants contradict "
-                        "each other: send keep_grants only",
-                        {"errors": [{"location": "query", "field": "remove_grants",
-                                     "message": "contradicts keep_grants"}]})
+        raise query_error("remove_grants", "contradicts keep_grants",
+                          "keep_grants and remove_grants contradict each other: "
+                          "send keep_grants only")
     if keep is not None:
         return keep
     return remove is False
@@ -197,7 +200,7 @@ def get_group(context: GroupResource, request: Request) -> dict[str, Any]:
 def includeme(config: Any) -> None:
     add = config.add_view
     add(issue_token, context=TokensContainer, name="", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, body_schema=schemas.TOKEN_REQUEST,
+        public=True, body_schema=schemas.TOKEN_REQUEST,
         idempotent=False)
     add(list_tokens, context=TokensContainer, name="", request_method="GET",
         permission="auth.self", renderer="json")

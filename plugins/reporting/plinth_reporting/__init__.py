@@ -12,13 +12,15 @@ requires: tuple[str, ...] = ()
 
 
 def includeme(config: Any) -> None:
-    from .services import ENGINE_KEY, database_url, replica_engine
+    from plinth.api import IReadEngine
+
+    from .services import ENGINE_NAME, database_url, replica_engine
 
     # Empty: reports read the main database.  Otherwise a read replica, so
     # that long report reads stay off the primary.
     url = config.plinth_setting("reporting.database_url", "", database_url)
     if url:
-        config.registry[ENGINE_KEY] = replica_engine(url)
+        config.register_service(replica_engine(url), IReadEngine, name=ENGINE_NAME)
     config.registry.setdefault("reporting.reports", {})
     config.add_directive("add_report", "plinth_reporting.registry.add_report")
     config.declare_permission("reports.view", "see a report (grant it per report at "

@@ -20,9 +20,14 @@ from typing import Any
 from pyramid.authorization import Deny, Everyone
 from sqlalchemy import case, literal, null, select
 
-from plinth.acl import ROLE_PREFIX, AclEntry
-from plinth.interfaces import IIdentityProvider
-from plinth.roles import declared_roles, stored_roles
+from plinth.api import (
+    ROLE_PREFIX,
+    AclEntry,
+    IIdentityProvider,
+    declared_roles,
+    query_service,
+    stored_roles,
+)
 
 entries = AclEntry.__table__
 
@@ -40,7 +45,7 @@ def review_query(registry: Any) -> Any:
             grants = case({ROLE_PREFIX + name: " ".join(sorted(role.permissions))
                            for name, role in roles.items()},
                           value=entries.c.permission, else_=entries.c.permission)
-        provider = registry.queryUtility(IIdentityProvider)
+        provider = query_service(registry, IIdentityProvider)
         members = provider.members(db) if provider is not None and \
             hasattr(provider, "members") else None
         source: Any = entries

@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from plinth.errors import APIError, api_error
-from plinth.visibility import Visibility, visible_children
+from plinth.api import APIError, Visibility, api_error, query_problem, visible_children
 
 from .registry import RESERVED_PARAMETERS, Parameter, Report
 
@@ -128,16 +127,15 @@ def parse_parameters(report: Report, query: Any, request: Any = None) -> ReportP
     for name in dict.fromkeys(query.keys()):
         if name not in declared and name not in RESERVED_PARAMETERS:
             known = ", ".join(sorted(declared)) or "none"
-            problems.append({"location": "query", "field": name,
-                             "message": f"unknown parameter (this report takes: {known})"})
+            problems.append(query_problem(name, f"unknown parameter (this report takes: {known})"))
     for name, parameter in declared.items():
         raws = [r for r in query.getall(name) if r != ""]
         if len(raws) > 1:
-            problems.append({"location": "query", "field": name, "message": "given twice"})
+            problems.append(query_problem(name, "given twice"))
             continue
         if not raws:
             if parameter.required:
-                problems.append({"location": "query", "field": name, "message": "required"})
+                problems.append(query_problem(name, "required"))
                 continue
             values[name] = typed(parameter, parameter.default)
             continue
@@ -148,7 +146,7 @@ def parse_parameters(report: Report, query: Any, request: Any = None) -> ReportP
                 raise BadValue(messages[0])
             values[name] = typed(parameter, value)
         except BadValue as exc:
-            problems.append({"location": "query", "field": name, "message": str(exc)})
+            problems.append(query_problem(name, str(exc)))
     if problems:
         raise invalid(problems)
     return ReportParameters(values, request)

@@ -73,7 +73,7 @@ class Parameter:
     @cached_property
     def validator(self) -> Any:
         """The compiled validator of a converted value (the format is checked apart)."""
-        from plinth.validation import StrictValidator
+        from plinth.api import StrictValidator
 
         return StrictValidator({k: v for k, v in self.schema.items()
                                 if k not in ("format", "default")})

@@ -7,7 +7,7 @@ or for all reports at once (``/reports/@@acl``).
 
 from __future__ import annotations
 
-from plinth.resources import Resource
+from plinth.api import Resource
 
 from .registry import Report, get_report, registered_reports
 

@@ -7,11 +7,14 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from plinth.api import IReadEngine, get_service, query_service
+
 from .output import CsvStream, JsonStream, RowStream, fetch_points
 from .parameters import json_value
 from .registry import Report
 
-ENGINE_KEY = "reporting.engine"
+# The name of reporting's own IReadEngine, registered when it reads a replica.
+ENGINE_NAME = "reporting"
 # More distinct x values than this make an unreadable chart: 400, narrow it.
 MAX_CHART_POINTS = 1000
 
@@ -24,8 +27,7 @@ def replica_engine(url: str) -> Engine:
     """The engine of ``reporting.database_url``; a bad URL stops start-up."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from plinth.db import make_engine
-    from plinth.settings import SettingError
+    from plinth.api import SettingError, make_engine
 
     try:
         return make_engine(url)
@@ -38,8 +40,8 @@ def replica_engine(url: str) -> Engine:
 
 def reporting_engine(registry: Any) -> Engine:
     """The replica named by ``reporting.database_url`` if any, else the main engine."""
-    engine = registry.get(ENGINE_KEY)
-    return engine if engine is not None else registry["plinth.engine"]
+    engine = query_service(registry, IReadEngine, ENGINE_NAME)
+    return engine if engine is not None else get_service(registry, IReadEngine)
 
 
 def connect(registry: Any) -> Connection:

@@ -7,10 +7,8 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 
-from plinth.errors import api_error
-from plinth.visibility import signed_in, visible
+from plinth.api import api_error, query_error, signed_in, visible
 
 from . import services
 from .output import TooManyPoints
@@ -35,17 +33,13 @@ def _format(request: Request, resource: ReportResource) -> str:
     # value; like every other parameter given twice, it is a 400 now.
     given = [value for value in request.GET.getall("format") if value != ""]
     if len(given) > 1:
-        raise api_error(400, "invalid_request", "query parameter 'format' given twice",
-                        {"errors": [{"location": "query", "field": "format",
-                                     "message": "given twice"}]})
+        raise query_error("format", "given twice", "query parameter 'format' given twice")
     fmt = given[0] if given else "json"
     formats = resource.report.formats
     if fmt not in formats:
         why = ("this report has no chart" if fmt == "svg"
                else f"must be one of {', '.join(formats)}")
-        raise api_error(400, "invalid_request", f"format {fmt!r}: {why}",
-                        {"errors": [{"location": "query", "field": "format",
-                                     "message": why}]})
+        raise query_error("format", why, f"format {fmt!r}: {why}")
     return fmt
 
 
@@ -77,6 +71,6 @@ def get_report(context: ReportResource, request: Request) -> Response:
 
 def includeme(config: Any) -> None:
     config.add_view(list_reports, context=ReportsContainer, name="", request_method="GET",
-                    permission=NO_PERMISSION_REQUIRED, permits=signed_in, renderer="json")
+                    permits=signed_in, renderer="json")
     config.add_view(get_report, context=ReportResource, name="", request_method="GET",
                     permission="reports.view")

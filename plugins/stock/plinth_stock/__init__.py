@@ -20,8 +20,7 @@ PERMISSIONS = {
 
 
 def includeme(config: Any) -> None:
-    from plinth.plugins import is_enabled
-    from plinth.settings import SettingError, positive_int
+    from plinth.api import SettingError, is_enabled, positive_int
 
     ttl = config.plinth_setting("stock.reservation_ttl", 900, positive_int)
     longest = config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)

@@ -13,8 +13,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.traversal import find_resource, find_root
 
-from plinth.errors import api_error
-from plinth.validation import validate
+from plinth.api import api_error, validate
 
 from . import schemas, services
 from .resources import ItemResource, LevelResource, LocationResource

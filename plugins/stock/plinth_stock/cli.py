@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from plinth.cli import Environment, pass_env
+from plinth.api import Environment, pass_env
 
 from . import services
 from .schemas import CODE, MAX_QUANTITY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plinth.openapi import json_body, json_response
+from plinth.api import json_body, json_response
 
 from . import schemas
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from plinth.errors import APIError, api_error
+from plinth.api import APIError, query_error
 
 from .models import Item, Location, Movement, Reservation, StockLevel
 
@@ -95,8 +95,7 @@ def end_of(day: date) -> datetime:
 
 
 def bad_parameter(name: str, message: str) -> APIError:
-    return api_error(400, "invalid_request", f"query parameter {name!r}: {message}",
-                     {"errors": [{"location": "query", "field": name, "message": message}]})
+    return query_error(name, message)
 
 
 def check_range(params: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from plinth.resources import Resource
+from plinth.api import Resource
 
 from .services import reservation_place, snapshot_rows
 

@@ -28,8 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plinth.securityversion import VERSION_COLUMN
-from plinth.visibility import Visibility
+from plinth.api import VERSION_COLUMN, Visibility
 
 from . import events
 from .models import Item, Location, Movement, Reservation, StockLevel

@@ -9,12 +9,20 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import NO_PERMISSION_REQUIRED
 
-from plinth import urls
-from plinth.errors import api_error
-from plinth.validation import check_if_match, cursor_after, page, page_limit
-from plinth.visibility import Visibility, visible, visible_children
+from plinth.api import (
+    Visibility,
+    api_error,
+    check_if_match,
+    cursor_after,
+    location,
+    page,
+    page_limit,
+    query_error,
+    resource_location,
+    visible,
+    visible_children,
+)
 
 from . import schemas, services
 from .resources import (
@@ -63,9 +71,7 @@ def json_response(body: dict[str, Any], status: int = 200, etag: str | None = No
 def _flag(request: Request, name: str) -> bool:
     value = request.GET.get(name, "false").lower()
     if value not in ("true", "false"):
-        raise api_error(400, "invalid_request", f"{name} must be true or false",
-                        {"errors": [{"location": "query", "field": name,
-                                     "message": "expected true or false"}]})
+        raise query_error(name, "expected true or false", f"{name} must be true or false")
     return value == "true"
 
 
@@ -123,7 +129,7 @@ def put_item(context: ItemResource, request: Request) -> Response:
         item, created = services.put_item(db, context.sku, request.validated)
     return json_response(services.item_dict(item), 201 if created else 200,
                          etag=services.item_etag(item.version),
-                         location=urls.resource_location(request, context) if created else None)
+                         location=resource_location(request, context) if created else None)
 
 
 def transfer_permits(context: ItemResource, request: Request) -> list[tuple[str, Any]]:
@@ -180,7 +186,7 @@ def put_location(context: LocationResource, request: Request) -> Response:
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,
                          etag=services.location_etag(location.version),
-                         location=urls.resource_location(request, context) if created else None)
+                         location=resource_location(request, context) if created else None)
 
 
 # Levels -----------------------------------------------------------------------
@@ -223,7 +229,7 @@ def post_reservation(context: LevelResource, request: Request) -> Response:
         result = services.reserve(request.db, where, body["quantity"], body["reference"], ttl,
                                   request.authenticated_userid, after_commit(request))
     return json_response(result, 201,
-                         location=urls.location(request, f"/reservations/{result['id']}"))
+                         location=location(request, f"/reservations/{result['id']}"))
 
 
 # Reservations -----------------------------------------------------------------
@@ -262,7 +268,7 @@ def includeme(config: Any) -> None:
     add(put_item, context=ItemResource, name="", request_method="PUT",
         permission="stock.manage", body_schema=schemas.ITEM_PUT)
     add(post_transfer, context=ItemResource, name="transfers", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=transfer_permits,
+        permits=transfer_permits,
         body_schema=schemas.TRANSFER_POST)
     add(list_locations, context=LocationsContainer, name="", request_method="GET",
         permission="stock.view", renderer="json")
@@ -273,7 +279,7 @@ def includeme(config: Any) -> None:
     add(get_level, context=LevelResource, name="", request_method="GET",
         permission="stock.view", renderer="json")
     add(post_movement, context=LevelResource, name="movements", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=movement_permits,
+        permits=movement_permits,
         body_schema=schemas.MOVEMENT_POST)
     add(list_movements, context=LevelResource, name="movements", request_method="GET",
         permission="stock.view", renderer="json")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from plinth.cli import Environment, pass_env
+from plinth.api import Environment, pass_env
 
 
 @click.command("hello")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pyramid.authorization import Allow, Authenticated
 
-from plinth.resources import Resource
+from plinth.api import Resource
 
 
 class Hello(Resource):

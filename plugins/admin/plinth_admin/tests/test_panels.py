@@ -9,7 +9,7 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
-from plinth.resources import Resource
+from plinth.api import Resource
 from plinth_admin.testing import csrf_of
 
 from .test_pages import grant, stocked  # noqa: F401 - a fixture

@@ -220,8 +220,7 @@ def test_a_session_within_the_idle_timeout_goes_on(make_user: Any, console: Any,
 
 @pytest.mark.parametrize("value", ["10", "soon", "0"])
 def test_idle_timeout_setting_is_validated(plinth_settings: Any, value: str) -> None:
-    from plinth import make_app
-    from plinth.settings import SettingError
+    from plinth.api import SettingError, make_app
 
     with pytest.raises(SettingError, match=r"admin\.session_idle_timeout"):
         make_app({**plinth_settings, "admin.session_idle_timeout": value})

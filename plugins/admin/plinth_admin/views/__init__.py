@@ -8,7 +8,7 @@ from typing import Any
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from plinth.resources import Root
+from plinth.api import Root
 
 from . import acl_forms, errors, pages, roles, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root
@@ -23,20 +23,18 @@ def includeme(config: Any) -> None:
     config.add_route(ROUTE, "/admin/*traverse", factory=console_root)
     # "/admin" as typed in an address bar: the console lives at "/admin/".
     config.add_route(ROUTE + ".bare", "/admin")
-    config.add_view(site.to_console, route_name=ROUTE + ".bare",
-                    permission=NO_PERMISSION_REQUIRED)
+    config.add_view(site.to_console, route_name=ROUTE + ".bare", public=True)
     add = config.add_view
     add(signin.sign_in, route_name=ROUTE, context=Root, name="signin",
-        request_method="POST", permission=NO_PERMISSION_REQUIRED)
+        request_method="POST", public=True)
     add(signin.sign_out, route_name=ROUTE, context=Root, name="signout",
-        request_method="POST", permission=NO_PERMISSION_REQUIRED,
-        permits=signin.signed_in)
+        request_method="POST", permits=signin.signed_in)
     add(pages.resource_page, route_name=ROUTE, name="", request_method="GET",
-        permission=NO_PERMISSION_REQUIRED, permits=pages.page_permits)
+        permits=pages.page_permits)
     add(acl_forms.acl_edit, route_name=ROUTE, name="acl-edit", request_method="POST",
         permission="acl.manage")
     add(pages.panel_post, route_name=ROUTE, name="panel", request_method="POST",
-        permission=NO_PERMISSION_REQUIRED, permits=pages.panel_permits)
+        permits=pages.panel_permits)
     add(site.audit_page, route_name=ROUTE, context=Root, name="audit",
         request_method="GET", permission="acl.view")
     add(roles.roles_page, route_name=ROUTE, context=Root, name="roles",

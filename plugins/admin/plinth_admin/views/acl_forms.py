@@ -15,12 +15,15 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth import acladmin
-from plinth.acl import path_of
-from plinth.errors import APIError, api_error
-from plinth.security import effective_principals
-from plinth.validation import validate
-from plinth.views import acl_put
+from plinth.api import (
+    APIError,
+    acl_put,
+    acladmin,
+    api_error,
+    effective_principals,
+    path_of,
+    validate,
+)
 
 from .common import admin_path
 from .forms import form_post

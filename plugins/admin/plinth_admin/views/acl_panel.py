@@ -12,9 +12,7 @@ from typing import Any
 
 from pyramid.request import Request
 
-from plinth import acladmin, whocan
-from plinth.acl import ALL, ROLE_PREFIX, registered_permissions
-from plinth.roles import all_roles
+from plinth.api import ALL, ROLE_PREFIX, acladmin, registered_permissions, roles, whocan
 
 from .common import admin_path
 
@@ -44,7 +42,7 @@ def acl_panel(request: Request, context: Any) -> dict[str, Any] | None:
                                    permission)}
     who, who_error = who_may(request, context, permissions[1:])
     grantable = [*permissions, *(f"{ROLE_PREFIX}{role.name}"
-                                 for role in all_roles(request.db, request.registry))]
+                                 for role in roles.all_roles(request.db, request.registry))]
     return {"acl": acl, "permissions": permissions, "grantable": grantable,
             "can_manage": bool(request.has_permission("acl.manage", context)),
             "explanation": explanation, "explain_error": error,

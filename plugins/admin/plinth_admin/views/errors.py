@@ -11,8 +11,7 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.errors import APIError
-from plinth.security import view_permission_for
+from plinth.api import APIError, view_permission_for
 
 from .common import admin_path, render
 from .signin import sign_in_form

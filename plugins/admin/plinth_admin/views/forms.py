@@ -9,7 +9,7 @@ from typing import Any
 
 from pyramid.traversal import find_resource, find_root, resource_path
 
-from plinth.errors import APIError
+from plinth.api import APIError
 
 from ..csrf import check_csrf
 

@@ -15,10 +15,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.traversal import lineage
 
-from plinth.acl import path_of
-from plinth.errors import APIError
-from plinth.security import view_permission_for
-from plinth.visibility import visible
+from plinth.api import APIError, path_of, view_permission_for, visible
 
 from ..panels import panels_for
 from .acl_panel import acl_panel

@@ -14,11 +14,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth import roles
-from plinth.acl import registered_permissions
-from plinth.errors import APIError, api_error
-from plinth.security import is_superuser
-from plinth.validation import validate
+from plinth.api import APIError, api_error, is_superuser, registered_permissions, roles, validate
 
 from .common import admin_path, render
 from .forms import discard_writes, form_post, form_problems

@@ -13,6 +13,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from plinth.api import ILoginLimiter, IReadEngine
 from plinth_auth import events, services
 
 from .. import session
@@ -41,7 +42,7 @@ def sign_in(context: Any, request: Request) -> Response:
     username = request.POST.get("username", "")
     password = request.POST.get("password", "")
     next_url = safe_next(request, request.POST.get("next"))
-    limiter = request.registry["auth.limiter"]
+    limiter = request.find_service(ILoginLimiter)
     client = request.remote_addr or "unknown"
     wait = limiter.retry_after(username, client)
     if wait is not None:
@@ -51,7 +52,7 @@ def sign_in(context: Any, request: Request) -> Response:
         return response
     user = None
     if username and password:
-        with request.registry["plinth.engine"].connect() as reader:
+        with request.find_service(IReadEngine).connect() as reader:
             user = services.authenticate(reader, request.db, username, password)
     if user is None:
         limiter.failed(username, client)

@@ -12,8 +12,7 @@ from pyramid.httpexceptions import HTTPMovedPermanently
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.errors import APIError
-from plinth.views import audit_view, home, ready
+from plinth.api import APIError, audit_view, home, ready
 
 from .common import admin_path, render
 

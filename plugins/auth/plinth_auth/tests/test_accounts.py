@@ -122,7 +122,7 @@ def test_password_rules_cover_the_name_exactly() -> None:
 
 def test_cli_refuses_to_remove_the_last_superuser(plinth_registry: Any, make_user: Any,
                                                   clean_database: None) -> None:
-    from plinth.cli import Environment
+    from plinth.api import Environment
 
     make_user("root", "admins")
     env = Environment(plinth_registry, "testing.ini")
@@ -143,7 +143,7 @@ def test_two_superusers_disabled_at_once_leave_one(plinth_registry: Any, make_us
     """Each change sees the other's commit: they cannot each remove "the other"."""
     import threading
 
-    from plinth.cli import Environment
+    from plinth.api import Environment
 
     make_user("first", "admins")
     make_user("second", "admins")

@@ -9,17 +9,19 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
+from plinth.api import registered_permissions
 from plinth_auth import passwords, services
 from plinth_auth.models import Token, User
 from plinth_auth.testing import PASSWORD
 
 
-def test_includeme_registers_identity_provider_and_tree(plinth_registry: Any) -> None:
-    from plinth.interfaces import IIdentityProvider
+def test_includeme_registers_identity_provider_limiter_and_tree(plinth_registry: Any) -> None:
+    from plinth.api import IIdentityProvider, ILoginLimiter, query_service
 
-    assert plinth_registry.queryUtility(IIdentityProvider) is not None
-    assert "auth" in plinth_registry["plinth.tree"]
-    assert {"auth.manage", "auth.self"} <= set(plinth_registry["plinth.permissions"])
+    assert query_service(plinth_registry, IIdentityProvider) is not None
+    assert ILoginLimiter.providedBy(query_service(plinth_registry, ILoginLimiter))
+    assert plinth_registry.introspector.get("plinth tree", "auth") is not None
+    assert {"auth.manage", "auth.self"} <= set(registered_permissions(plinth_registry))
 
 
 def test_issue_token_and_whoami(testapp: Any, make_user: Any) -> None:
@@ -381,7 +383,7 @@ def test_limits_are_shared_through_redis(plinth_settings: dict[str, Any], testap
     client.flushdb()
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     settings = {**plinth_settings, "auth.ratelimit_storage": redis_url(),
                 "plinth.plugins": "auth"}

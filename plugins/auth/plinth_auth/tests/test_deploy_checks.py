@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from plinth.cli import cli
+from plinth.testing import cli
 from plinth_auth import deploy
 from plinth_auth.models import User
 from plinth_auth.passwords import hash_password

@@ -20,7 +20,7 @@ from pyramid.exceptions import ConfigurationError
 from sqlalchemy import func, select
 from webtest import TestApp
 
-from plinth import make_app
+from plinth.api import make_app
 from plinth_auth.models import Token
 from plinth_auth.testing import PASSWORD
 

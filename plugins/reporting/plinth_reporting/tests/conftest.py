@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from plinth.api import IReadEngine, query_service
+
 
 @pytest.fixture
 def boss(as_principal: Any) -> Any:
@@ -24,14 +26,15 @@ def other_app(plinth_settings: dict[str, Any], testapp: Any) -> Iterator[Callabl
     """
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     engines: list[Any] = []
 
     def build(plugins: str, **settings: Any) -> Any:
         app = make_app({**plinth_settings, "plinth.plugins": plugins, **settings})
-        engines.extend(e for e in (app.registry.get("plinth.engine"),
-                                   app.registry.get("reporting.engine")) if e is not None)
+        engines.extend(e for e in (query_service(app.registry, IReadEngine),
+                                   query_service(app.registry, IReadEngine, "reporting"))
+                       if e is not None)
         return TestApp(app, extra_environ={"HTTP_HOST": "localhost",
                                            "REMOTE_ADDR": "127.0.0.1"})
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from plinth.audit import AuditEntry
+from plinth.api import AuditEntry
 
 requires: tuple[str, ...] = ("reporting",)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from plinth.api import IReadEngine, get_service
+
 STOCK_REPORTS = ["low-stock", "movements", "stock-balance", "stock-on-hand", "valuation"]
 ERROR_KEYS = {"status", "error", "message", "details"}
 
@@ -156,7 +158,7 @@ def test_parameters_parsed_without_the_request_still_filter_for_its_caller(
     from pyramid.threadlocal import manager
     from webob.multidict import MultiDict
 
-    from plinth.security import Identity
+    from plinth.api import Identity
     from plinth.testing import IDENTITY_KEY
     from plinth_reporting.parameters import parse_parameters
     from plinth_reporting.registry import get_report
@@ -173,10 +175,10 @@ def test_parameters_parsed_without_the_request_still_filter_for_its_caller(
     request = Request.blank("/reports/stock-on-hand")
     request.registry = plinth_registry
     request.environ[IDENTITY_KEY] = Identity("user:v", frozenset({"user:v", "group:viewers"}))
-    from plinth.resources import root_factory
+    from plinth.api import root_factory
 
     request.root = root_factory(request)
-    engine = plinth_registry["plinth.engine"]
+    engine = get_service(plinth_registry, IReadEngine)
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:

@@ -12,10 +12,15 @@ import pytest
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 from sqlalchemy import create_engine, func, insert, select, text
 
-from plinth import make_app, make_configurator
-from plinth.audit import AuditEntry
-from plinth.openapi import build_document
-from plinth.settings import SettingError
+from plinth.api import (
+    AuditEntry,
+    IReadEngine,
+    SettingError,
+    build_document,
+    get_service,
+    make_app,
+    make_configurator,
+)
 from plinth_reporting.registry import registered_reports
 
 from . import sample_reports
@@ -313,7 +318,7 @@ def test_reports_read_from_reporting_database_url(other_app: Any, admin: dict[st
     replica.dispose()
 
     app = other_app("auth stock reporting", **{"reporting.database_url": url})
-    assert str(app.app.registry["reporting.engine"].url) == url
+    assert str(get_service(app.app.registry, IReadEngine, "reporting").url) == url
     on_hand = app.get("/reports/stock-on-hand", headers=admin).json["rows"]
     assert on_hand == [{"sku": "R-1", "name": "Replica item", "location": "RWH",
                         "on_hand": 42, "reserved": 0, "available": 42,
@@ -337,7 +342,7 @@ def test_reporting_database_url_pointing_at_the_main_database(
     app = other_app("auth stock reporting",
                     **{"reporting.database_url": plinth_settings["sqlalchemy.url"]})
     registry = app.app.registry
-    assert registry["reporting.engine"] is not registry["plinth.engine"]
+    assert get_service(registry, IReadEngine, "reporting") is not get_service(registry, IReadEngine)
     rows = app.get("/reports/stock-on-hand", headers=admin).json["rows"]
     assert [(r["sku"], r["location"], r["on_hand"]) for r in rows] == [("A-1", "WH1", 3)]
 

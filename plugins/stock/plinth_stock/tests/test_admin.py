@@ -85,7 +85,7 @@ def test_movement_form_needs_the_apis_permission(stocked: Any, make_user: Any,
 def test_stock_works_without_the_admin_console(plinth_settings: Any) -> None:
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     app = make_app({**plinth_settings, "plinth.plugins": "auth stock reporting"})
     assert "admin.panels" not in app.registry

@@ -284,8 +284,7 @@ def test_valid_bodies_of_the_table_do_work(boss: Any, world: Any) -> None:
 
 def test_a_default_reservation_ttl_above_the_cap_stops_start_up(
         plinth_settings: dict[str, Any]) -> None:
-    from plinth import make_app
-    from plinth.settings import SettingError
+    from plinth.api import SettingError, make_app
 
     with pytest.raises(SettingError, match=r"'stock\.reservation_ttl'"):
         make_app({**plinth_settings, "stock.reservation_ttl": "700",

@@ -21,7 +21,7 @@ def plinth_cli(testapp: Any, plinth_settings: dict[str, Any],
     Every request through WebTest has committed before a command runs, so no
     other transaction is open while the command's own engine writes.
     """
-    from plinth.cli import cli
+    from plinth.testing import cli
 
     ini = tmp_path / "cli.ini"
     url = plinth_settings["sqlalchemy.url"].replace("%", "%%")

@@ -33,6 +33,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
+from plinth.api import IReadEngine, get_service
 from plinth.testservers import call, free_port
 
 pytestmark = pytest.mark.slow
@@ -52,13 +53,14 @@ serve(plinth.make_app(settings), listen="127.0.0.1:" + sys.argv[2], threads=8)
 ZYGOTE = """
 import os, signal, sys
 import plinth
+from plinth.api import IReadEngine, get_service
 from plinth.serve import serve
 app = plinth.make_app({"sqlalchemy.url": sys.argv[1], "plinth.plugins": "auth stock"})
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed children are reaped at once
 for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
-        app.registry["plinth.engine"].dispose(close=False)  # no connection crosses a fork
+        get_service(app.registry, IReadEngine).dispose(close=False)  # no connection crosses a fork
         serve(app, listen="127.0.0.1:" + line.strip(), threads=8)
         os._exit(0)
     print(pid, flush=True)
@@ -168,7 +170,7 @@ def set_up_item(port: int, token: dict[str, str]) -> None:
 
 
 def stock_verify(tmp_path: Path, url: str) -> Any:
-    from plinth.cli import cli
+    from plinth.testing import cli
 
     ini = tmp_path / "verify.ini"
     ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\n"
@@ -304,17 +306,17 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 def migrated_with_admin(url: str) -> None:
-    from plinth import make_app, schema
-    from plinth.cli import Environment
+    from plinth.api import Environment, make_app
+    from plinth.testing import migrate
     from plinth_auth import services
     from plinth_auth.testing import PASSWORD
 
     registry = make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"}).registry
-    schema.upgrade(registry, registry["plinth.engine"])
+    migrate(registry)
     with Environment(registry, "test").session() as db:
         services.save_user(db, registry, "admin", services.Actor("test"), password=PASSWORD,
                            groups=["admins"])
-    registry["plinth.engine"].dispose()
+    get_service(registry, IReadEngine).dispose()
 
 
 def test_postgresql_restart_under_load_is_a_json_503_then_recovers(

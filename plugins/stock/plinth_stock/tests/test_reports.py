@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
+from plinth.api import IReadEngine, get_service
 from plinth_stock.models import Item, Location, Movement, Reservation, StockLevel
 
 from .helpers import assert_error, move, put_item, put_location, reserve
@@ -659,13 +660,13 @@ def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[
     """
     from webtest import TestApp
 
-    from plinth import make_app
+    from plinth.api import make_app
 
     url = plinth_settings["sqlalchemy.url"]
     if url.startswith("postgresql"):
         url += ("&" if "?" in url else "?") + "options=-c%20TimeZone%3DPacific%2FKiritimati"
     wsgi = make_app({**plinth_settings, "reporting.database_url": url})
-    engine = wsgi.registry["reporting.engine"]
+    engine = get_service(wsgi.registry, IReadEngine, "reporting")
     try:
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:
@@ -685,7 +686,7 @@ def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[
             assert run(app, "valuation", as_of=day) == expected_valuation(stock, day)
     finally:
         engine.dispose()
-        wsgi.registry["plinth.engine"].dispose()
+        get_service(wsgi.registry, IReadEngine).dispose()
 
 
 # Charts -------------------------------------------------------------------------------

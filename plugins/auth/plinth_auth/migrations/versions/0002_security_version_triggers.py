@@ -7,7 +7,7 @@ Create Date: 2026-11-30 09:10:00
 
 from alembic import op
 
-from plinth.securityversion import bump_on_change, drop_bump
+from plinth.api import bump_on_change, drop_bump
 
 
 revision = 'a0714000002'
