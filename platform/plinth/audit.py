@@ -50,10 +50,3 @@ def record(
                        before=before, after=after, request_id=request_id)
     db.add(entry)
     return entry
-
-
-def record_for_request(request: Any, kind: str, resource: str | None = None,
-                       before: Any = None, after: Any = None,
-                       actor: str | None = None) -> AuditEntry:
-    return record(request.db, kind, actor or request.authenticated_userid, resource,
-                  before, after, getattr(request, "request_id", None))

@@ -1,6 +1,6 @@
 """Interfaces the core asks plugins to provide."""
 
-from zope.interface import Attribute, Interface
+from zope.interface import Interface
 
 
 class IIdentityProvider(Interface):
@@ -33,8 +33,3 @@ class IIdentityProvider(Interface):
         user, ``group:G`` for each member of G, and both system principals
         for every user (active users only).
         Optional: reports expand principals to users with it."""
-
-
-class IPluginInfo(Interface):
-    name = Attribute("the name the plugin is enabled by")
-    version = Attribute("the version of its distribution")

@@ -24,7 +24,7 @@ from .passwords import (
     needs_rehash,
     verify_password,
 )
-from .tokens import hash_token, new_token
+from .tokens import new_token
 
 # Always fullmatch: "$" would let a trailing newline through ("admin\n").
 NAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
@@ -311,7 +311,3 @@ def revoke_token(db: Session, registry: Any, token: Token, actor: Actor) -> bool
     registry.notify(events.TokenRevoked(db, actor.name, actor.request_id,
                                         user=owner.name if owner else "", token_id=token.id))
     return True
-
-
-def token_for_secret(db: Session, secret: str) -> Token | None:
-    return db.scalars(select(Token).where(Token.secret_hash == hash_token(secret))).first()
