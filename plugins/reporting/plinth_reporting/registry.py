@@ -148,8 +148,8 @@ def _fail(report: str, message: str) -> ConfigurationError:
 def _resolve(config: Any, report: str, value: Any, what: str) -> Any:
     """``value`` (a callable or its dotted name) resolved, or a ConfigurationError.
 
-    Fix: a dotted name that did not import raised a bare ImportError that did
-    not name the report, against the promise above.
+    The error names the report, as every start-up error of a report does; a
+    bare ImportError would not.
     """
     try:
         return config.maybe_dotted(value)

@@ -183,7 +183,7 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None,
 def get_item(db: Session, sku: str, for_update: bool = False) -> Item | None:
     stmt = select(Item).where(Item.sku == sku)
     if for_update:
-        # Fix: PUT reads the row it will change (If-Match, version + 1) under a
+        # PUT reads the row it will change (If-Match, version + 1) under a
         # row lock, so that two concurrent PUTs with one ETag on PostgreSQL
         # cannot both pass the check and both write (a lost update).
         stmt = stmt.with_for_update()
@@ -193,10 +193,10 @@ def get_item(db: Session, sku: str, for_update: bool = False) -> Item | None:
 def _insert_once(db: Session, row: Any) -> bool:
     """Insert ``row`` unless a concurrent transaction inserted its key first.
 
-    Fix: two concurrent PUTs creating one item (or location) both found
-    nothing and both inserted; on PostgreSQL the second failed on the unique
-    key with a 500.  The insert now runs in a savepoint, and the loser goes on
-    to update the row the winner created (200).
+    Two concurrent PUTs creating one item (or location) both find nothing
+    and both insert; the second would fail on the unique key.  The insert
+    runs in a savepoint, so the loser goes on to update the row the winner
+    created (200).
     """
     try:
         with db.begin_nested():
@@ -262,15 +262,15 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     if after is not None:
         stmt = stmt.where(i.c.sku > after)
     if text:
-        # Fix: escape LIKE wildcards, so that q=_ (legal in a SKU) or q=% is a
+        # LIKE wildcards are escaped, so that q=_ (legal in a SKU) or q=% is a
         # substring search, not "any character" / "anything".
         needle = text.lower()
         stmt = stmt.where(or_(func.lower(i.c.sku).contains(needle, autoescape=True),
                               func.lower(i.c.name).contains(needle, autoescape=True)))
     if below_reorder:
         stmt = stmt.having(on_hand - held <= i.c.reorder_point)
-    # Fix: PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which
-    # the JSON renderer cannot serialize (GET /stock answered 500): make it int.
+    # PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which the
+    # JSON renderer cannot serialize: make it int.
     return [
         {"sku": r.sku, "name": r.name, "unit": r.unit, "reorder_point": r.reorder_point,
          "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": int(r.on_hand),
@@ -292,7 +292,7 @@ def location_etag(version: int) -> str:
 def get_location(db: Session, code: str, for_update: bool = False) -> Location | None:
     stmt = select(Location).where(Location.code == code)
     if for_update:
-        stmt = stmt.with_for_update()  # Fix: see get_item
+        stmt = stmt.with_for_update()  # locked, as in get_item
     return db.scalars(stmt).first()
 
 
@@ -301,7 +301,7 @@ def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
     now = utcnow()
     if location is None:
         new = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
-        if _insert_once(db, new):  # Fix: see _insert_once
+        if _insert_once(db, new):  # a concurrent PUT may create it first
             return new, True
         location = get_location(db, code, for_update=True)
         assert location is not None
@@ -426,9 +426,9 @@ def _take(db: Session, where: Place, quantity: int) -> None:
 
 def _put(db: Session, where: Place, quantity: int) -> None:
     ensure_level(db, where.item.id, where.location.id)
-    # Fix: on_hand is a 32-bit INTEGER column.  Unguarded, a receipt that took
-    # it past 2**31 - 1 was a 500 (integer out of range) on PostgreSQL and was
-    # silently stored on SQLite; now it changes nothing and is a 409.
+    # on_hand is a 32-bit INTEGER column.  Unguarded, a receipt taking it past
+    # 2**31 - 1 would be an error on PostgreSQL and silently stored on SQLite;
+    # guarded, it changes nothing and is a 409.
     result = db.execute(update(StockLevel)
                         .where(StockLevel.item_id == where.item.id,
                                StockLevel.location_id == where.location.id,
