@@ -14,6 +14,9 @@ Plugin authors get, with no conftest of their own:
 - ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
   that identity, without users or tokens;
 - ``sql_counter``: counts the SQL statements an operation issues;
+- ``clock``: moves Plinth's time forward (``clock.advance(hours=2)``) for
+  expiries, instead of back-dating rows (this process only, not
+  ``plinth_servers``);
 - ``plinth_servers``: two real Waitress processes on the test database (see
   :mod:`plinth.testservers` for ``call`` and ``race``).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
+from . import clock as plinth_clock
 from .interfaces import IIdentityProvider
 from .security import Identity
 from .securitycache import clear_all
@@ -219,3 +224,26 @@ def sql_counter(plinth_app: Any) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+class MovableClock:
+    """Real time plus an offset that a test moves forward; it keeps ticking,
+    so that rows written one after the other still get later stamps."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return plinth_clock.system_clock() + self.offset
+
+    def advance(self, **delta: float) -> datetime:
+        """Move time forward by ``timedelta(**delta)``; returns the new now."""
+        self.offset += timedelta(**delta)
+        return self()
+
+
+@pytest.fixture
+def clock() -> Iterator[MovableClock]:
+    movable = MovableClock()
+    with plinth_clock.using(movable):
+        yield movable

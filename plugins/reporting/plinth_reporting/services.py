@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
+
+from plinth import clock
 
 from .output import CsvStream, JsonStream, RowStream, fetch_points
 from .parameters import json_value
@@ -62,7 +63,7 @@ def json_head(report: Report, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "report": report.name,
         "title": report.title,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": clock.now().isoformat(timespec="seconds"),
         "columns": [{"name": c.name, "type": c.type} for c in report.columns],
         "parameters": describe_parameters(params),
     }

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from plinth import clock
 from plinth.errors import APIError, api_error
 
 from .models import Item, Location, Movement, Reservation, StockLevel
@@ -87,7 +88,7 @@ def end_of(day: date) -> datetime:
     Capping at now keeps reservations that will have expired by midnight in
     today's figures, as they are still held.
     """
-    now = datetime.now(UTC)
+    now = clock.now()
     # For today or later the moment is now (and 9999-12-31 has no next day).
     if day >= now.date():
         return now
@@ -186,7 +187,7 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
     i, loc = items, locations
     if params["as_of"] is None:
         lv = levels
-        expired = expired_holds(datetime.now(UTC))
+        expired = expired_holds(clock.now())
         on_hand: ColumnElement[Any] = lv.c.on_hand
         reserved = lv.c.reserved - func.coalesce(expired.c.quantity, 0)
         source = (lv.join(i, i.c.id == lv.c.item_id)
@@ -222,7 +223,7 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
 
 def low_stock(db: Any, params: dict[str, Any]) -> Any:
     i, lv = items, levels
-    expired = expired_holds(datetime.now(UTC))
+    expired = expired_holds(clock.now())
     totals = (select(lv.c.item_id, func.sum(lv.c.on_hand).label("on_hand"),
                      func.sum(lv.c.reserved - func.coalesce(expired.c.quantity, 0))
                      .label("reserved"))

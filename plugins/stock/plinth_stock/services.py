@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from plinth import clock
 from plinth.securityversion import VERSION_COLUMN
 from plinth.visibility import Visibility
 
@@ -58,16 +59,8 @@ class StockError(Exception):
         self.details = details or {}
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def iso(moment: datetime | None) -> str | None:
-    return aware(moment).isoformat() if moment is not None else None
+    return moment.isoformat() if moment is not None else None
 
 
 def money(value: Any) -> str:
@@ -139,7 +132,7 @@ def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence
     """The rows :func:`item_snapshot` shapes (one per level), in one statement."""
     query = SNAPSHOT_WITH_VERSION_QUERY if with_version else SNAPSHOT_QUERY
     # On the session's connection: the ORM layer adds cost and nothing here.
-    return db.connection().execute(query, {"sku": sku, "now": utcnow()}).all()
+    return db.connection().execute(query, {"sku": sku, "now": clock.now()}).all()
 
 
 # Given the codes of locations, those whose levels the caller may see.
@@ -157,7 +150,7 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None,
     """
     if rows is None:
         rows = db.connection().execute(SNAPSHOT_QUERY,
-                                       {"sku": sku, "now": now or utcnow()}).all()
+                                       {"sku": sku, "now": now or clock.now()}).all()
     if not rows:
         return None
     first = rows[0]
@@ -209,7 +202,7 @@ def _insert_once(db: Session, row: Any) -> bool:
 
 def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
     item = get_item(db, sku, for_update=True)
-    now = utcnow()
+    now = clock.now()
     cost = parse_cost(data["unit_cost"]) if "unit_cost" in data else None
     if item is None:
         new = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
@@ -241,7 +234,7 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     With ``visible`` (which locations the caller may see), totals and the
     location filter cover only those locations.
     """
-    now = utcnow()
+    now = clock.now()
     i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
     reserved = lv.c.reserved - expired_reserved(now)
     on_hand = func.coalesce(func.sum(lv.c.on_hand), 0)
@@ -298,7 +291,7 @@ def get_location(db: Session, code: str, for_update: bool = False) -> Location |
 
 def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
     location = get_location(db, code, for_update=True)
-    now = utcnow()
+    now = clock.now()
     if location is None:
         new = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
         if _insert_once(db, new):  # a concurrent PUT may create it first
@@ -324,7 +317,7 @@ def list_locations(db: Session, limit: int, after: str | None,
 
 def location_levels(db: Session, location: Location, limit: int,
                     after: str | None) -> list[dict[str, Any]]:
-    now = utcnow()
+    now = clock.now()
     i, lv = Item.__table__, StockLevel.__table__
     stmt = (select(i.c.sku, i.c.name, lv.c.on_hand,
                    (lv.c.reserved - expired_reserved(now)).label("reserved"))
@@ -361,7 +354,7 @@ def place(db: Session, sku: str, code: str) -> Place:
 
 
 def level_snapshot(db: Session, where: Place, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     lv = StockLevel.__table__
     row = db.execute(select(lv.c.on_hand, (lv.c.reserved - expired_reserved(now))
                             .label("reserved"))
@@ -446,7 +439,7 @@ def _ledger(db: Session, where: Place, kind: str, quantity: int, actor: str | No
             reservation_id: str | None = None, now: datetime | None = None) -> Movement:
     movement = Movement(item_id=where.item.id, location_id=where.location.id, kind=kind,
                         quantity=quantity, reason=reason, reference=reference, actor=actor,
-                        reservation_id=reservation_id, created_at=now or utcnow())
+                        reservation_id=reservation_id, created_at=now or clock.now())
     db.add(movement)
     db.flush()
     return movement
@@ -464,7 +457,7 @@ def record_movement(db: Session, where: Place, kind: str, quantity: int,
                     reference: str | None = None,
                     notify: Notify = _no_notify) -> dict[str, Any]:
     """A receipt (+), an issue (-) or an adjustment (signed) at one place."""
-    now = utcnow()
+    now = clock.now()
     if kind == "receipt":
         change = quantity
     elif kind == "issue":
@@ -491,7 +484,7 @@ def transfer(db: Session, item: Item, source: Location, target: Location, quanti
     if source.id == target.id:
         raise StockError(400, "invalid_request", "from and to must be different locations",
                          {"errors": [{"field": "to", "message": "same as from"}]})
-    now = utcnow()
+    now = clock.now()
     out_place, in_place = Place(item, source), Place(item, target)
     release_expired(db, item.id, source.id, now, notify)
     _take(db, out_place, quantity)
@@ -525,9 +518,9 @@ def list_movements(db: Session, where: Place, limit: int,
 
 def reservation_dict(reservation: Reservation, sku: str, code: str,
                      now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     status = reservation.status
-    if status == "active" and aware(reservation.expires_at) <= now:
+    if status == "active" and reservation.expires_at <= now:
         status = "expired"
     return {"id": reservation.id, "sku": sku, "location": code,
             "quantity": reservation.quantity, "reference": reservation.reference,
@@ -537,7 +530,7 @@ def reservation_dict(reservation: Reservation, sku: str, code: str,
 
 def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
             actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
-    now = utcnow()
+    now = clock.now()
     release_expired(db, where.item.id, where.location.id, now, notify)
     # The reservation row goes in before the guarded update, which then is the
     # last statement: concurrent reservations of one level queue on its row
@@ -581,7 +574,7 @@ def reservation_place(db: Session, reservation_id: str) -> tuple[Reservation, Pl
 def _finish(db: Session, reservation: Reservation, where: Place, status: str,
             actor: str | None, notify: Notify) -> dict[str, Any]:
     """Move an active, unexpired reservation to ``status``; 409 otherwise."""
-    now = utcnow()
+    now = clock.now()
     r = RESERVATIONS
     done = db.execute(update(r).where(r.c.id == reservation.id, r.c.status == "active",
                                       r.c.expires_at > now)
@@ -629,7 +622,7 @@ def release(db: Session, reservation: Reservation, where: Place, actor: str | No
 
 def expire_all(db: Session, notify: Notify = _no_notify) -> int:
     """Release every expired reservation (for cron); returns how many."""
-    now = utcnow()
+    now = clock.now()
     r = Reservation.__table__
     levels = db.execute(select(r.c.item_id, r.c.location_id).distinct()
                         .where(r.c.status == "active", r.c.expires_at <= now)).all()
