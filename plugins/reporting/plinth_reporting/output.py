@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, CursorResult
 
-from .registry import Column
+from .models import Column
 
 CHUNK_ROWS = 1000
 

@@ -14,7 +14,7 @@ from typing import Any
 from plinth.errors import APIError, api_error
 from plinth.visibility import Visibility, visible_children
 
-from .registry import RESERVED_PARAMETERS, Parameter, Report
+from .models import RESERVED_PARAMETERS, Parameter, Report
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")

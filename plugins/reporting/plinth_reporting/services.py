@@ -8,9 +8,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from plinth import clock
 
+from .models import Report
 from .output import CsvStream, JsonStream, RowStream, fetch_points
 from .parameters import json_value
-from .registry import Report
 
 ENGINE_KEY = "reporting.engine"
 # More distinct x values than this make an unreadable chart: 400, narrow it.
