@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
 from plinth import clock as plinth_clock
-from plinth.columns import AwareDateTime
+from plinth.columns import AwareDateTime, render_type
 
 MOMENTS = Table("test_moments", MetaData(), Column("id", Integer, primary_key=True),
                 Column("at", AwareDateTime()))
@@ -55,3 +55,12 @@ def test_the_clock_moves_forward_for_one_test_only(clock: Any) -> None:
 
 def test_without_the_fixture_the_clock_is_the_real_time() -> None:
     assert abs(plinth_clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_migrations_write_the_plain_type_underneath() -> None:
+    from alembic.autogenerate import render_python_code
+    from alembic.operations import ops
+
+    create = ops.CreateTableOp.from_table(MOMENTS)
+    code = render_python_code(ops.UpgradeOps(ops=[create]), render_item=render_type)
+    assert "sa.DateTime(timezone=True)" in code and "AwareDateTime" not in code

@@ -35,3 +35,14 @@ class AwareDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def render_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Alembic's ``render_item`` hook: a migration names the plain type underneath.
+
+    Autogenerate would otherwise write ``plinth.columns.AwareDateTime()``
+    into a revision without importing it; the stored type is the same.
+    """
+    if type_ == "type" and isinstance(obj, AwareDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
