@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
@@ -37,7 +37,7 @@ class AwareDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def render_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_type(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Alembic's ``render_item`` hook: a migration names the plain type underneath.
 
     Autogenerate would otherwise write ``plinth.columns.AwareDateTime()``
