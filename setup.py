@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="plinth",
@@ -12,10 +12,11 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     package_dir={"": "platform"},
-    packages=find_packages("platform"),
-    include_package_data=True,
-    package_data={"plinth": ["static/*", "migrations/*.py", "migrations/*.mako",
-                             "migrations/versions/*.py"]},
+    # Namespace packages, so that the folders of migrations and static files
+    # are packages too and a wheel carries them.
+    packages=find_namespace_packages("platform", include=["plinth", "plinth.*"],
+                                     exclude=["*.__pycache__"]),
+    package_data={"plinth": ["static/*", "migrations/*.mako"]},
     zip_safe=False,
     install_requires=[
         "pyramid>=2.0,<3",

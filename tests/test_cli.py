@@ -130,16 +130,17 @@ def test_missing_ini_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_db_purge_removes_only_expired_idempotency_keys(ini: str, as_principal: Any,
-                                                        plinth_engine: Any) -> None:
+                                                        plinth_engine: Any, clock: Any) -> None:
+    from plinth.cli import load_environment
+
     app = as_principal("user:root", "group:admins")
     app.put_json("/locations/WH1", {"name": "one"})
     app.put_json("/stock/A-1", {"name": "item"})
+    ttl = load_environment(ini).settings["plinth.idempotency_ttl"]
     for key in ("old", "new"):
         app.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1},
                       headers={"Idempotency-Key": key})
-    with plinth_engine.begin() as connection:
-        connection.exec_driver_sql(
-            "UPDATE idempotency_keys SET created_at = '2000-01-01 00:00:00' WHERE key = 'old'")
+        clock.advance(seconds=ttl / 2 + 1)  # "old" is past its ttl, "new" is not
     assert "removed 1 expired" in run(ini, "db", "purge")
     with plinth_engine.connect() as connection:
         keys = [k for (k,) in connection.exec_driver_sql("SELECT key FROM idempotency_keys")]

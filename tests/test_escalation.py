@@ -140,8 +140,8 @@ def add_users(registry: Any, users: dict[str, list[str]]) -> None:
     """Users with groups, sharing one real argon2 hash of the test password:
     hashing it once per user per case would make this matrix slow."""
     from plinth.cli import Environment
+    from plinth.clock import now
     from plinth_auth.models import Group, User
-    from plinth_auth.services import now
 
     with Environment(registry, "testing.ini").session() as db:
         groups = {name: Group(name=name) for name in {g for gs in users.values() for g in gs}}

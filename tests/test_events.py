@@ -22,7 +22,7 @@ def received(plinth_registry: Any) -> Iterator[list[Any]]:
 
 
 def test_stock_changed_after_commit_only(as_principal: Any, received: list[Any],
-                                         plinth_engine: Any) -> None:
+                                         clock: Any) -> None:
     admin = as_principal("user:root", "group:admins")
     admin.put_json("/locations/WH1", {"name": "one"})
     admin.put_json("/stock/A-1", {"name": "item"})
@@ -32,11 +32,9 @@ def test_stock_changed_after_commit_only(as_principal: Any, received: list[Any],
                     status=409)
     assert len(received) == 1  # the failed request rolled back: no event
     reservation = admin.post_json("/locations/WH1/A-1/reservations",
-                                  {"quantity": 2, "reference": "r1"}).json
+                                  {"quantity": 2, "reference": "r1", "ttl_seconds": 60}).json
     assert received[-1] == StockChanged("A-1", "WH1", "reservation", 0, 5, 2)
-    with plinth_engine.begin() as connection:
-        connection.exec_driver_sql(
-            "UPDATE stock_reservations SET expires_at = '2000-01-01 00:00:00'")
+    clock.advance(seconds=61)
     admin.post_json("/locations/WH1/A-1/movements", {"kind": "issue", "quantity": 5})
     assert ReservationExpired(reservation["id"], 2) in received
     assert received[-1] == StockChanged("A-1", "WH1", "issue", -5, 0, 0)

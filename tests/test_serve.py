@@ -60,7 +60,7 @@ def start_server() -> Iterator[Any]:
     for process in processes:
         if process.poll() is None:
             process.kill()
-        process.wait()
+        process.communicate()  # waits, and closes its output pipe
 
 
 def get(port: int, path: str, results: dict[str, Any]) -> None:
@@ -80,19 +80,22 @@ def test_sigterm_lets_the_request_in_flight_finish(start_server: Any) -> None:
     process, port = start_server(drain_timeout=30)
     # an idle keep-alive connection must not hold the process up
     idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    idle.request("GET", "/fast")
-    assert idle.getresponse().read() == b"done /fast"
+    try:
+        idle.request("GET", "/fast")
+        assert idle.getresponse().read() == b"done /fast"
 
-    results: dict[str, Any] = {}
-    client = threading.Thread(target=get, args=(port, "/slow?2", results))
-    client.start()
-    time.sleep(0.5)  # the request is in the application now
-    process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    with pytest.raises(OSError):  # no new connections while draining
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    assert process.wait(timeout=20) == 0
-    exited = time.monotonic()
+        results: dict[str, Any] = {}
+        client = threading.Thread(target=get, args=(port, "/slow?2", results))
+        client.start()
+        time.sleep(0.5)  # the request is in the application now
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        with pytest.raises(OSError):  # no new connections while draining
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        assert process.wait(timeout=20) == 0
+        exited = time.monotonic()
+    finally:
+        idle.close()
     client.join(timeout=20)
     assert results.get("status") == 200, results
     assert results["body"] == b"done /slow"

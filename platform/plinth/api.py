@@ -12,12 +12,13 @@ notice.
 
 from __future__ import annotations
 
-from . import acladmin, audit, make_app, make_configurator, roles, whocan
+from . import acladmin, audit, clock, make_app, make_configurator, roles, whocan
 from .acl import ALL, ROLE_PREFIX, AclEntry, path_of, registered_permissions
 from .acladmin import remove_grants_of
 from .audit import AuditEntry
 from .cli import Environment, pass_env
 from .cli.table import echo_json, echo_table, json_option
+from .columns import AwareDateTime
 from .db import Base, insert_missing, make_engine
 from .directives import register_once
 from .errors import APIError, api_error
@@ -65,7 +66,9 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "IIdentityProvider", "ILoginLimiter", "IReadEngine", "ISessionFactory", "IWriteEngine",
     "LimiterUnavailable", "get_service", "query_service",
     # Persistence.
-    "Base", "insert_missing", "make_engine",
+    "Base", "AwareDateTime", "insert_missing", "make_engine",
+    # The time: plinth.clock.now(), which tests move with the clock fixture.
+    "clock",
     # The resource tree and URLs.
     "Resource", "Root", "root_factory", "location", "resource_location",
     # Permissions, roles, identities.

@@ -7,12 +7,14 @@ subscribers it registers).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import clock
+from .columns import AwareDateTime
 from .db import Base
 
 
@@ -20,7 +22,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False, index=True)
     actor: Mapped[str | None] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(60), nullable=False, index=True)
     resource: Mapped[str | None] = mapped_column(String(512), index=True)
@@ -29,9 +31,8 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
 
     def as_dict(self) -> dict[str, Any]:
-        at = self.at if self.at.tzinfo else self.at.replace(tzinfo=UTC)
         return {
-            "id": self.id, "at": at.isoformat(), "actor": self.actor, "kind": self.kind,
+            "id": self.id, "at": self.at.isoformat(), "actor": self.actor, "kind": self.kind,
             "resource": self.resource, "before": self.before, "after": self.after,
             "request_id": self.request_id,
         }
@@ -46,14 +47,7 @@ def record(
     after: Any = None,
     request_id: str | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(at=datetime.now(UTC), kind=kind, actor=actor, resource=resource,
+    entry = AuditEntry(at=clock.now(), kind=kind, actor=actor, resource=resource,
                        before=before, after=after, request_id=request_id)
     db.add(entry)
     return entry
-
-
-def record_for_request(request: Any, kind: str, resource: str | None = None,
-                       before: Any = None, after: Any = None,
-                       actor: str | None = None) -> AuditEntry:
-    return record(request.db, kind, actor or request.authenticated_userid, resource,
-                  before, after, getattr(request, "request_id", None))

@@ -11,16 +11,18 @@ pyramid_retry, when it finds the stored response.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_retry import RetryableException
-from sqlalchemy import DateTime, Integer, LargeBinary, String, UniqueConstraint, delete, select
+from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import clock
+from .columns import AwareDateTime
 from .db import Base
 from .errors import api_error
 
@@ -39,8 +41,7 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     location: Mapped[str | None] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                                 index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False, index=True)
 
 
 class IdempotencyRace(RetryableException):
@@ -49,7 +50,7 @@ class IdempotencyRace(RetryableException):
 
 def purge(db: Any, ttl_seconds: int) -> int:
     """Delete the keys older than ``ttl_seconds`` (they would be ignored anyway)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=ttl_seconds)
+    cutoff = clock.now() - timedelta(seconds=ttl_seconds)
     result = db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
     return int(result.rowcount or 0)
 
@@ -60,10 +61,6 @@ def fingerprint(request: Request) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
-
-
-def as_aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def idempotency_deriver(view: Any, info: Any) -> Any:
@@ -81,11 +78,11 @@ def idempotency_deriver(view: Any, info: Any) -> Any:
         db = request.db
         principal = request.authenticated_userid
         ttl = timedelta(seconds=request.registry.settings["plinth.idempotency_ttl"])
-        now = datetime.now(UTC)
+        now = clock.now()
         print_ = fingerprint(request)
         record = db.scalars(select(IdempotencyRecord).where(
             IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)).first()
-        if record is not None and as_aware(record.created_at) < now - ttl:
+        if record is not None and record.created_at < now - ttl:
             db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
             record = None
         if record is not None:

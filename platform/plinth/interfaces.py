@@ -86,8 +86,3 @@ class IIdentityProvider(Interface):
         user, ``group:G`` for each member of G, and both system principals
         for every user (active users only).
         Optional: reports expand principals to users with it."""
-
-
-class IPluginInfo(Interface):
-    name = Attribute("the name the plugin is enabled by")
-    version = Attribute("the version of its distribution")

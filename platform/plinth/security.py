@@ -212,12 +212,6 @@ def prefetch_acls(request: Request, resources: list[Any]) -> None:
         cache[path] = stored.get(path, (True, []))
 
 
-def forget_acl_cache(request: Request) -> None:
-    request.__dict__.pop("_plinth_acl_cache", None)
-    # The version the cache was read at goes too: the next lookup reads it anew.
-    request.__dict__.pop("security_version", None)
-
-
 def view_permission_for(resource: Any) -> str | None:
     return getattr(resource, "__view_permission__", None)
 

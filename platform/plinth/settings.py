@@ -114,13 +114,6 @@ def positive_int(value: Any) -> int:
     return number
 
 
-def non_negative_int(value: Any) -> int:
-    number = int(str(value).strip())
-    if number < 0:
-        raise ValueError("expected a non-negative integer")
-    return number
-
-
 def word_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]

@@ -14,6 +14,12 @@ Plugin authors get, with no conftest of their own:
 - ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
   that identity, without users or tokens;
 - ``sql_counter``: counts the SQL statements an operation issues;
+- ``plinth_cli(*args, input=None)``: runs ``plinth -c INI ARGS...`` in this
+  process on the test database with the plugins the test settings enable,
+  and returns click's ``Result``;
+- ``clock``: moves Plinth's time forward (``clock.advance(hours=2)``) for
+  expiries, instead of back-dating rows (this process only, not
+  ``plinth_servers``);
 - ``plinth_servers``: two real Waitress processes on the test database (see
   :mod:`plinth.testservers` for ``call`` and ``race``).
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +38,8 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from .cli import cli  # noqa: F401 - the plinth command, for CliRunner in tests
+from . import clock as plinth_clock
+from .cli import cli
 from .interfaces import IIdentityProvider, IReadEngine, IWriteEngine
 from .resets import run_test_resets
 from .security import Identity
@@ -240,3 +248,50 @@ def sql_counter(plinth_app: Any) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+class MovableClock:
+    """Real time plus an offset that a test moves forward; it keeps ticking,
+    so that rows written one after the other still get later stamps."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return plinth_clock.system_clock() + self.offset
+
+    def advance(self, **delta: float) -> datetime:
+        """Move time forward by ``timedelta(**delta)``; returns the new now."""
+        self.offset += timedelta(**delta)
+        return self()
+
+
+@pytest.fixture
+def clock() -> Iterator[MovableClock]:
+    movable = MovableClock()
+    with plinth_clock.using(movable):
+        yield movable
+
+
+@pytest.fixture
+def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
+               tmp_path: Path) -> Callable[..., Any]:
+    """Run ``plinth -c <ini> ARGS...``; the tables are emptied after the test.
+
+    Requests made through ``testapp`` have committed before a command runs,
+    so no other transaction is open while the command's own engine writes.
+    """
+    from click.testing import CliRunner
+
+
+    ini = tmp_path / "plinth-cli.ini"
+    url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
+    plugins = " ".join(str(plinth_settings.get("plinth.plugins", "")).split())
+    ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = {plugins}\n"
+                   f"sqlalchemy.url = {url}\n")
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return CliRunner().invoke(cli, ["-c", str(ini), *args], input=input,
+                                  catch_exceptions=False)
+
+    return run

@@ -72,10 +72,8 @@ def ready(request: Request) -> Any:
         return {"status": "ready", "checks": checks} if detailed else {"status": "ready"}
     if not detailed:
         raise api_error(503, "not_ready", "not ready")
-    message = "not ready"
-    if pending:
-        message = ("migrations pending for " + ", ".join(pending)
-                   + ": run 'plinth db upgrade'")
+    migrations = checks.get("migrations", {"ok": True})
+    message = "not ready" if migrations["ok"] else migrations["message"]
     raise api_error(503, "not_ready", message, {"checks": checks, "pending": pending})
 
 
@@ -91,13 +89,12 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = {"ok": False, "error": type(exc).__name__}
         ok = False
-    pending = []
+    pending: list[str] = []
     if ok:
-        for label, state in schema.branch_state(registry, engine).items():
-            if state["pending"]:
-                pending.append(label)
-        checks["migrations"] = {"ok": not pending, "pending": pending}
-        ok = not pending
+        state = schema.migration_state(registry, engine)
+        pending = state.pending
+        checks["migrations"] = migrations_check(state)
+        ok = checks["migrations"]["ok"]
     for name, check in sorted(registry.get("plinth.health_checks", {}).items()):
         try:
             result = check(request)
@@ -106,6 +103,27 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
             checks[name] = {"ok": False, "error": type(exc).__name__}
         ok = ok and checks[name]["ok"]
     return ok, checks, pending
+
+
+def migrations_check(state: schema.MigrationState) -> dict[str, Any]:
+    """The migrations part of ``/ready``: not ok while ``plinth db upgrade`` has work
+    to do or would fail; a branch without revisions is named, but is no failure."""
+    check: dict[str, Any] = {"ok": not (state.pending or state.unknown),
+                             "pending": state.pending}
+    messages = []
+    if state.unknown:
+        check["unknown"] = state.unknown
+        messages.append(schema.unknown_revisions_hint(state.unknown))
+    if state.pending:
+        messages.append("migrations pending for " + ", ".join(state.pending)
+                        + ": run 'plinth db upgrade'")
+    if state.without_revisions:
+        check["no_revisions"] = state.without_revisions
+        messages += [f"{label}: {schema.no_revisions_hint(label)}"
+                     for label in state.without_revisions]
+    if messages:
+        check["message"] = "; ".join(messages)
+    return check
 
 
 def openapi(request: Request) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """plinth-admin: the admin console, in a browser."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="plinth-admin",
     version="0.1.0",
     description="Plinth's admin console: the resource tree, ACLs, users and reports in a browser",
     python_requires=">=3.11",
-    packages=find_packages(exclude=["*.tests", "*.tests.*"]),
+    # Namespace packages: the folders of templates and static files are
+    # packages too, so that a wheel carries them.
+    packages=find_namespace_packages(include=["plinth_admin", "plinth_admin.*"],
+                                     exclude=["*.tests", "*.tests.*", "*.__pycache__"]),
     package_data={"plinth_admin": ["templates/*.jinja2", "templates/panels/*.jinja2",
                                    "static/*"]},
     zip_safe=False,

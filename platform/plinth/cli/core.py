@@ -52,7 +52,10 @@ def db_revision(env: Environment, branch: str, message: str) -> None:
     """Write a new revision for BRANCH (a plugin name) from the models."""
     if branch not in env.registry.get("plinth.migrations", {}):
         raise click.ClickException(f"no migration branch {branch!r}: is the plugin enabled?")
-    schema.revision(env.registry, env.engine, branch, message)
+    try:
+        schema.revision(env.registry, env.engine, branch, message)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @db.command("purge")
@@ -69,14 +72,53 @@ def db_purge(env: Environment) -> None:
 @db.command("current")
 @pass_env
 def db_current(env: Environment) -> None:
-    """Show, per branch, the applied and the latest revision."""
-    pending = False
-    for label, state in schema.branch_state(env.registry, env.engine).items():
-        mark = "pending" if state["pending"] else "up to date"
-        pending = pending or state["pending"]
-        click.echo(f"{label}: applied {state['applied']}, head {state['head']} ({mark})")
-    if pending:
+    """Show, per branch, the applied and the latest revision.
+
+    Exits non-zero while migrations are pending or the database holds
+    revisions that no installed plugin knows.
+    """
+    state = schema.migration_state(env.registry, env.engine)
+    for label, branch in state.branches.items():
+        if branch["status"] == "no revisions":
+            click.echo(f"{label}: {schema.no_revisions_hint(label)}")
+            continue
+        mark = "pending" if branch["pending"] else "up to date"
+        click.echo(f"{label}: applied {branch['applied']}, head {branch['head']} ({mark})")
+    if state.unknown:
+        click.echo(schema.unknown_revisions_hint(state.unknown))
+    if state.pending or state.unknown:
         sys.exit(1)
+
+
+@db.command("downgrade")
+@click.argument("branch")
+@click.confirmation_option(prompt="This drops the plugin's tables and their data. Go on?",
+                           help="do not ask for confirmation")
+@pass_env
+def db_downgrade(env: Environment, branch: str) -> None:
+    """Retire BRANCH (a plugin name) for good: run all its downgrades.
+
+    Its tables and their data go; disable or uninstall the plugin afterwards.
+    The plugin must be installed, enabled or not.
+    """
+    try:
+        schema.downgrade_to_base(env.registry, env.engine, branch)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{branch}: downgraded to base; now remove it from plinth.plugins "
+               f"(and uninstall it if you like)")
+
+
+@db.command("forget")
+@click.argument("revision")
+@pass_env
+def db_forget(env: Environment, revision: str) -> None:
+    """Stop tracking REVISION of an uninstalled plugin; its tables stay as they are."""
+    try:
+        schema.forget(env.registry, env.engine, revision)
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"forgot revision {revision}; the tables it created are still there")
 
 
 @click.command("plugins")
@@ -84,20 +126,27 @@ def db_current(env: Environment) -> None:
 def plugins(env: Environment) -> None:
     """List enabled plugins (version, migrations) and installed-but-disabled ones."""
     enabled = env.registry.get("plinth.plugins", [])
+    state: schema.MigrationState | None
     try:
-        state = schema.branch_state(env.registry, env.engine)
+        state = schema.migration_state(env.registry, env.engine)
     except Exception as exc:  # noqa: BLE001 - show what we can without a database
-        state = {}
+        state = None
         click.echo(f"(migration state unavailable: {type(exc).__name__})", err=True)
+    branches = state.branches if state is not None else {}
     click.echo("enabled:")
     for info in enabled:
-        branch = state.get(info.name)
+        branch = branches.get(info.name)
         migrations = ("no migrations" if branch is None else
+                      schema.no_revisions_hint(info.name)
+                      if branch["status"] == "no revisions" else
                       "migrations pending" if branch["pending"] else "migrations applied")
         click.echo(f"  {info.name} {info.version} ({migrations})")
     click.echo("installed, not enabled:")
     for item in disabled_plugins(enabled):
         click.echo(f"  {item['name']} {item['version']}")
+    if state is not None and state.unknown:
+        click.echo("not installed:")
+        click.echo(f"  {schema.unknown_revisions_hint(state.unknown)}")
 
 
 @contextmanager

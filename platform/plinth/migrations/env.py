@@ -4,6 +4,7 @@ from typing import Any
 
 from alembic import context
 
+from plinth.columns import render_type
 from plinth.db import Base
 
 config = context.config
@@ -26,6 +27,7 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     include_object=include_object,
+    render_item=render_type,
 )
 with context.begin_transaction():
     context.run_migrations()

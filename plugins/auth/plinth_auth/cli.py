@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from plinth.api import Environment, echo_json, echo_table, json_option, pass_env
+from plinth.api import Environment, clock, echo_json, echo_table, json_option, pass_env
 
 from . import services
 from .models import Token, User
@@ -158,7 +158,7 @@ def tokens() -> None:
 def tokens_list(env: Environment, username: str | None, everything: bool,
                 as_json: bool) -> None:
     """List API tokens (never their secrets): live ones unless --all."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with env.session(write=False) as db:
         stmt = (select(Token, User.name).join(User, User.id == Token.user_id)
                 .order_by(User.name, Token.created_at))
@@ -166,7 +166,7 @@ def tokens_list(env: Environment, username: str | None, everything: bool,
             stmt = stmt.where(User.name == username)
         found: list[dict[str, Any]] = []
         for token, name in db.execute(stmt):
-            expired = _aware(token.expires_at) <= now
+            expired = token.expires_at <= now
             state = "revoked" if token.revoked_at else "expired" if expired else "live"
             if state != "live" and not everything:
                 continue
@@ -181,12 +181,8 @@ def tokens_list(env: Environment, username: str | None, everything: bool,
                  _minute(t["expires_at"]), _minute(t["last_used_at"])) for t in found])
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _minute(moment: datetime | None) -> str | None:
-    return None if moment is None else _aware(moment).strftime("%Y-%m-%d %H:%M")
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
 @tokens.command("revoke")

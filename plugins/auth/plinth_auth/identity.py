@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyramid.authorization import Authenticated
@@ -16,6 +16,7 @@ from plinth.api import (
     IIdentityProvider,
     IWriteEngine,
     cached,
+    clock,
     security_cache,
     session_credential,
 )
@@ -69,8 +70,7 @@ def load_token(db: Any, secret_hash: str) -> TokenInfo | None:
         return None
     token_id, last_used, expires_at, username, _ = rows[0]
     principals = {f"user:{username}"} | {f"group:{g}" for *_, g in rows if g}
-    return TokenInfo(token_id, username, frozenset(principals), _aware(expires_at),
-                     _aware(last_used) if last_used is not None else None)
+    return TokenInfo(token_id, username, frozenset(principals), expires_at, last_used)
 
 
 @implementer(IIdentityProvider)
@@ -82,7 +82,7 @@ class TokenIdentityProvider:
         secret = bearer or _session_token(request)
         if secret is None:
             return None
-        now = datetime.now(UTC)
+        now = clock.now()
         secret_hash = hash_token(secret)
         if bearer is not None:
             # Per process, for as long as no token, user or membership changes
@@ -130,10 +130,6 @@ class TokenIdentityProvider:
 def _session_token(request: Any) -> str | None:
     secret = session_credential(request)
     return secret if secret is not None and looks_like_token(secret) else None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _touch(request: Any, token_id: str, moment: datetime) -> None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from plinth.api import insert_missing, lock_for_write, remove_grants_of, superuser_among, superusers
+from plinth.api import (
+    clock,
+    insert_missing,
+    lock_for_write,
+    remove_grants_of,
+    superuser_among,
+    superusers,
+)
 
 from . import events
 from .models import Group, Token, User, memberships
@@ -21,7 +28,7 @@ from .passwords import (
     needs_rehash,
     verify_password,
 )
-from .tokens import hash_token, new_token
+from .tokens import new_token
 
 # Always fullmatch: "$" would let a trailing newline through ("admin\n").
 NAME = re.compile(r"[A-Za-z0-9._@+-]{1,150}")
@@ -35,16 +42,6 @@ class AuthError(Exception):
         self.code = code
         self.message = message
         self.field = field
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def check_name(name: str, what: str = "user") -> str:
@@ -64,8 +61,8 @@ def user_dict(user: User) -> dict[str, Any]:
         "name": user.name,
         "active": user.active,
         "groups": [g.name for g in user.groups],
-        "created_at": aware(user.created_at).isoformat(),  # type: ignore[union-attr]
-        "updated_at": aware(user.updated_at).isoformat(),  # type: ignore[union-attr]
+        "created_at": user.created_at.isoformat(),
+        "updated_at": user.updated_at.isoformat(),
     }
 
 
@@ -142,10 +139,10 @@ def save_user(
         if password_hash is None:
             raise AuthError("password_required", "a new user needs a password", "password")
         user, created = _create_user_once(db, name, password_hash,
-                                          True if active is None else active, now())
+                                          True if active is None else active, clock.now())
     if not created:
         keeps_superuser(db, registry, user, active, groups)
-    stamp = now()  # once the lock is held, so that later writes have later stamps
+    stamp = clock.now()  # once the lock is held, so that later writes have later stamps
     if created:
         user.groups = _groups(db, groups or [])
         db.flush()
@@ -240,7 +237,7 @@ def revoke_user_tokens(db: Session, registry: Any, user: User, actor: Actor) -> 
     if not ids:
         return 0
     db.execute(update(Token).where(Token.id.in_(ids), Token.revoked_at.is_(None))
-               .values(revoked_at=now()))
+               .values(revoked_at=clock.now()))
     for token_id in ids:
         registry.notify(events.TokenRevoked(db, actor.name, actor.request_id, user=user.name,
                                             token_id=token_id))
@@ -276,7 +273,7 @@ def authenticate(reader: Any, db: Session, username: str, password: str) -> User
 def issue_token(db: Session, registry: Any, user: User, ttl_seconds: int,
                 actor: Actor) -> tuple[Token, str]:
     token_id, secret, secret_hash = new_token()
-    stamp = now()
+    stamp = clock.now()
     token = Token(id=token_id, user_id=user.id, secret_hash=secret_hash, created_at=stamp,
                   expires_at=stamp + timedelta(seconds=ttl_seconds))
     db.add(token)
@@ -289,26 +286,21 @@ def issue_token(db: Session, registry: Any, user: User, ttl_seconds: int,
 def token_dict(token: Token) -> dict[str, Any]:
     return {
         "id": token.id,
-        "created_at": aware(token.created_at).isoformat(),  # type: ignore[union-attr]
-        "expires_at": aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
-        "last_used_at": aware(token.last_used_at).isoformat()  # type: ignore[union-attr]
-        if token.last_used_at else None,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
         "revoked": token.revoked_at is not None,
-        "expired": aware(token.expires_at) <= now(),  # type: ignore[operator]
+        "expired": token.expires_at <= clock.now(),
     }
 
 
 def revoke_token(db: Session, registry: Any, token: Token, actor: Actor) -> bool:
     """Revoke ``token``; False if it already was."""
     result = db.execute(update(Token).where(Token.id == token.id, Token.revoked_at.is_(None))
-                        .values(revoked_at=now()))
+                        .values(revoked_at=clock.now()))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         return False
     owner = db.get(User, token.user_id)
     registry.notify(events.TokenRevoked(db, actor.name, actor.request_id,
                                         user=owner.name if owner else "", token_id=token.id))
     return True
-
-
-def token_for_secret(db: Session, secret: str) -> Token | None:
-    return db.scalars(select(Token).where(Token.secret_hash == hash_token(secret))).first()

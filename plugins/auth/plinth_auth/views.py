@@ -81,7 +81,7 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
                                          services.Actor(user.principal, request.request_id))
     response = Response(status=201, json_body={
         "token": secret, "id": token.id,
-        "expires_at": services.aware(token.expires_at).isoformat(),  # type: ignore[union-attr]
+        "expires_at": token.expires_at.isoformat(),
     })
     response.location = resource_location(request, context, token.id)
     return response

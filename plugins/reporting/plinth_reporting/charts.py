@@ -14,7 +14,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from .registry import Chart
+from .models import Chart
 
 MAX_TICK_LABELS = 16
 _setup_lock = threading.Lock()

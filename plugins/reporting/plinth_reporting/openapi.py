@@ -6,7 +6,7 @@ from typing import Any
 
 from plinth.api import json_response
 
-from .registry import Report
+from .models import Report
 
 TAGS = ["reports"]
 NAME = {"name": "name", "in": "path", "required": True,

@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, String, case, cast, func, literal
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.sql import Select
 
-from .registry import Column
+from .models import Column
 
 CHUNK_ROWS = 1000
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from plinth.api import APIError, Visibility, api_error, query_problem, visible_children
 
-from .registry import RESERVED_PARAMETERS, Parameter, Report
+from .models import RESERVED_PARAMETERS, Parameter, Report
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")
@@ -64,8 +64,8 @@ def convert(parameter: Parameter, raw: str) -> Any:
     """The value of ``raw`` as the parameter's type, before its schema is checked."""
     kind = parameter.type
     if "\x00" in raw:
-        # Fix: PostgreSQL refuses NUL in text, so a %00 in a filter was a 500
-        # there (and matched nothing on SQLite): it is a bad value.
+        # PostgreSQL refuses NUL in text (and SQLite would match nothing):
+        # a %00 in a filter is a bad value, not a database error.
         raise BadValue("must not contain a NUL character")
     if kind == "integer":
         if not INTEGER.fullmatch(raw):

@@ -1,4 +1,4 @@
-"""The report registry: what a report declares, and ``config.add_report``.
+"""The report registry: declarations checked and made reports, and ``config.add_report``.
 
 A declaration is plain data (dicts, tuples and a callable), so that a plugin
 contributing reports needs nothing from this package but the directive.  Bad
@@ -9,12 +9,14 @@ reports with one name conflict (ConfigurationConflictError).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
+
+from .models import CHART_PERIODS, RESERVED_PARAMETERS, Chart, Column, Parameter, Query, Report
+from .openapi import add_report_path
+from .parameters import check_default
 
 REGISTRY_KEY = "reporting.reports"
 
@@ -28,115 +30,6 @@ PARAMETER_FORMATS = ("date", "date-time")
 PARAMETER_KEYWORDS = frozenset({"format", "enum", "default", "minimum", "maximum",
                                 "minLength", "maxLength", "pattern"})
 CHART_KINDS = ("bar", "line")
-CHART_PERIODS = ("day", "week", "month")
-# Query parameters every report answers to; a report cannot declare them.
-RESERVED_PARAMETERS = frozenset({"format"})
-
-Query = Callable[[Any, dict[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class Column:
-    """One output column.  ``scale`` fixes the decimals of a decimal column."""
-
-    name: str
-    type: str
-    description: str = ""
-    scale: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"name": self.name, "type": self.type}
-        if self.description:
-            result["description"] = self.description
-        if self.scale is not None:
-            result["scale"] = self.scale
-        return result
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A query-string parameter: a name and a JSON Schema for its value."""
-
-    name: str
-    schema: dict[str, Any]
-    required: bool = False
-    description: str = ""
-
-    @property
-    def type(self) -> str:
-        return str(self.schema["type"])
-
-    @property
-    def default(self) -> Any:
-        return self.schema.get("default")
-
-    @cached_property
-    def validator(self) -> Any:
-        """The compiled validator of a converted value (the format is checked apart)."""
-        from plinth.api import StrictValidator
-
-        return StrictValidator({k: v for k, v in self.schema.items()
-                                if k not in ("format", "default")})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.schema, "required": self.required,
-                "description": self.description}
-
-
-@dataclass(frozen=True)
-class Chart:
-    """How to draw a report: ``kind`` of ``y`` columns against ``x``.
-
-    ``query`` (optional) computes the points in SQL, with the report's
-    parameters, when the report's own rows are too many or too fine to plot.
-    """
-
-    kind: str
-    x: str
-    y: tuple[str, ...]
-    title: str = ""
-    x_label: str = ""
-    y_label: str = ""
-    query: Query | None = None
-    x_period: str | None = None
-
-    def period(self, params: Mapping[str, Any]) -> str | None:
-        """The period each x value starts (day, week, month), if the chart says."""
-        if self.x_period is None or self.x_period in CHART_PERIODS:
-            return self.x_period
-        value = params.get(self.x_period)
-        return value if value in CHART_PERIODS else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "x": self.x, "y": list(self.y), "title": self.title,
-                "x_label": self.x_label, "y_label": self.y_label}
-
-
-@dataclass(frozen=True)
-class Report:
-    name: str
-    title: str
-    description: str
-    query: Query
-    columns: tuple[Column, ...]
-    parameters: tuple[Parameter, ...] = ()
-    chart: Chart | None = None
-    source: str = field(default="", compare=False)
-    # Code-default ACL of /reports/<name>, before what /reports grants.
-    default_acl: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def formats(self) -> list[str]:
-        return ["json", "csv", "svg"] if self.chart is not None else ["json", "csv"]
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "title": self.title, "description": self.description,
-            "parameters": [p.as_dict() for p in self.parameters],
-            "columns": [c.as_dict() for c in self.columns],
-            "formats": self.formats,
-            "chart": self.chart.as_dict() if self.chart is not None else None,
-        }
 
 
 # Declarations --------------------------------------------------------------------
@@ -148,8 +41,8 @@ def _fail(report: str, message: str) -> ConfigurationError:
 def _resolve(config: Any, report: str, value: Any, what: str) -> Any:
     """``value`` (a callable or its dotted name) resolved, or a ConfigurationError.
 
-    Fix: a dotted name that did not import raised a bare ImportError that did
-    not name the report, against the promise above.
+    The error names the report, as every start-up error of a report does; a
+    bare ImportError would not.
     """
     try:
         return config.maybe_dotted(value)
@@ -204,8 +97,6 @@ def parse_parameter(report: str, spec: Any) -> Parameter:
     if required and "default" in schema:
         raise _fail(report, f"parameter {name!r} is required and has a default")
     parameter = Parameter(name, schema, required, str(spec.get("description", "")))
-    from .parameters import check_default
-
     problem = check_default(parameter)
     if problem is not None:
         raise _fail(report, f"parameter {name!r}: bad default ({problem})")
@@ -329,8 +220,6 @@ def add_report(
         config.registry.setdefault(REGISTRY_KEY, {})[name] = report
 
     config.action(("plinth.report", name), register, introspectables=(intr,))
-    from .openapi import add_report_path
-
     add_report_path(config, report)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from plinth.api import Resource
 
-from .registry import Report, get_report, registered_reports
+from .models import Report
+from .registry import get_report, registered_reports
 
 
 class ReportsContainer(Resource):

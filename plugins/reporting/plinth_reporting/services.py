@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from plinth.api import IReadEngine, get_service, query_service
+from plinth.api import IReadEngine, clock, get_service, query_service
 
+from .models import Report
 from .output import CsvStream, JsonStream, RowStream, fetch_points
 from .parameters import json_value
-from .registry import Report
 
 # The name of reporting's own IReadEngine, registered when it reads a replica.
 ENGINE_NAME = "reporting"
@@ -64,7 +63,7 @@ def json_head(report: Report, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "report": report.name,
         "title": report.title,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": clock.now().isoformat(timespec="seconds"),
         "columns": [{"name": c.name, "type": c.type} for c in report.columns],
         "parameters": describe_parameters(params),
     }

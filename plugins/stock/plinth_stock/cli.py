@@ -115,8 +115,8 @@ def import_csv(env: Environment, path: str, reference: str) -> None:
     changed.  Counts become adjustment movements to the counted quantity.
     """
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        # Fix: a short row left its missing cells as None, and the parsers'
-        # .strip() crashed with a traceback instead of reporting the line.
+        # A short row's missing cells are "" (not None), so that the parsers
+        # report the line instead of failing on None.
         reader = csv.DictReader(handle, restval="")
         columns = set(reader.fieldnames or [])
         if columns >= COUNT_COLUMNS:

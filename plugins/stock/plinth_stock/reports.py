@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from plinth.api import APIError, query_error
+from plinth.api import APIError, clock, query_error
 
 from .models import Item, Location, Movement, Reservation, StockLevel
 
@@ -89,8 +89,8 @@ def end_of(day: date) -> datetime:
     Capping at now keeps reservations that will have expired by midnight in
     today's figures, as they are still held.
     """
-    now = datetime.now(UTC)
-    # Fix: ``day + 1`` overflowed for 9999-12-31 (a 500); today or later is now.
+    now = clock.now()
+    # For today or later the moment is now (and 9999-12-31 has no next day).
     if day >= now.date():
         return now
     return day_start(day + timedelta(days=1))
@@ -169,7 +169,7 @@ def held_at(moment: datetime) -> Any:
     last change of an ended reservation); reservations are never deleted.
     """
     r = reservations
-    # Fix: ``updated_at >= moment``, not ``>``.  A confirm at ``moment`` itself
+    # ``updated_at >= moment``, not ``>``.  A confirm at ``moment`` itself
     # (e.g. 00:00:00 of the next day) has its issue left out of the ledger sum
     # (``created_at < moment``), so the reservation must still count as held;
     # with ``>`` its units were neither issued nor reserved: available too high.
@@ -187,7 +187,7 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
     i, loc = items, locations
     if params["as_of"] is None:
         lv = levels
-        expired = expired_holds(datetime.now(UTC))
+        expired = expired_holds(clock.now())
         on_hand: ColumnElement[Any] = lv.c.on_hand
         reserved = lv.c.reserved - func.coalesce(expired.c.quantity, 0)
         source = (lv.join(i, i.c.id == lv.c.item_id)
@@ -223,7 +223,7 @@ def stock_on_hand(db: Any, params: dict[str, Any]) -> Any:
 
 def low_stock(db: Any, params: dict[str, Any]) -> Any:
     i, lv = items, levels
-    expired = expired_holds(datetime.now(UTC))
+    expired = expired_holds(clock.now())
     totals = (select(lv.c.item_id, func.sum(lv.c.on_hand).label("on_hand"),
                      func.sum(lv.c.reserved - func.coalesce(expired.c.quantity, 0))
                      .label("reserved"))
@@ -287,7 +287,7 @@ def movement_history(db: Any, params: dict[str, Any]) -> Any:
             .order_by(i.c.sku, loc.c.code, lines.c.id))
     if params["date_from"] is not None:
         stmt = stmt.where(lines.c.created_at >= day_start(params["date_from"]))
-    # Fix: the last day there is (9999-12-31) has no next day (it was a 500).
+    # The last day there is (9999-12-31) has no next day: no upper bound.
     if params["date_to"] is not None and params["date_to"] < date.max:
         stmt = stmt.where(lines.c.created_at <
                           day_start(params["date_to"] + timedelta(days=1)))
@@ -342,8 +342,8 @@ def _balance_bounds(params: dict[str, Any]) -> tuple[date | None, date | None]:
         end = (period_after(period_floor(params["date_to"], period), period)
                if params["date_to"] else None)
     except OverflowError:
-        # Fix: date_to in the last period before year 10000 has no period after
-        # it (it was a 500): no end, as nothing can be recorded after it.
+        # date_to in the last period before year 10000 has no period after
+        # it: no end, as nothing can be recorded after it.
         end = None
     return start, end
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plinth.api import VERSION_COLUMN, Visibility
+from plinth.api import VERSION_COLUMN, Visibility, clock
 
 from . import events
 from .models import Item, Location, Movement, Reservation, StockLevel
@@ -57,16 +57,8 @@ class StockError(Exception):
         self.details = details or {}
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def iso(moment: datetime | None) -> str | None:
-    return aware(moment).isoformat() if moment is not None else None
+    return moment.isoformat() if moment is not None else None
 
 
 def money(value: Any) -> str:
@@ -138,7 +130,7 @@ def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence
     """The rows :func:`item_snapshot` shapes (one per level), in one statement."""
     query = SNAPSHOT_WITH_VERSION_QUERY if with_version else SNAPSHOT_QUERY
     # On the session's connection: the ORM layer adds cost and nothing here.
-    return db.connection().execute(query, {"sku": sku, "now": utcnow()}).all()
+    return db.connection().execute(query, {"sku": sku, "now": clock.now()}).all()
 
 
 # Given the codes of locations, those whose levels the caller may see.
@@ -156,7 +148,7 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None,
     """
     if rows is None:
         rows = db.connection().execute(SNAPSHOT_QUERY,
-                                       {"sku": sku, "now": now or utcnow()}).all()
+                                       {"sku": sku, "now": now or clock.now()}).all()
     if not rows:
         return None
     first = rows[0]
@@ -182,7 +174,7 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None,
 def get_item(db: Session, sku: str, for_update: bool = False) -> Item | None:
     stmt = select(Item).where(Item.sku == sku)
     if for_update:
-        # Fix: PUT reads the row it will change (If-Match, version + 1) under a
+        # PUT reads the row it will change (If-Match, version + 1) under a
         # row lock, so that two concurrent PUTs with one ETag on PostgreSQL
         # cannot both pass the check and both write (a lost update).
         stmt = stmt.with_for_update()
@@ -192,10 +184,10 @@ def get_item(db: Session, sku: str, for_update: bool = False) -> Item | None:
 def _insert_once(db: Session, row: Any) -> bool:
     """Insert ``row`` unless a concurrent transaction inserted its key first.
 
-    Fix: two concurrent PUTs creating one item (or location) both found
-    nothing and both inserted; on PostgreSQL the second failed on the unique
-    key with a 500.  The insert now runs in a savepoint, and the loser goes on
-    to update the row the winner created (200).
+    Two concurrent PUTs creating one item (or location) both find nothing
+    and both insert; the second would fail on the unique key.  The insert
+    runs in a savepoint, so the loser goes on to update the row the winner
+    created (200).
     """
     try:
         with db.begin_nested():
@@ -208,7 +200,7 @@ def _insert_once(db: Session, row: Any) -> bool:
 
 def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
     item = get_item(db, sku, for_update=True)
-    now = utcnow()
+    now = clock.now()
     cost = parse_cost(data["unit_cost"]) if "unit_cost" in data else None
     if item is None:
         new = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
@@ -240,7 +232,7 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     With ``visible`` (which locations the caller may see), totals and the
     location filter cover only those locations.
     """
-    now = utcnow()
+    now = clock.now()
     i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
     reserved = lv.c.reserved - expired_reserved(now)
     on_hand = func.coalesce(func.sum(lv.c.on_hand), 0)
@@ -261,15 +253,15 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     if after is not None:
         stmt = stmt.where(i.c.sku > after)
     if text:
-        # Fix: escape LIKE wildcards, so that q=_ (legal in a SKU) or q=% is a
+        # LIKE wildcards are escaped, so that q=_ (legal in a SKU) or q=% is a
         # substring search, not "any character" / "anything".
         needle = text.lower()
         stmt = stmt.where(or_(func.lower(i.c.sku).contains(needle, autoescape=True),
                               func.lower(i.c.name).contains(needle, autoescape=True)))
     if below_reorder:
         stmt = stmt.having(on_hand - held <= i.c.reorder_point)
-    # Fix: PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which
-    # the JSON renderer cannot serialize (GET /stock answered 500): make it int.
+    # PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which the
+    # JSON renderer cannot serialize: make it int.
     return [
         {"sku": r.sku, "name": r.name, "unit": r.unit, "reorder_point": r.reorder_point,
          "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": int(r.on_hand),
@@ -291,16 +283,16 @@ def location_etag(version: int) -> str:
 def get_location(db: Session, code: str, for_update: bool = False) -> Location | None:
     stmt = select(Location).where(Location.code == code)
     if for_update:
-        stmt = stmt.with_for_update()  # Fix: see get_item
+        stmt = stmt.with_for_update()  # locked, as in get_item
     return db.scalars(stmt).first()
 
 
 def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
     location = get_location(db, code, for_update=True)
-    now = utcnow()
+    now = clock.now()
     if location is None:
         new = Location(code=code, name=name, version=1, created_at=now, updated_at=now)
-        if _insert_once(db, new):  # Fix: see _insert_once
+        if _insert_once(db, new):  # a concurrent PUT may create it first
             return new, True
         location = get_location(db, code, for_update=True)
         assert location is not None
@@ -323,7 +315,7 @@ def list_locations(db: Session, limit: int, after: str | None,
 
 def location_levels(db: Session, location: Location, limit: int,
                     after: str | None) -> list[dict[str, Any]]:
-    now = utcnow()
+    now = clock.now()
     i, lv = Item.__table__, StockLevel.__table__
     stmt = (select(i.c.sku, i.c.name, lv.c.on_hand,
                    (lv.c.reserved - expired_reserved(now)).label("reserved"))
@@ -360,7 +352,7 @@ def place(db: Session, sku: str, code: str) -> Place:
 
 
 def level_snapshot(db: Session, where: Place, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     lv = StockLevel.__table__
     row = db.execute(select(lv.c.on_hand, (lv.c.reserved - expired_reserved(now))
                             .label("reserved"))
@@ -425,9 +417,9 @@ def _take(db: Session, where: Place, quantity: int) -> None:
 
 def _put(db: Session, where: Place, quantity: int) -> None:
     ensure_level(db, where.item.id, where.location.id)
-    # Fix: on_hand is a 32-bit INTEGER column.  Unguarded, a receipt that took
-    # it past 2**31 - 1 was a 500 (integer out of range) on PostgreSQL and was
-    # silently stored on SQLite; now it changes nothing and is a 409.
+    # on_hand is a 32-bit INTEGER column.  Unguarded, a receipt taking it past
+    # 2**31 - 1 would be an error on PostgreSQL and silently stored on SQLite;
+    # guarded, it changes nothing and is a 409.
     result = db.execute(update(StockLevel)
                         .where(StockLevel.item_id == where.item.id,
                                StockLevel.location_id == where.location.id,
@@ -445,7 +437,7 @@ def _ledger(db: Session, where: Place, kind: str, quantity: int, actor: str | No
             reservation_id: str | None = None, now: datetime | None = None) -> Movement:
     movement = Movement(item_id=where.item.id, location_id=where.location.id, kind=kind,
                         quantity=quantity, reason=reason, reference=reference, actor=actor,
-                        reservation_id=reservation_id, created_at=now or utcnow())
+                        reservation_id=reservation_id, created_at=now or clock.now())
     db.add(movement)
     db.flush()
     return movement
@@ -463,7 +455,7 @@ def record_movement(db: Session, where: Place, kind: str, quantity: int,
                     reference: str | None = None,
                     notify: Notify = _no_notify) -> dict[str, Any]:
     """A receipt (+), an issue (-) or an adjustment (signed) at one place."""
-    now = utcnow()
+    now = clock.now()
     if kind == "receipt":
         change = quantity
     elif kind == "issue":
@@ -490,7 +482,7 @@ def transfer(db: Session, item: Item, source: Location, target: Location, quanti
     if source.id == target.id:
         raise StockError(400, "invalid_request", "from and to must be different locations",
                          {"errors": [{"field": "to", "message": "same as from"}]})
-    now = utcnow()
+    now = clock.now()
     out_place, in_place = Place(item, source), Place(item, target)
     release_expired(db, item.id, source.id, now, notify)
     _take(db, out_place, quantity)
@@ -524,9 +516,9 @@ def list_movements(db: Session, where: Place, limit: int,
 
 def reservation_dict(reservation: Reservation, sku: str, code: str,
                      now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     status = reservation.status
-    if status == "active" and aware(reservation.expires_at) <= now:
+    if status == "active" and reservation.expires_at <= now:
         status = "expired"
     return {"id": reservation.id, "sku": sku, "location": code,
             "quantity": reservation.quantity, "reference": reservation.reference,
@@ -536,7 +528,7 @@ def reservation_dict(reservation: Reservation, sku: str, code: str,
 
 def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
             actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
-    now = utcnow()
+    now = clock.now()
     release_expired(db, where.item.id, where.location.id, now, notify)
     # The reservation row goes in before the guarded update, which then is the
     # last statement: concurrent reservations of one level queue on its row
@@ -580,7 +572,7 @@ def reservation_place(db: Session, reservation_id: str) -> tuple[Reservation, Pl
 def _finish(db: Session, reservation: Reservation, where: Place, status: str,
             actor: str | None, notify: Notify) -> dict[str, Any]:
     """Move an active, unexpired reservation to ``status``; 409 otherwise."""
-    now = utcnow()
+    now = clock.now()
     r = RESERVATIONS
     done = db.execute(update(r).where(r.c.id == reservation.id, r.c.status == "active",
                                       r.c.expires_at > now)
@@ -628,7 +620,7 @@ def release(db: Session, reservation: Reservation, where: Place, actor: str | No
 
 def expire_all(db: Session, notify: Notify = _no_notify) -> int:
     """Release every expired reservation (for cron); returns how many."""
-    now = utcnow()
+    now = clock.now()
     r = Reservation.__table__
     levels = db.execute(select(r.c.item_id, r.c.location_id).distinct()
                         .where(r.c.status == "active", r.c.expires_at <= now)).all()

@@ -130,13 +130,14 @@ def test_only_owner_or_manager_revokes(testapp: Any, make_user: Any, login: Any)
     testapp.get("/auth/whoami", headers=alice, status=401)
 
 
-def test_expired_token_fails(testapp: Any, make_user: Any, login: Any,
-                             plinth_engine: Any) -> None:
+def test_expired_token_fails(testapp: Any, make_user: Any, login: Any, plinth_registry: Any,
+                             clock: Any) -> None:
     make_user("alice")
     headers = login("alice")
-    with plinth_engine.begin() as connection:
-        connection.execute(text("UPDATE auth_tokens SET expires_at = :t"),
-                           {"t": "2000-01-01 00:00:00"})
+    ttl = plinth_registry.settings["auth.token_ttl"]
+    clock.advance(seconds=ttl - 5)
+    testapp.get("/auth/whoami", headers=headers, status=200)
+    clock.advance(seconds=5)
     testapp.get("/auth/whoami", headers=headers, status=401)
 
 

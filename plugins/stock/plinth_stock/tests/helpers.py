@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text, update
-
-from plinth_stock.models import Reservation
+from sqlalchemy import text
 
 ERROR_KEYS = {"status", "error", "message", "details"}
 
@@ -79,20 +76,6 @@ def snapshot(engine: Any) -> dict[str, Any]:
             "locations": sorted(connection.execute(text(
                 "SELECT code, name, version FROM stock_locations")).all()),
         }
-
-
-def expire_reservation(engine: Any, reservation_id: str) -> None:
-    """Move a reservation's expiry into the past, as if its time had run out.
-
-    A Core UPDATE, so that the column type stores the time as the plugin does
-    on SQLite and on PostgreSQL.
-    """
-    table = Reservation.__table__
-    past = datetime.now(UTC) - timedelta(minutes=5)
-    with engine.begin() as connection:
-        done = connection.execute(update(table).where(table.c.id == reservation_id)
-                                  .values(expires_at=past))
-        assert done.rowcount == 1
 
 
 def assert_error(response: Any, status: int, error: str | None = None) -> dict[str, Any]:

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from .helpers import expire_reservation, level, move, movements, reserve, snapshot, stocked
-
-
-@pytest.fixture
-def plinth_cli(testapp: Any, plinth_settings: dict[str, Any],
-               tmp_path: Path) -> Callable[..., Result]:
-    """Run ``plinth -c <ini> ARGS...``; ``testapp`` empties the tables afterwards.
-
-    Every request through WebTest has committed before a command runs, so no
-    other transaction is open while the command's own engine writes.
-    """
-    from plinth.testing import cli
-
-    ini = tmp_path / "cli.ini"
-    url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
-    ini.write_text("[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\n"
-                   f"sqlalchemy.url = {url}\n")
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, ["-c", str(ini), *args], catch_exceptions=False)
-
-    return run
+from .helpers import level, move, movements, reserve, snapshot, stocked
 
 
 def write_csv(tmp_path: Path, name: str, content: str) -> str:
@@ -71,13 +48,12 @@ def test_verify_fails_after_a_level_is_corrupted(plinth_cli: Any, boss: Any,
 
 
 def test_expire_releases_expired_reservations(plinth_cli: Any, boss: Any,
-                                              plinth_engine: Any) -> None:
+                                              plinth_engine: Any, clock: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
-    old = reserve(boss, "WH1", "A-1", 3).json["id"]
-    older = reserve(boss, "WH1", "A-1", 2).json["id"]
-    fresh = reserve(boss, "WH1", "A-1", 1).json["id"]
-    expire_reservation(plinth_engine, old)
-    expire_reservation(plinth_engine, older)
+    old = reserve(boss, "WH1", "A-1", 3, ttl_seconds=60).json["id"]
+    older = reserve(boss, "WH1", "A-1", 2, ttl_seconds=30).json["id"]
+    fresh = reserve(boss, "WH1", "A-1", 1, ttl_seconds=3600).json["id"]
+    clock.advance(seconds=61)
     result = plinth_cli("stock", "expire")
     assert result.exit_code == 0, result.output
     assert "released 2 expired reservation(s)" in result.stdout

@@ -53,10 +53,6 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def money(value: Decimal) -> str:
     return str(Decimal(value).quantize(CENT))
 
@@ -173,15 +169,14 @@ def read_back(engine: Any) -> Stock:
     m, r, i, loc = movements_table, reservations_table, items_table, locations_table
     with engine.connect() as connection:
         ledger = [
-            {**row._asdict(), "created_at": aware(row.created_at)}
+            row._asdict()
             for row in connection.execute(
                 select(m.c.id, m.c.created_at, i.c.sku, i.c.name, loc.c.code.label("location"),
                        m.c.kind, m.c.quantity, m.c.reference, m.c.reason, m.c.actor)
                 .join(i, i.c.id == m.c.item_id).join(loc, loc.c.id == m.c.location_id)
                 .order_by(m.c.id))]
         reservations = [
-            {**row._asdict(), **{k: aware(getattr(row, k))
-                                 for k in ("created_at", "updated_at", "expires_at")}}
+            row._asdict()
             for row in connection.execute(
                 select(r.c.id, r.c.quantity, r.c.status, r.c.created_at, r.c.updated_at,
                        r.c.expires_at, i.c.sku, loc.c.code.label("location"))

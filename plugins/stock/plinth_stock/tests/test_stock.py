@@ -9,7 +9,6 @@ import pytest
 
 from .helpers import (
     assert_error,
-    expire_reservation,
     level,
     move,
     movements,
@@ -426,11 +425,11 @@ def test_finished_reservation_cannot_be_finished_again(boss: Any, plinth_engine:
     assert snapshot(plinth_engine) == before
 
 
-def test_expired_reservation_stops_counting_at_once(boss: Any, plinth_engine: Any) -> None:
+def test_expired_reservation_stops_counting_at_once(boss: Any, clock: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
-    rid = reserve(boss, "WH1", "A-1", 8).json["id"]
-    keep = reserve(boss, "WH1", "A-1", 1).json["id"]
-    expire_reservation(plinth_engine, rid)
+    rid = reserve(boss, "WH1", "A-1", 8, ttl_seconds=60).json["id"]
+    keep = reserve(boss, "WH1", "A-1", 1, ttl_seconds=3600).json["id"]
+    clock.advance(seconds=61)
     # every read shows the expired quantity as available again, at once
     assert level(boss, "A-1", "WH1") == {"on_hand": 10, "reserved": 1, "available": 9}
     assert boss.get("/stock/A-1").json["stock"] == 9
@@ -443,13 +442,12 @@ def test_expired_reservation_stops_counting_at_once(boss: Any, plinth_engine: An
 
 
 @pytest.mark.parametrize("use", ["reserve", "issue", "adjustment", "transfer"])
-def test_expired_reservation_can_be_used_at_once(boss: Any, plinth_engine: Any,
-                                                 use: str) -> None:
+def test_expired_reservation_can_be_used_at_once(boss: Any, clock: Any, use: str) -> None:
     stocked(boss, "A-1", "WH1", 10)
     put_location(boss, "WH2")
-    rid = reserve(boss, "WH1", "A-1", 8).json["id"]
-    reserve(boss, "WH1", "A-1", 1)
-    expire_reservation(plinth_engine, rid)
+    rid = reserve(boss, "WH1", "A-1", 8, ttl_seconds=60).json["id"]
+    reserve(boss, "WH1", "A-1", 1, ttl_seconds=3600)
+    clock.advance(seconds=61)
     # the first request that needs the freed units gets them: 9 are available
     if use == "reserve":
         reserve(boss, "WH1", "A-1", 9)
@@ -471,11 +469,11 @@ def test_expired_reservation_can_be_used_at_once(boss: Any, plinth_engine: Any,
 
 
 @pytest.mark.parametrize("action", ["confirm", "release"])
-def test_acting_on_an_expired_reservation_is_409(boss: Any, plinth_engine: Any,
+def test_acting_on_an_expired_reservation_is_409(boss: Any, plinth_engine: Any, clock: Any,
                                                  action: str) -> None:
     stocked(boss, "A-1", "WH1", 10)
-    rid = reserve(boss, "WH1", "A-1", 4).json["id"]
-    expire_reservation(plinth_engine, rid)
+    rid = reserve(boss, "WH1", "A-1", 4, ttl_seconds=60).json["id"]
+    clock.advance(seconds=61)
     before = snapshot(plinth_engine)
     body = assert_error(boss.post(f"/reservations/{rid}/{action}", status=409), 409,
                         "reservation_expired")
