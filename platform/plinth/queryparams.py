@@ -72,7 +72,9 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+# What OpenAPI serializes a boolean to, in any case; 1 and 0 are not booleans
+# in JSON either.
+BOOLEANS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
