@@ -36,6 +36,7 @@ from .plugins import is_enabled
 from .preconditions import IF_MATCH, check_if_match
 from .queryparams import (
     QueryParameter,
+    check_default,
     parse_query,
     query_bool,
     query_error,
@@ -88,7 +89,7 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "lock_for_write",
     # Requests: bodies, pages of lists, preconditions.
     "StrictValidator", "validate", "check_if_match", "IF_MATCH", "cursor_after", "page",
-    "page_limit", "PAGING", "QueryParameter", "parse_query",
+    "page_limit", "PAGING", "QueryParameter", "check_default", "parse_query",
     "query_bool", "query_error", "query_int", "query_problem",
     # OpenAPI fragments.
     "build_document", "error_response", "json_body", "json_response",
