@@ -197,3 +197,4 @@ def build_document(registry: Any) -> dict[str, Any]:
 
 def includeme(config: Any) -> None:
     config.add_directive("add_openapi_path", add_openapi_path)
+    check_documented_views(config)
