@@ -164,3 +164,25 @@ def test_every_json_view_has_an_operation_and_every_operation_a_view(
     assert undocumented == []
     unserved = sorted(f"{m.upper()} {view_name(v)}" for v, m in documented - served)
     assert unserved == []
+
+
+def test_the_document_is_openapi_3_1_in_the_validators_dialect(testapp: Any) -> None:
+    """Every schema in the document is one the request validator reads alike."""
+    import json
+
+    from plinth.validation import StrictValidator
+
+    document = testapp.get("/openapi.json").json
+    assert document["openapi"] == "3.1.0"
+    assert document["jsonSchemaDialect"] == "https://json-schema.org/draft/2020-12/schema"
+    assert StrictValidator.META_SCHEMA["$schema"] == document["jsonSchemaDialect"]
+    assert '"nullable"' not in json.dumps(document)
+    schemas = list(document["components"]["schemas"].values())
+    for item in document["paths"].values():
+        for operation in item.values():
+            schemas += [p["schema"] for p in operation.get("parameters", [])]
+            for where in (operation.get("requestBody", {}), *operation["responses"].values()):
+                schemas += [m["schema"] for m in where.get("content", {}).values()]
+    assert len(schemas) > 100
+    for schema in schemas:
+        StrictValidator.check_schema(schema)

@@ -13,11 +13,11 @@ from .registry import Report
 
 TAGS = ["reports"]
 ROW_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string", "nullable": True},
-    "integer": {"type": "integer", "nullable": True},
-    "decimal": {"type": "string", "format": "decimal", "nullable": True},
-    "date": {"type": "string", "format": "date", "nullable": True},
-    "datetime": {"type": "string", "format": "date-time", "nullable": True},
+    "string": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "decimal": {"type": ["string", "null"], "format": "decimal"},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "datetime": {"type": ["string", "null"], "format": "date-time"},
 }
 PARAMETER_SCHEMA = {"type": "object", "required": ["name", "type", "required"],
                     "properties": {"name": {"type": "string"}, "type": {"type": "string"},
@@ -39,7 +39,7 @@ LISTING = {
                 "properties": {"name": {"type": "string"},
                                "type": {"type": "string", "enum": list(ROW_TYPES)}}}},
             "formats": {"type": "array", "items": {"type": "string"}},
-            "chart": {"type": "object", "nullable": True},
+            "chart": {"type": ["object", "null"]},
             "url": {"type": "string"},
         }}}},
 }
