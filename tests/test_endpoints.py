@@ -186,3 +186,17 @@ def test_the_document_is_openapi_3_1_in_the_validators_dialect(testapp: Any) -> 
     assert len(schemas) > 100
     for schema in schemas:
         StrictValidator.check_schema(schema)
+
+
+def test_an_integral_number_is_an_integer_as_the_dialect_says(as_principal: Any) -> None:
+    boss = as_principal("user:boss", "group:admins")
+    boss.put_json("/locations/WH1", {"name": "Main"})
+    boss.put_json("/stock/A-1", {"name": "Anchor", "reorder_point": 2.0})
+    boss.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 4.0},
+                   status=201)
+    item = boss.get("/stock/A-1").json
+    assert item["on_hand"] == 4 and type(item["on_hand"]) is int
+    assert boss.get("/stock/A-1").json["reorder_point"] == 2
+    error = boss.post_json("/locations/WH1/A-1/movements",
+                           {"kind": "receipt", "quantity": 1.5}, status=400).json
+    assert error["details"]["errors"][0]["field"] == "quantity"
