@@ -5,7 +5,8 @@ tests also from :mod:`plinth.testing` (the pytest plugin) and
 :mod:`plinth.testservers`; a test of the core fails for any other import of
 ``plinth`` in a shipped plugin.  What a plugin registers goes through
 directives on ``config`` (``declare_permission``, ``add_tree_child``,
-``add_migrations``, ``register_service``, ``add_view(..., public=True)``, ...),
+``add_migrations``, ``register_service``, ``add_endpoint`` for a JSON view
+with its OpenAPI operation, ``add_view(..., public=True)`` for others, ...),
 which are not imported at all.  Anything else in the core may change without
 notice.
 """
@@ -31,10 +32,16 @@ from .interfaces import (
     LimiterUnavailable,
 )
 from .openapi import build_document, error_response, json_body, json_response
-from .paging import cursor_after, page, page_limit
+from .paging import PAGING, cursor_after, page, page_limit
 from .plugins import is_enabled
-from .preconditions import check_if_match
-from .queryparams import query_bool, query_error, query_int, query_problem
+from .preconditions import IF_MATCH, check_if_match
+from .queryparams import (
+    QueryParameter,
+    check_default,
+    parse_query,
+    query_error,
+    query_problem,
+)
 from .resources import Resource, Root, root_factory
 from .roles import declared_roles, stored_roles
 from .security import (
@@ -54,7 +61,7 @@ from .services import get_service, query_service
 from .settings import SettingError, non_empty, positive_int, word_list
 from .urls import location, resource_location
 from .validation import StrictValidator, validate
-from .views import acl_put, audit_view, home, ready
+from .views import AUDIT_QUERY, acl_put, audit_view, home, ready
 from .visibility import Visibility, signed_in, visible, visible_children
 
 __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
@@ -82,8 +89,9 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "cached", "security_cache", "VERSION_COLUMN", "bump_on_change", "drop_bump",
     "lock_for_write",
     # Requests: bodies, pages of lists, preconditions.
-    "StrictValidator", "validate", "check_if_match", "cursor_after", "page", "page_limit",
-    "query_bool", "query_error", "query_int", "query_problem",
+    "StrictValidator", "validate", "check_if_match", "IF_MATCH", "cursor_after", "page",
+    "page_limit", "PAGING", "QueryParameter", "check_default", "parse_query",
+    "query_error", "query_problem",
     # OpenAPI fragments.
     "build_document", "error_response", "json_body", "json_response",
     # Settings.
@@ -92,6 +100,6 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "is_enabled", "Environment", "pass_env", "echo_json", "echo_table", "json_option",
     "register_once",
     # The ACL administration, audit log and core views a console renders.
-    "acladmin", "remove_grants_of", "audit", "AuditEntry", "acl_put", "audit_view", "home", "ready",
-    "roles", "whocan",
+    "acladmin", "remove_grants_of", "audit", "AuditEntry", "acl_put", "audit_view", "AUDIT_QUERY",
+    "home", "ready", "roles", "whocan",
 ]

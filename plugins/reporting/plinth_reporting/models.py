@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
+
+from plinth.api import QueryParameter
 
 CHART_PERIODS = ("day", "week", "month")
 # Query parameters every report answers to; a report cannot declare them.
 RESERVED_PARAMETERS = frozenset({"format"})
 
 Query = Callable[[Any, dict[str, Any]], Any]
+
+# A report's parameter is a query parameter declared once, as any endpoint's.
+Parameter = QueryParameter
 
 
 @dataclass(frozen=True)
@@ -35,36 +39,6 @@ class Column:
         if self.scale is not None:
             result["scale"] = self.scale
         return result
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A query-string parameter: a name and a JSON Schema for its value."""
-
-    name: str
-    schema: dict[str, Any]
-    required: bool = False
-    description: str = ""
-
-    @property
-    def type(self) -> str:
-        return str(self.schema["type"])
-
-    @property
-    def default(self) -> Any:
-        return self.schema.get("default")
-
-    @cached_property
-    def validator(self) -> Any:
-        """The compiled validator of a converted value (the format is checked apart)."""
-        from plinth.api import StrictValidator
-
-        return StrictValidator({k: v for k, v in self.schema.items()
-                                if k not in ("format", "default")})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.schema, "required": self.required,
-                "description": self.description}
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 
+from plinth.api import check_default
+
 from .models import CHART_PERIODS, RESERVED_PARAMETERS, Chart, Column, Parameter, Query, Report
 from .openapi import add_report_path
-from .parameters import check_default
 
 REGISTRY_KEY = "reporting.reports"
 
