@@ -14,6 +14,9 @@ Plugin authors get, with no conftest of their own:
 - ``as_principal(userid, *principals)``: a ``TestApp`` whose requests act as
   that identity, without users or tokens;
 - ``sql_counter``: counts the SQL statements an operation issues;
+- ``plinth_cli(*args, input=None)``: runs ``plinth -c INI ARGS...`` in this
+  process on the test database with the plugins the test settings enable,
+  and returns click's ``Result``;
 - ``plinth_servers``: two real Waitress processes on the test database (see
   :mod:`plinth.testservers` for ``call`` and ``race``).
 """
@@ -240,3 +243,28 @@ def sql_counter(plinth_app: Any) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+@pytest.fixture
+def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
+               tmp_path: Path) -> Callable[..., Any]:
+    """Run ``plinth -c <ini> ARGS...``; the tables are emptied after the test.
+
+    Requests made through ``testapp`` have committed before a command runs,
+    so no other transaction is open while the command's own engine writes.
+    """
+    from click.testing import CliRunner
+
+    from .cli import cli
+
+    ini = tmp_path / "plinth-cli.ini"
+    url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
+    plugins = " ".join(str(plinth_settings.get("plinth.plugins", "")).split())
+    ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = {plugins}\n"
+                   f"sqlalchemy.url = {url}\n")
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return CliRunner().invoke(cli, ["-c", str(ini), *args], input=input,
+                                  catch_exceptions=False)
+
+    return run

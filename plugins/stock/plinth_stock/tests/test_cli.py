@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from .helpers import expire_reservation, level, move, movements, reserve, snapshot, stocked
-
-
-@pytest.fixture
-def plinth_cli(testapp: Any, plinth_settings: dict[str, Any],
-               tmp_path: Path) -> Callable[..., Result]:
-    """Run ``plinth -c <ini> ARGS...``; ``testapp`` empties the tables afterwards.
-
-    Every request through WebTest has committed before a command runs, so no
-    other transaction is open while the command's own engine writes.
-    """
-    from plinth.testing import cli
-
-    ini = tmp_path / "cli.ini"
-    url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
-    ini.write_text("[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\n"
-                   f"sqlalchemy.url = {url}\n")
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, ["-c", str(ini), *args], catch_exceptions=False)
-
-    return run
 
 
 def write_csv(tmp_path: Path, name: str, content: str) -> str:
