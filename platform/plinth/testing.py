@@ -34,7 +34,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from .cli import cli  # noqa: F401 - the plinth command, for CliRunner in tests
+from .cli import cli  # also public: the plinth command, for CliRunner in tests
 from .interfaces import IIdentityProvider, IReadEngine, IWriteEngine
 from .resets import run_test_resets
 from .security import Identity
@@ -254,8 +254,6 @@ def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
     so no other transaction is open while the command's own engine writes.
     """
     from click.testing import CliRunner
-
-    from .cli import cli
 
     ini = tmp_path / "plinth-cli.ini"
     url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
