@@ -15,7 +15,9 @@ setup(
     packages=find_packages("platform"),
     include_package_data=True,
     package_data={"plinth": ["static/*", "migrations/*.py", "migrations/*.mako",
-                             "migrations/versions/*.py"]},
+                             "migrations/versions/*.py",
+                             # What ``plinth plugin new`` writes.
+                             "plugin_template/**/*.tmpl"]},
     zip_safe=False,
     install_requires=[
         "pyramid>=2.0,<3",
