@@ -60,9 +60,11 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".security")
     config.include(".viewsecurity")
     config.include(".validation")
+    config.include(".queryparams")
     config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
                             over="body_schema_deriver", under="decorated_view")
     config.include(".openapi")
+    config.include(".endpoints")
     config.include(".schema")
     config.include(".health")
     config.include(".deploy")

@@ -5,7 +5,8 @@ tests also from :mod:`plinth.testing` (the pytest plugin) and
 :mod:`plinth.testservers`; a test of the core fails for any other import of
 ``plinth`` in a shipped plugin.  What a plugin registers goes through
 directives on ``config`` (``declare_permission``, ``add_tree_child``,
-``add_migrations``, ``register_service``, ``add_view(..., public=True)``, ...),
+``add_migrations``, ``register_service``, ``add_endpoint`` for a JSON view
+with its OpenAPI operation, ``add_view(..., public=True)`` for others, ...),
 which are not imported at all.  Anything else in the core may change without
 notice.
 """
@@ -30,10 +31,17 @@ from .interfaces import (
     LimiterUnavailable,
 )
 from .openapi import build_document, error_response, json_body, json_response
-from .paging import cursor_after, page, page_limit
+from .paging import PAGING, cursor_after, page, page_limit
 from .plugins import is_enabled
-from .preconditions import check_if_match
-from .queryparams import query_bool, query_error, query_int, query_problem
+from .preconditions import IF_MATCH, check_if_match
+from .queryparams import (
+    QueryParameter,
+    parse_query,
+    query_bool,
+    query_error,
+    query_int,
+    query_problem,
+)
 from .resources import Resource, Root, root_factory
 from .roles import declared_roles, stored_roles
 from .security import (
@@ -79,7 +87,8 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "cached", "security_cache", "VERSION_COLUMN", "bump_on_change", "drop_bump",
     "lock_for_write",
     # Requests: bodies, pages of lists, preconditions.
-    "StrictValidator", "validate", "check_if_match", "cursor_after", "page", "page_limit",
+    "StrictValidator", "validate", "check_if_match", "IF_MATCH", "cursor_after", "page",
+    "page_limit", "PAGING", "QueryParameter", "parse_query",
     "query_bool", "query_error", "query_int", "query_problem",
     # OpenAPI fragments.
     "build_document", "error_response", "json_body", "json_response",

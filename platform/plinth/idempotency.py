@@ -27,6 +27,15 @@ from .errors import api_error
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 
+PARAMETER = {"name": HEADER, "in": "header", "required": False,
+             # What the server takes: 1 to 200 printable characters.
+             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                        "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+             "description": "replaying a key returns the first response, with no "
+                            "second effect"}
+"""``Idempotency-Key`` as an OpenAPI parameter: every POST that needs
+credentials takes it, so every such endpoint documents it."""
+
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"

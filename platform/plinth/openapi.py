@@ -1,7 +1,9 @@
 """The OpenAPI 3 document, assembled from what the enabled plugins contribute.
 
-``config.add_openapi_path(path, method, operation)`` registers one operation;
-two registrations of the same path and method conflict.  Schemas that views
+``config.add_endpoint`` (:mod:`plinth.endpoints`) declares a view with its
+operation; ``config.add_openapi_path(path, method, operation, view)``
+registers one operation; two registrations of the same path and method
+conflict, and an operation without a view stops start-up.  Schemas that views
 validate against (``body_schema=``) are the same objects placed here, so the
 document and the validation cannot drift apart.
 """
@@ -11,8 +13,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pyramid.exceptions import ConfigurationError
+
 from . import __version__
 from .roles import ROLE_NAME
+from .viewsecurity import view_name
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -47,8 +52,16 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, Any]) -> None:
-    """Directive: publish ``operation`` for ``method path`` in /openapi.json."""
+def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, Any],
+                     view: Any = None) -> None:
+    """Directive: publish ``operation`` for ``method path`` in /openapi.json.
+
+    ``view`` is the view that serves it; an operation that names none, or a
+    view that is not registered for ``method``, stops start-up (see
+    :func:`check_documented_views`).  Plugins declare endpoints with
+    ``config.add_endpoint``, which calls this; it is for operations served by
+    a view declared elsewhere (a report's own path, say).
+    """
     method = method.lower()
 
     def register() -> None:
@@ -58,7 +71,46 @@ def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, A
 
     intr = config.introspectable("plinth openapi", (path, method), f"{method.upper()} {path}",
                                  "plinth openapi operation")
+    intr["path"] = path
+    intr["method"] = method
+    intr["view"] = view
+    intr["operation"] = operation
     config.action(("plinth.openapi", path, method), register, introspectables=(intr,))
+
+
+def undocumented_views(registry: Any) -> list[str]:
+    """One line for each documented operation that no registered view serves."""
+    served = set()
+    for entry in registry.introspector.get_category("views"):
+        intr = entry["introspectable"]
+        methods = intr["request_methods"]
+        # None: the view answers every method.
+        methods = (methods,) if isinstance(methods, str) else tuple(methods or ("*",))
+        for method in methods:
+            served.add((intr["callable"], method.lower()))
+    problems = []
+    for entry in registry.introspector.get_category("plinth openapi"):
+        intr = entry["introspectable"]
+        view, method, path = intr["view"], intr["method"], intr["path"]
+        if view is None:
+            problems.append(f"operation {method.upper()} {path} is documented but no view "
+                            "serves it: declare it with config.add_endpoint(view, ...)")
+        elif (view, method) not in served and (view, "*") not in served:
+            problems.append(f"operation {method.upper()} {path} is documented for view "
+                            f"{view_name(view)}, which is not registered for "
+                            f"{method.upper()}")
+    return sorted(problems)
+
+
+def check_documented_views(config: Any) -> None:
+    """After every view is registered: an operation without a view stops start-up."""
+    def check() -> None:
+        problems = undocumented_views(config.registry)
+        if problems:
+            raise ConfigurationError(problems[0])
+
+    # Order 1: after the views and operations, which register at order 0.
+    config.action("plinth.documented_views", check, order=1)
 
 
 # JSON text may hold no NUL character (the server refuses it: PostgreSQL

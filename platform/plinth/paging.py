@@ -14,17 +14,31 @@ from typing import Any
 
 from pyramid.request import Request
 
-from .queryparams import query_error, query_int
+from .queryparams import QueryParameter, parse_query, query_error
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
+PAGING = (
+    QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                             "default": DEFAULT_LIMIT},
+                   description=f"items per page, {DEFAULT_LIMIT} when absent"),
+    QueryParameter("cursor", {"type": "string"},
+                   description="next_cursor of the previous page"),
+)
+"""The query parameters of a paginated list: ``query=[*PAGING, ...]``."""
+
+
+def _paging(request: Request) -> dict[str, Any]:
+    query = getattr(request, "query", None)
+    if query is None or "limit" not in query:
+        query = parse_query(PAGING, request.GET)
+    return query
+
 
 def page_limit(request: Request) -> int:
-    """``limit``: 1 to 500, 50 when absent."""
-    value = query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    assert value is not None
-    return value
+    """``limit`` of an endpoint declared with :data:`PAGING`: 1 to 500, 50 when absent."""
+    return int(_paging(request)["limit"])
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -34,10 +48,11 @@ def encode_cursor(values: list[Any]) -> str:
 def cursor_after(request: Request, kind: type[Any]) -> Any:
     """The sort key a ``cursor`` from :func:`page` points after, or None.
 
-    ``kind`` (str or int) is the key's type: a cursor this server did not
-    issue, whatever its content, is a 400, never a 500 further down.
+    For an endpoint declared with :data:`PAGING`.  ``kind`` (str or int) is
+    the key's type: a cursor this server did not issue, whatever its
+    content, is a 400, never a 500 further down.
     """
-    raw = request.GET.get("cursor")
+    raw = _paging(request)["cursor"]
     if not raw:
         return None
     try:

@@ -6,6 +6,10 @@ from pyramid.request import Request
 
 from .errors import api_error
 
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "schema": {"type": "string"}}
+"""The ``If-Match`` header as an OpenAPI parameter, for endpoints that honour it."""
+
 
 def check_if_match(request: Request, current_etag: str | None) -> None:
     """412 when ``If-Match`` names another version than the current one.

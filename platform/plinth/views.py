@@ -1,4 +1,7 @@
-"""The core's own views: home, health, readiness, OpenAPI, docs, metrics, ACLs."""
+"""The core's own views: home, health, readiness, OpenAPI, docs, metrics, ACLs.
+
+The JSON views are declared with their OpenAPI operations in :mod:`plinth.coreapi`.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from .openapi import build_document
 from .paging import cursor_after, page, page_limit
 from .plugins import disabled_plugins
 from .preconditions import check_if_match
-from .queryparams import query_bool, query_error
+from .queryparams import query_error
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
 from .services import get_service
@@ -138,7 +141,7 @@ def acl_put(context: Any, request: Request) -> Response:
     current = acladmin.etag_for(acladmin.locked_acl_state(request.db, path_of(context)))
     check_if_match(request, current)
     body = request.validated
-    if query_bool(request, "dry_run"):
+    if request.query["dry_run"]:
         return Response(json_body=acladmin.preview_acl(
             request.db, request.registry, context, body["entries"], body.get("inherit"),
             caller=effective_principals(request)))
@@ -151,8 +154,8 @@ def acl_put(context: Any, request: Request) -> Response:
 
 
 def permissions_view(context: Any, request: Request) -> dict[str, Any]:
-    principal = request.GET.get("principal")
-    permission = request.GET.get("permission")
+    principal = request.query["principal"]
+    permission = request.query["permission"]
     registry = request.registry
     if permission is not None and permission not in registry.get("plinth.permissions", {}):
         raise query_error("permission", "unknown permission",
@@ -197,14 +200,12 @@ def principals_to_explain(request: Request, principal: str) -> list[str]:
 
 
 def grants_view(context: Any, request: Request) -> dict[str, Any]:
-    principal = request.GET.get("principal")
-    if not principal:
-        raise query_error("principal", "required", "query parameter 'principal' is required")
+    principal = request.query["principal"]
     return {"principal": principal, "grants": acladmin.grants_of(request.db, principal)}
 
 
 def _query_time(request: Request, name: str) -> datetime | None:
-    raw = request.GET.get(name)
+    raw = request.query[name]
     if not raw:
         return None
     try:
@@ -220,12 +221,12 @@ def audit_view(context: Any, request: Request) -> dict[str, Any]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
     if before is not None:
         stmt = stmt.where(AuditEntry.id < before)
-    params = request.GET
-    if params.get("actor"):
+    params = request.query
+    if params["actor"]:
         stmt = stmt.where(AuditEntry.actor == params["actor"])
-    if params.get("kind"):
+    if params["kind"]:
         stmt = stmt.where(AuditEntry.kind == params["kind"])
-    if params.get("resource"):
+    if params["resource"]:
         prefix = params["resource"]
         stmt = stmt.where(AuditEntry.resource.startswith(prefix, autoescape=True))
     since, until = _query_time(request, "since"), _query_time(request, "until")
@@ -264,12 +265,6 @@ def includeme(config: Any) -> None:
     config.add_route("plinth.openapi", "/openapi.json")
     config.add_route("plinth.docs", "/docs")
     config.add_route("plinth.metrics", "/metrics")
-    config.add_view(health, route_name="plinth.health", renderer="json", public=True,
-                    request_method=("GET", "HEAD"))
-    config.add_view(ready, route_name="plinth.ready", renderer="json", public=True,
-                    request_method=("GET", "HEAD"))
-    config.add_view(openapi, route_name="plinth.openapi", renderer="json", public=True,
-                    request_method=("GET", "HEAD"))
     config.add_view(docs, route_name="plinth.docs", public=True,
                     request_method=("GET", "HEAD"))
     config.declare_permission(MONITOR_PERMISSION, "read /metrics and the details of /ready")
@@ -281,16 +276,4 @@ def includeme(config: Any) -> None:
                            cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_static_view("docs/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
                            cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
-    config.add_view(home, context=Root, name="", request_method=("GET", "HEAD"),
-                    renderer="json", public=True)
     config.add_view_predicate("explicit_view_name", ExplicitViewName)
-    config.add_view(acl_get, name="acl", request_method="GET", permission="acl.view",
-                    explicit_view_name=True)
-    config.add_view(acl_put, name="acl", request_method="PUT", permission="acl.manage",
-                    body_schema=acladmin.ACL_BODY_SCHEMA, explicit_view_name=True)
-    config.add_view(permissions_view, name="permissions", request_method="GET",
-                    permission="acl.view", renderer="json", explicit_view_name=True)
-    config.add_view(grants_view, context=Root, name="grants", request_method="GET",
-                    permission="acl.view", renderer="json", explicit_view_name=True)
-    config.add_view(audit_view, context=Root, name="audit", request_method="GET",
-                    permission="acl.view", renderer="json", explicit_view_name=True)

@@ -13,7 +13,4 @@ def includeme(config: Any) -> None:
     config.add_tree_child("hello", "plinth_example.resources.Hello")
     config.add_health_check("example", lambda request: True)
     config.add_cli_command("plinth_example.cli.hello")
-    config.add_openapi_path("/hello", "get", {
-        "summary": "A greeting (example.view)", "tags": ["example"],
-        "responses": {"200": {"description": "the greeting"}}})
     config.include(".views")
