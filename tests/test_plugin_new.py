@@ -52,7 +52,7 @@ def test_it_writes_a_whole_distribution(shelves: Path) -> None:
     assert written == {
         "README.md", "setup.py", "pyproject.toml", "config/testing.ini",
         *(f"{package}/{m}.py" for m in ("__init__", "models", "resources", "schemas",
-                                        "services", "views", "openapi", "reports", "cli")),
+                                        "services", "views", "reports", "cli")),
         f"{package}/migrations/versions/0001_tables.py",
         *(f"{package}/tests/{m}.py" for m in ("__init__", "conftest", "test_views",
                                               "test_report", "test_cli", "test_models")),
