@@ -34,7 +34,7 @@ setup(
         "jsonschema>=4.20,<5",
         "prometheus-client>=0.20,<1",
         "cachetools>=5.3,<9",
-        "swagger-ui-bundle>=1.1,<2",
+        "swagger-ui-bundle-v2>=5.17,<6",  # swagger-ui 5: renders OpenAPI 3.1
         "plaster_pastedeploy>=1.0,<2",
     ],
     extras_require={

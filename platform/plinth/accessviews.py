@@ -27,7 +27,7 @@ WHO_DOC = {"type": "object", "properties": {
     "users": {"type": "array", "items": {"type": "string"}},
     "principals": {"type": "array", "items": {"type": "object", "properties": {
         "principal": {"type": "string"}, "decided_by": {"type": "object"}}}},
-    "next_cursor": {"type": "string", "nullable": True}}}
+    "next_cursor": {"type": ["string", "null"]}}}
 
 
 def roles_list(request: Request) -> dict[str, Any]:

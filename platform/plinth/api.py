@@ -36,10 +36,9 @@ from .plugins import is_enabled
 from .preconditions import IF_MATCH, check_if_match
 from .queryparams import (
     QueryParameter,
+    check_default,
     parse_query,
-    query_bool,
     query_error,
-    query_int,
     query_problem,
 )
 from .resources import Resource, Root, root_factory
@@ -61,7 +60,7 @@ from .services import get_service, query_service
 from .settings import SettingError, non_empty, positive_int, word_list
 from .urls import location, resource_location
 from .validation import StrictValidator, validate
-from .views import acl_put, audit_view, home, ready
+from .views import AUDIT_QUERY, acl_put, audit_view, home, ready
 from .visibility import Visibility, signed_in, visible, visible_children
 
 __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
@@ -88,8 +87,8 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "lock_for_write",
     # Requests: bodies, pages of lists, preconditions.
     "StrictValidator", "validate", "check_if_match", "IF_MATCH", "cursor_after", "page",
-    "page_limit", "PAGING", "QueryParameter", "parse_query",
-    "query_bool", "query_error", "query_int", "query_problem",
+    "page_limit", "PAGING", "QueryParameter", "check_default", "parse_query",
+    "query_error", "query_problem",
     # OpenAPI fragments.
     "build_document", "error_response", "json_body", "json_response",
     # Settings.
@@ -98,6 +97,6 @@ __all__ = [  # noqa: RUF022 - grouped by purpose, as README lists them
     "is_enabled", "Environment", "pass_env", "echo_json", "echo_table", "json_option",
     "register_once",
     # The ACL administration, audit log and core views a console renders.
-    "acladmin", "remove_grants_of", "audit", "AuditEntry", "acl_put", "audit_view", "home", "ready",
-    "roles", "whocan",
+    "acladmin", "remove_grants_of", "audit", "AuditEntry", "acl_put", "audit_view", "AUDIT_QUERY",
+    "home", "ready", "roles", "whocan",
 ]

@@ -60,7 +60,7 @@ def includeme(config: Any) -> None:
         explicit_view_name=True, parameters=[RESOURCE_PATH],
         summary="The resource's ACL, its inherit flag and what it inherits (acl.view)",
         tags=["acl"], responses={"200": json_response("the ACL", ACL_DOC)})
-    add(views.acl_put, acl_paths, "PUT", name="acl", permission="acl.manage",
+    add(views.acl_put_view, acl_paths, "PUT", name="acl", permission="acl.manage",
         explicit_view_name=True, parameters=[RESOURCE_PATH, IF_MATCH],
         query=[QueryParameter("dry_run", {"type": "boolean", "default": False},
                               description="true: answer {dry_run, changes} with the "
@@ -85,14 +85,8 @@ def includeme(config: Any) -> None:
                               required=True)],
         summary="Every stored entry naming a principal (acl.view)", tags=["acl"],
         responses={"200": json_response("grants")})
-    moment = {"anyOf": [{"type": "string", "format": "date"},
-                                          {"type": "string", "format": "date-time"}]}
     add(views.audit_view, "/@@audit", "GET", context=Root, name="audit",
-        permission="acl.view", explicit_view_name=True,
-        query=[*(QueryParameter(n, {"type": "string"}) for n in ("actor", "kind", "resource")),
-               *(QueryParameter(n, moment, description="an ISO 8601 date or date and time")
-                 for n in ("since", "until")),
-               *PAGING],
+        permission="acl.view", explicit_view_name=True, query=views.AUDIT_QUERY,
         summary="The audit log, newest first (acl.view on the root)", tags=["acl"],
         responses={"200": json_response("audit entries")})
 

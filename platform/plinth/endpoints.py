@@ -56,7 +56,8 @@ def add_endpoint(config: Any, view: Any, path: str | Sequence[str],
     parameter appears only on the templates that name it.  ``query``: the
     declared query parameters, documented, and converted into
     ``request.query`` before the view runs (a 400 naming every bad one).
-    Every POST that needs credentials also documents ``Idempotency-Key``.
+    Every POST that needs credentials also documents ``Idempotency-Key``
+    (unless ``idempotent=False``).
     ``body_schema``: the JSON Schema of the body, validated into
     ``request.validated`` and documented as the request body.
     ``responses``: the operation's own responses (the standard errors are
@@ -84,7 +85,8 @@ def add_endpoint(config: Any, view: Any, path: str | Sequence[str],
             operation["tags"] = list(tags)
         documented = [*_path_parameters(template, parameters),
                       *(parameter.document() for parameter in query)]
-        if "POST" in methods and not view_options.get("public"):
+        if "POST" in methods and not view_options.get("public") \
+                and view_options.get("idempotent", True):
             documented.append(dict(idempotency.PARAMETER))
         if documented:
             operation["parameters"] = documented

@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document, assembled from what the enabled plugins contribute.
+"""The OpenAPI 3.1 document, assembled from what the enabled plugins contribute.
 
 ``config.add_endpoint`` (:mod:`plinth.endpoints`) declares a view with its
 operation; ``config.add_openapi_path(path, method, operation, view)``
@@ -140,8 +140,9 @@ def _server_rules(schema: Any, registry: Any) -> None:
                                {"pattern": f"^role:{ROLE_NAME.pattern}$"}]
         else:
             schema["enum"] = permissions
-    if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema \
-            and "format" not in schema:
+    kind = schema.get("type")
+    if (kind == "string" or (isinstance(kind, list) and "string" in kind)) \
+            and "pattern" not in schema and "enum" not in schema and "format" not in schema:
         schema["pattern"] = NO_NUL
     for key, value in schema.items():
         if key in ("properties",) and isinstance(value, dict):
@@ -177,7 +178,10 @@ def build_document(registry: Any) -> dict[str, Any]:
                 op["security"] = []
             item[method] = op
     document = {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
+        # The dialect of every schema here is the one requests are validated
+        # with (plinth.validation.StrictValidator).
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Plinth",
             "version": __version__,
@@ -197,3 +201,4 @@ def build_document(registry: Any) -> dict[str, Any]:
 
 def includeme(config: Any) -> None:
     config.add_directive("add_openapi_path", add_openapi_path)
+    check_documented_views(config)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyramid.request import Request
 
-from .queryparams import QueryParameter, parse_query, query_error
+from .queryparams import QueryParameter, query_error
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -29,16 +29,9 @@ PAGING = (
 """The query parameters of a paginated list: ``query=[*PAGING, ...]``."""
 
 
-def _paging(request: Request) -> dict[str, Any]:
-    query = getattr(request, "query", None)
-    if query is None or "limit" not in query:
-        query = parse_query(PAGING, request.GET)
-    return query
-
-
 def page_limit(request: Request) -> int:
     """``limit`` of an endpoint declared with :data:`PAGING`: 1 to 500, 50 when absent."""
-    return int(_paging(request)["limit"])
+    return int(request.query["limit"])
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -52,7 +45,7 @@ def cursor_after(request: Request, kind: type[Any]) -> Any:
     the key's type: a cursor this server did not issue, whatever its
     content, is a 400, never a 500 further down.
     """
-    raw = _paging(request)["cursor"]
+    raw = request.query["cursor"]
     if not raw:
         return None
     try:

@@ -40,39 +40,13 @@ def query_error(name: str, problem: str, message: str | None = None,
                      {"errors": [query_problem(name, problem)]})
 
 
-def query_int(request: Request, name: str, default: int | None = None,
-              minimum: int | None = None, maximum: int | None = None) -> int | None:
-    """An integer parameter within [minimum, maximum] (absent or empty: ``default``)."""
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise query_error(name, "not an integer",
-                          f"query parameter {name!r} must be an integer") from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise query_error(name, "out of range",
-                          f"query parameter {name!r} must be between {minimum} and {maximum}")
-    return value
-
-
-def query_bool(request: Request, name: str, default: bool = False) -> bool:
-    """``true`` or ``false`` (absent: ``default``); anything else is a 400."""
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw in ("true", "false"):
-        return raw == "true"
-    raise query_error(name, "not true or false",
-                      f"query parameter {name!r} must be true or false")
-
-
 # Declared parameters -------------------------------------------------------
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+# What OpenAPI serializes a boolean to, in any case; 1 and 0 are not booleans
+# in JSON either.
+BOOLEANS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)

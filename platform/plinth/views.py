@@ -22,10 +22,10 @@ from .audit import AuditEntry
 from .errors import api_error
 from .interfaces import IReadEngine
 from .openapi import build_document
-from .paging import cursor_after, page, page_limit
+from .paging import PAGING, cursor_after, page, page_limit
 from .plugins import disabled_plugins
 from .preconditions import check_if_match
-from .queryparams import query_error
+from .queryparams import QueryParameter, query_error
 from .resources import Root
 from .security import effective_principals, is_superuser, superuser_among
 from .services import get_service
@@ -137,11 +137,18 @@ def acl_get(context: Any, request: Request) -> Response:
     return response
 
 
-def acl_put(context: Any, request: Request) -> Response:
+def acl_put_view(context: Any, request: Request) -> Response:
+    """``PUT @@acl``, or its preview with ``dry_run=true``."""
+    return acl_put(context, request, dry_run=request.query["dry_run"])
+
+
+def acl_put(context: Any, request: Request, dry_run: bool = False) -> Response:
+    """Replace the stored ACL of ``context`` with ``request.validated``
+    (honouring ``If-Match``), or answer what that would flip (``dry_run``)."""
     current = acladmin.etag_for(acladmin.locked_acl_state(request.db, path_of(context)))
     check_if_match(request, current)
     body = request.validated
-    if request.query["dry_run"]:
+    if dry_run:
         return Response(json_body=acladmin.preview_acl(
             request.db, request.registry, context, body["entries"], body.get("inherit"),
             caller=effective_principals(request)))
@@ -215,7 +222,19 @@ def _query_time(request: Request, name: str) -> datetime | None:
                           f"{name!r} must be an ISO 8601 date or time") from None
 
 
+_MOMENT = {"anyOf": [{"type": "string", "format": "date"},
+                     {"type": "string", "format": "date-time"}]}
+AUDIT_QUERY = (
+    *(QueryParameter(name, {"type": "string"}) for name in ("actor", "kind", "resource")),
+    *(QueryParameter(name, _MOMENT, description="an ISO 8601 date or date and time")
+      for name in ("since", "until")),
+    *PAGING,
+)
+"""The filters and paging of the audit log, for every view that shows it."""
+
+
 def audit_view(context: Any, request: Request) -> dict[str, Any]:
+    """A page of the audit log, filtered by :data:`AUDIT_QUERY`."""
     limit = page_limit(request)
     before = cursor_after(request, int)
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)

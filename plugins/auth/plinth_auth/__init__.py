@@ -40,6 +40,5 @@ def includeme(config: Any) -> None:
                             "plinth_auth.deploy.check_superuser_passwords")
     config.add_deploy_check("auth.ratelimit_storage", "plinth_auth.deploy.check_ratelimit_storage")
     config.include(".views")
-    config.include(".openapi")
     config.include(".subscribers")
 

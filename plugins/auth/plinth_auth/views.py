@@ -10,12 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from plinth.api import (
+    PAGING,
     ILoginLimiter,
     IReadEngine,
     LimiterUnavailable,
+    QueryParameter,
     api_error,
     cursor_after,
     effective_principals,
+    error_response,
+    json_response,
     page,
     page_limit,
     query_error,
@@ -151,19 +155,13 @@ def auth_error(exc: services.AuthError, field: str) -> Exception:
     return bad_input(exc, field)
 
 
-def _flag(request: Request, name: str) -> bool | None:
-    raw = request.GET.get(name)
-    if raw is None:
-        return None
-    if raw.lower() not in ("true", "false"):
-        raise query_error(name, "expected true or false", f"{name} must be true or false")
-    return raw.lower() == "true"
+GRANT_FLAGS = ("keep_grants", "remove_grants")
 
 
 def keep_grants(request: Request) -> bool:
     """``keep_grants=true`` keeps the ACL entries naming the user; the older
     ``remove_grants`` still works and says the opposite."""
-    keep, remove = _flag(request, "keep_grants"), _flag(request, "remove_grants")
+    keep, remove = (request.query[flag] for flag in GRANT_FLAGS)
     if keep is not None and remove is not None and keep == remove:
         raise query_error("remove_grants", "contradicts keep_grants",
                           "keep_grants and remove_grants contradict each other: "
@@ -197,26 +195,55 @@ def get_group(context: GroupResource, request: Request) -> dict[str, Any]:
             "members": sorted(u.name for u in context.group.users)}
 
 
+USER_NAME = {"name": "name", "in": "path", "required": True, "schema": schemas.NAME}
+
+
 def includeme(config: Any) -> None:
-    add = config.add_view
-    add(issue_token, context=TokensContainer, name="", request_method="POST",
-        public=True, body_schema=schemas.TOKEN_REQUEST,
-        idempotent=False)
-    add(list_tokens, context=TokensContainer, name="", request_method="GET",
-        permission="auth.self", renderer="json")
-    add(revoke_token, context=TokenResource, name="", request_method="DELETE",
-        permission="auth.manage")
-    add(whoami, context=AuthContainer, name="whoami", request_method="GET",
-        permission="auth.self", renderer="json")
-    add(list_users, context=UsersContainer, name="", request_method="GET",
-        permission="auth.manage", renderer="json")
-    add(get_user, context=UserResource, name="", request_method="GET",
-        permission="auth.manage", renderer="json")
-    add(put_user, context=UserResource, name="", request_method="PUT",
-        permission="auth.manage", body_schema=schemas.USER_PUT)
-    add(delete_user, context=UserResource, name="", request_method="DELETE",
-        permission="auth.manage")
-    add(list_groups, context=GroupsContainer, name="", request_method="GET",
-        permission="auth.manage", renderer="json")
-    add(get_group, context=GroupResource, name="", request_method="GET",
-        permission="auth.manage", renderer="json")
+    add = config.add_endpoint
+    tags = ["auth"]
+    add(issue_token, "/auth/tokens", "POST", context=TokensContainer, name="", public=True,
+        body_schema=schemas.TOKEN_REQUEST, idempotent=False,
+        summary="Issue an API token for a username and password (public)", tags=tags,
+        responses={"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED),
+                   "503": error_response("the login rate-limit storage is down and "
+                                         "auth.ratelimit_failure is closed")})
+    add(list_tokens, "/auth/tokens", "GET", context=TokensContainer, name="",
+        permission="auth.self", summary="Your live tokens (never their secrets)", tags=tags,
+        responses={"200": json_response("tokens")})
+    add(revoke_token, "/auth/tokens/{id}", "DELETE", context=TokenResource, name="",
+        permission="auth.manage", renderer=None,
+        summary="Revoke a token (its owner or auth.manage)", tags=tags,
+        responses={"204": {"description": "revoked"}})
+    add(whoami, "/auth/whoami", "GET", context=AuthContainer, name="whoami",
+        permission="auth.self", summary="Who you are and the principals you hold", tags=tags,
+        responses={"200": json_response("you", schemas.WHOAMI)})
+    add(list_users, "/auth/users", "GET", context=UsersContainer, name="",
+        permission="auth.manage", query=PAGING, summary="Users, by name (auth.manage)",
+        tags=tags, responses={"200": json_response("a page of users")})
+    add(get_user, "/auth/users/{name}", "GET", context=UserResource, name="",
+        permission="auth.manage", parameters=[USER_NAME], summary="A user (auth.manage)",
+        tags=tags, responses={"200": json_response("the user", schemas.USER)})
+    add(put_user, "/auth/users/{name}", "PUT", context=UserResource, name="",
+        permission="auth.manage", parameters=[USER_NAME], body_schema=schemas.USER_PUT,
+        renderer=None, summary="Create or update a user (auth.manage)", tags=tags,
+        responses={"200": json_response("updated", schemas.USER),
+                   "201": json_response("created", schemas.USER),
+                   "403": json_response("delegation_denied: beyond the caller's groups, "
+                                        "or a superuser"),
+                   "409": json_response("last_superuser")})
+    add(delete_user, "/auth/users/{name}", "DELETE", context=UserResource, name="",
+        permission="auth.manage", parameters=[USER_NAME], renderer=None,
+        query=[QueryParameter(flag, {"type": "boolean"}) for flag in GRANT_FLAGS],
+        summary="Delete a user (auth.manage) and the ACL entries naming it, unless "
+                "keep_grants=true (remove_grants=false, the older spelling, too)",
+        tags=tags,
+        responses={"204": {"description": "deleted"},
+                   "403": json_response("delegation_denied: a superuser"),
+                   "409": json_response("last_superuser")})
+    add(list_groups, "/auth/groups", "GET", context=GroupsContainer, name="",
+        permission="auth.manage", summary="Groups with their member counts (auth.manage)",
+        tags=tags, responses={"200": json_response("groups")})
+    add(get_group, "/auth/groups/{name}", "GET", context=GroupResource, name="",
+        permission="auth.manage", parameters=[USER_NAME],
+        summary="A group and its members (auth.manage)", tags=tags,
+        responses={"200": json_response("the group")})

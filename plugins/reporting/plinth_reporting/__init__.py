@@ -28,5 +28,4 @@ def includeme(config: Any) -> None:
     config.declare_role("reports.reader", ["reports.view"], title="Read reports")
     config.add_tree_child("reports", "plinth_reporting.resources.ReportsContainer")
     config.include(".views")
-    config.include(".openapi")
     config.include(".access")

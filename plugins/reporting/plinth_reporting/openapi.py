@@ -1,22 +1,23 @@
-"""The reporting paths in /openapi.json: the generic ones and one per report."""
+"""Reports in /openapi.json: the shapes of their answers, and one path per report.
+
+The generic endpoints (``/reports``, ``/reports/{name}``) are declared in
+:mod:`plinth_reporting.views`; each report also gets a path of its own that
+lists its parameters and columns, served by the same view.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from plinth.api import json_response
-
 from .registry import Report
 
 TAGS = ["reports"]
-NAME = {"name": "name", "in": "path", "required": True,
-        "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"}}
 ROW_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string", "nullable": True},
-    "integer": {"type": "integer", "nullable": True},
-    "decimal": {"type": "string", "format": "decimal", "nullable": True},
-    "date": {"type": "string", "format": "date", "nullable": True},
-    "datetime": {"type": "string", "format": "date-time", "nullable": True},
+    "string": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "decimal": {"type": ["string", "null"], "format": "decimal"},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "datetime": {"type": ["string", "null"], "format": "date-time"},
 }
 PARAMETER_SCHEMA = {"type": "object", "required": ["name", "type", "required"],
                     "properties": {"name": {"type": "string"}, "type": {"type": "string"},
@@ -38,7 +39,7 @@ LISTING = {
                 "properties": {"name": {"type": "string"},
                                "type": {"type": "string", "enum": list(ROW_TYPES)}}}},
             "formats": {"type": "array", "items": {"type": "string"}},
-            "chart": {"type": "object", "nullable": True},
+            "chart": {"type": ["object", "null"]},
             "url": {"type": "string"},
         }}}},
 }
@@ -79,15 +80,10 @@ def responses(formats: list[str], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_report_path(config: Any, report: Report) -> None:
-    """Publish ``GET /reports/<name>`` with the report's parameters and columns."""
-    parameters = [format_parameter(report.formats)]
-    for p in report.parameters:
-        parameter = {"name": p.name, "in": "query", "required": p.required,
-                     "description": p.description, "schema": dict(p.schema)}
-        if not p.required:
-            # An empty value counts as absent (an HTML form sends empty filters).
-            parameter["allowEmptyValue"] = True
-        parameters.append(parameter)
+    """Publish ``GET /reports/<name>``, served by the generic report view, with
+    the report's own parameters and columns."""
+    from .views import get_report
+
     columns = {c.name: {**ROW_TYPES[c.type], **({"description": c.description}
                                                  if c.description else {})}
                for c in report.columns}
@@ -95,18 +91,7 @@ def add_report_path(config: Any, report: Report) -> None:
         "summary": f"{report.title} (reports.view on this report)",
         "description": report.description,
         "tags": TAGS,
-        "parameters": parameters,
+        "parameters": [format_parameter(report.formats),
+                       *(parameter.document() for parameter in report.parameters)],
         "responses": responses(report.formats, result_schema(columns)),
-    })
-
-
-def includeme(config: Any) -> None:
-    config.add_openapi_path("/reports", "get", {
-        "summary": "The reports you may view (reports.view on /reports)", "tags": TAGS,
-        "responses": {"200": json_response("the reports", LISTING)}})
-    config.add_openapi_path("/reports/{name}", "get", {
-        "summary": "Run a report (reports.view on that report); its own path lists its "
-                   "parameters", "tags": TAGS,
-        # svg only on the paths of the reports that have a chart.
-        "parameters": [NAME, format_parameter(["json", "csv"])],
-        "responses": responses(["json", "csv"], result_schema())})
+    }, view=get_report)

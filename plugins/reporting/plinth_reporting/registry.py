@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
+
+from plinth.api import QueryParameter, check_default
+
+# A report's parameter is a query parameter declared once, as any endpoint's.
+Parameter = QueryParameter
 
 REGISTRY_KEY = "reporting.reports"
 
@@ -51,36 +55,6 @@ class Column:
         if self.scale is not None:
             result["scale"] = self.scale
         return result
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A query-string parameter: a name and a JSON Schema for its value."""
-
-    name: str
-    schema: dict[str, Any]
-    required: bool = False
-    description: str = ""
-
-    @property
-    def type(self) -> str:
-        return str(self.schema["type"])
-
-    @property
-    def default(self) -> Any:
-        return self.schema.get("default")
-
-    @cached_property
-    def validator(self) -> Any:
-        """The compiled validator of a converted value (the format is checked apart)."""
-        from plinth.api import StrictValidator
-
-        return StrictValidator({k: v for k, v in self.schema.items()
-                                if k not in ("format", "default")})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.schema, "required": self.required,
-                "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -204,8 +178,6 @@ def parse_parameter(report: str, spec: Any) -> Parameter:
     if required and "default" in schema:
         raise _fail(report, f"parameter {name!r} is required and has a default")
     parameter = Parameter(name, schema, required, str(spec.get("description", "")))
-    from .parameters import check_default
-
     problem = check_default(parameter)
     if problem is not None:
         raise _fail(report, f"parameter {name!r}: bad default ({problem})")

@@ -8,13 +8,16 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.api import api_error, query_error, signed_in, visible
+from plinth.api import api_error, json_response, query_error, signed_in, visible
 
 from . import services
+from .openapi import LISTING, TAGS, format_parameter, responses, result_schema
 from .output import TooManyPoints
 from .parameters import parse_parameters
 from .resources import ReportResource, ReportsContainer
 
+REPORT_NAME = {"name": "name", "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"}}
 CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "svg": "image/svg+xml"}
 
 
@@ -70,7 +73,15 @@ def get_report(context: ReportResource, request: Request) -> Response:
 
 
 def includeme(config: Any) -> None:
-    config.add_view(list_reports, context=ReportsContainer, name="", request_method="GET",
-                    permits=signed_in, renderer="json")
-    config.add_view(get_report, context=ReportResource, name="", request_method="GET",
-                    permission="reports.view")
+    config.add_endpoint(
+        list_reports, "/reports", "GET", context=ReportsContainer, name="",
+        permits=signed_in, summary="The reports you may view (reports.view on /reports)",
+        tags=TAGS, responses={"200": json_response("the reports", LISTING)})
+    config.add_endpoint(
+        get_report, "/reports/{name}", "GET", context=ReportResource, name="", renderer=None,
+        permission="reports.view",
+        # svg only on the paths of the reports that have a chart.
+        parameters=[REPORT_NAME, format_parameter(["json", "csv"])],
+        summary="Run a report (reports.view on that report); its own path lists its "
+                "parameters", tags=TAGS,
+        responses=responses(["json", "csv"], result_schema()))

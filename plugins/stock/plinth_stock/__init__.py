@@ -40,7 +40,6 @@ def includeme(config: Any) -> None:
     config.add_migrations("stock", "plinth_stock:migrations/versions")
     config.add_cli_command("plinth_stock.cli.stock")
     config.include(".views")
-    config.include(".openapi")
     if is_enabled(config.registry, "reporting"):
         config.include(".reports")
     if is_enabled(config.registry, "admin"):

@@ -11,6 +11,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from plinth.api import (
+    IF_MATCH,
+    PAGING,
+    QueryParameter,
     Visibility,
     api_error,
     check_if_match,
@@ -18,10 +21,12 @@ from plinth.api import (
     location,
     page,
     page_limit,
-    query_error,
     resource_location,
     visible,
     visible_children,
+)
+from plinth.api import (
+    json_response as openapi_json,
 )
 
 from . import schemas, services
@@ -68,13 +73,6 @@ def json_response(body: dict[str, Any], status: int = 200, etag: str | None = No
 
 
 
-def _flag(request: Request, name: str) -> bool:
-    value = request.GET.get(name, "false").lower()
-    if value not in ("true", "false"):
-        raise query_error(name, "expected true or false", f"{name} must be true or false")
-    return value == "true"
-
-
 # Items ------------------------------------------------------------------------
 
 def locations_of(context: Any) -> LocationsContainer:
@@ -95,11 +93,9 @@ def visible_locations(context: Any, request: Request) -> Visibility:
 def list_items(context: StockContainer, request: Request) -> dict[str, Any]:
     limit = page_limit(request)
     after = cursor_after(request, str)
-    below_reorder = _flag(request, "below_reorder_point")
-    rows = services.list_items(request.db, limit, after,
-                               location=request.GET.get("location") or None,
-                               below_reorder=below_reorder,
-                               text=request.GET.get("q") or None,
+    query = request.query
+    rows = services.list_items(request.db, limit, after, location=query["location"],
+                               below_reorder=query["below_reorder_point"], text=query["q"],
                                visible=visible_locations(context, request))
     return page(rows, limit, itemgetter("sku"))
 
@@ -259,36 +255,76 @@ def release_reservation(context: ReservationResource, request: Request) -> dict[
                                 request.authenticated_userid, after_commit(request))
 
 
+SKU = {"name": "sku", "in": "path", "required": True, "schema": schemas.CODE,
+       "example": "A-1"}
+CODE = {"name": "code", "in": "path", "required": True, "schema": schemas.CODE,
+        "example": "WH1"}
+
+
 def includeme(config: Any) -> None:
-    add = config.add_view
-    add(list_items, context=StockContainer, name="", request_method="GET",
-        permission="stock.view", renderer="json")
-    add(get_item, context=ItemResource, name="", request_method="GET",
-        permission="stock.view")
-    add(put_item, context=ItemResource, name="", request_method="PUT",
-        permission="stock.manage", body_schema=schemas.ITEM_PUT)
-    add(post_transfer, context=ItemResource, name="transfers", request_method="POST",
-        permits=transfer_permits,
-        body_schema=schemas.TRANSFER_POST)
-    add(list_locations, context=LocationsContainer, name="", request_method="GET",
-        permission="stock.view", renderer="json")
-    add(get_location, context=LocationResource, name="", request_method="GET",
-        permission="stock.view")
-    add(put_location, context=LocationResource, name="", request_method="PUT",
-        permission="stock.manage", body_schema=schemas.LOCATION_PUT)
-    add(get_level, context=LevelResource, name="", request_method="GET",
-        permission="stock.view", renderer="json")
-    add(post_movement, context=LevelResource, name="movements", request_method="POST",
-        permits=movement_permits,
-        body_schema=schemas.MOVEMENT_POST)
-    add(list_movements, context=LevelResource, name="movements", request_method="GET",
-        permission="stock.view", renderer="json")
+    add = config.add_endpoint
+    tags = ["stock"]
+    add(list_items, "/stock", "GET", context=StockContainer, name="", permission="stock.view",
+        query=[*PAGING, QueryParameter("location", {"type": "string"}),
+               QueryParameter("below_reorder_point", {"type": "boolean", "default": False}),
+               QueryParameter("q", {"type": "string"})],
+        summary="Items with their totals (stock.view)", tags=tags,
+        responses={"200": openapi_json("a page of items")})
+    add(get_item, "/stock/{sku}", "GET", context=ItemResource, name="", renderer=None,
+        permission="stock.view", parameters=[SKU],
+        summary="An item with its stock per location (stock.view)", tags=tags,
+        responses={"200": openapi_json("the item", schemas.ITEM)})
+    add(put_item, "/stock/{sku}", "PUT", context=ItemResource, name="", renderer=None,
+        permission="stock.manage", parameters=[SKU, IF_MATCH], body_schema=schemas.ITEM_PUT,
+        summary="Create or update an item (stock.manage)", tags=tags,
+        responses={"200": openapi_json("updated"), "201": openapi_json("created")})
+    add(post_transfer, "/stock/{sku}/transfers", "POST", context=ItemResource,
+        name="transfers", renderer=None, permits=transfer_permits, parameters=[SKU],
+        body_schema=schemas.TRANSFER_POST,
+        summary="Move stock between two locations (stock.issue at the source, "
+                "stock.receive at the destination)", tags=tags,
+        responses={"201": openapi_json("the pair of movements")})
+    add(list_locations, "/locations", "GET", context=LocationsContainer, name="",
+        permission="stock.view", query=PAGING, summary="Locations (stock.view)", tags=tags,
+        responses={"200": openapi_json("a page of locations")})
+    add(get_location, "/locations/{code}", "GET", context=LocationResource, name="",
+        renderer=None, permission="stock.view", parameters=[CODE], query=PAGING,
+        summary="A location with its levels (stock.view)", tags=tags,
+        responses={"200": openapi_json("the location")})
+    add(put_location, "/locations/{code}", "PUT", context=LocationResource, name="",
+        renderer=None, permission="stock.manage", parameters=[CODE, IF_MATCH],
+        body_schema=schemas.LOCATION_PUT,
+        summary="Create or rename a location (stock.manage)", tags=tags,
+        responses={"200": openapi_json("updated"), "201": openapi_json("created")})
+    add(get_level, "/locations/{code}/{sku}", "GET", context=LevelResource, name="",
+        permission="stock.view", parameters=[CODE, SKU],
+        summary="One item at one location (stock.view)", tags=tags,
+        responses={"200": openapi_json("the level")})
+    add(post_movement, "/locations/{code}/{sku}/movements", "POST", context=LevelResource,
+        name="movements", renderer=None, permits=movement_permits, parameters=[CODE, SKU],
+        body_schema=schemas.MOVEMENT_POST,
+        summary="Record a receipt (stock.receive), issue (stock.issue) or adjustment "
+                "(stock.adjust); 409 if it would make available < 0", tags=tags,
+        responses={"201": openapi_json("the movement and the new level")})
+    add(list_movements, "/locations/{code}/{sku}/movements", "GET", context=LevelResource,
+        name="movements", permission="stock.view", parameters=[CODE, SKU], query=PAGING,
+        summary="The ledger of one item at one location, newest first (stock.view)",
+        tags=tags, responses={"200": openapi_json("a page of movements")})
     max_ttl = config.registry.settings["stock.max_reservation_ttl"]
-    add(post_reservation, context=LevelResource, name="reservations", request_method="POST",
-        permission="stock.reserve", body_schema=schemas.reservation_post(max_ttl))
-    add(get_reservation, context=ReservationResource, name="", request_method="GET",
-        permission="stock.view", renderer="json")
-    add(confirm_reservation, context=ReservationResource, name="confirm",
-        request_method="POST", permission="stock.issue", renderer="json")
-    add(release_reservation, context=ReservationResource, name="release",
-        request_method="POST", permission="stock.reserve", renderer="json")
+    add(post_reservation, "/locations/{code}/{sku}/reservations", "POST",
+        context=LevelResource, name="reservations", renderer=None,
+        permission="stock.reserve", parameters=[CODE, SKU],
+        body_schema=schemas.reservation_post(max_ttl),
+        summary="Reserve stock (stock.reserve); 409 if not enough is available", tags=tags,
+        responses={"201": openapi_json("the reservation", schemas.RESERVATION)})
+    add(get_reservation, "/reservations/{id}", "GET", context=ReservationResource, name="",
+        permission="stock.view", summary="A reservation (stock.view at its location)",
+        tags=tags, responses={"200": openapi_json("the reservation", schemas.RESERVATION)})
+    add(confirm_reservation, "/reservations/{id}/confirm", "POST",
+        context=ReservationResource, name="confirm", permission="stock.issue",
+        summary="Confirm: the reserved quantity is issued (stock.issue); 409 if not active",
+        tags=tags, responses={"200": openapi_json("the confirmed reservation")})
+    add(release_reservation, "/reservations/{id}/release", "POST",
+        context=ReservationResource, name="release", permission="stock.reserve",
+        summary="Release the reserved quantity (stock.reserve); 409 if not active",
+        tags=tags, responses={"200": openapi_json("the released reservation")})

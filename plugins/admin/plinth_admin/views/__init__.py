@@ -8,7 +8,7 @@ from typing import Any
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from plinth.api import Root
+from plinth.api import AUDIT_QUERY, Root
 
 from . import acl_forms, errors, pages, roles, signin, site
 from .common import ROUTE, STATIC, add_request_methods, console_root
@@ -36,7 +36,7 @@ def includeme(config: Any) -> None:
     add(pages.panel_post, route_name=ROUTE, name="panel", request_method="POST",
         permits=pages.panel_permits)
     add(site.audit_page, route_name=ROUTE, context=Root, name="audit",
-        request_method="GET", permission="acl.view")
+        request_method="GET", permission="acl.view", query=AUDIT_QUERY)
     add(roles.roles_page, route_name=ROUTE, context=Root, name="roles",
         request_method="GET", permission="acl.view")
     add(roles.roles_post, route_name=ROUTE, context=Root, name="roles",

@@ -46,7 +46,6 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("POST", MOVEMENTS, {"kind": "issue", "quantity": 0}, 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "issue", "quantity": -3}, 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=1.5), 400, "invalid_request", "quantity"),
-    ("POST", MOVEMENTS, receipt(quantity=1.0), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity="3"), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=True), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=None), 400, "invalid_request", "quantity"),
