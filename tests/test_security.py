@@ -17,6 +17,7 @@ from plinth.viewsecurity import view_name
 EXPECTED_PUBLIC = {
     "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
     "plinth.views.docs", "plinth_auth.views.issue_token", "plinth_admin.views.signin.sign_in",
+    "plinth_admin.views.site.to_console",
 }
 NO_PERMISSION = ("has no permission: give it permission='plugin.permission', permits=..., "
                  "or public=True if anyone may call it")
