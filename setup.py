@@ -16,7 +16,9 @@ setup(
     # are packages too and a wheel carries them.
     packages=find_namespace_packages("platform", include=["plinth", "plinth.*"],
                                      exclude=["*.__pycache__"]),
-    package_data={"plinth": ["static/*", "migrations/*.mako"]},
+    package_data={"plinth": ["static/*", "migrations/*.mako",
+                             # What ``plinth plugin new`` writes.
+                             "plugin_template/**/*.tmpl"]},
     zip_safe=False,
     install_requires=[
         "pyramid>=2.0,<3",

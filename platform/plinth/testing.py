@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from zope.interface import implementer
 
 from . import clock as plinth_clock
-from .cli import cli
+from .cli import cli  # also public: the plinth command, for CliRunner in tests
 from .interfaces import IIdentityProvider, IReadEngine, IWriteEngine
 from .resets import run_test_resets
 from .security import Identity
@@ -282,7 +282,6 @@ def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
     so no other transaction is open while the command's own engine writes.
     """
     from click.testing import CliRunner
-
 
     ini = tmp_path / "plinth-cli.ini"
     url = plinth_settings["sqlalchemy.url"].replace("%", "%%")

@@ -146,10 +146,12 @@ pass_env = click.make_pass_decorator(Environment)
 
 def _add_core_commands() -> None:
     # Commands that work before (or without) loading the -c ini: ``check``
-    # loads the ini it is given.
+    # loads the ini it is given, ``plugin new`` needs none.
     from .check import check
+    from .plugin import plugin
 
     cli.add_command(check)
+    cli.add_command(plugin)
 
 
 _add_core_commands()
