@@ -67,7 +67,7 @@ def test_etag_and_if_match(root: Any) -> None:
     assert root.get("/stock/@@acl").json["entries"] == []
 
 
-@pytest.mark.parametrize("body, field", [
+@pytest.mark.parametrize(("body", "field"), [
     ({"entries": [grant("user:a", "no.such.permission")]}, "entries/0/permission"),
     ({"entries": [grant("alice", "stock.view")]}, "entries/0/principal"),
     ({"entries": [grant("system.Nobody", "stock.view")]}, "entries/0/principal"),

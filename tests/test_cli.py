@@ -59,12 +59,12 @@ def test_users_commands(ini: str) -> None:
                                      input="pi-secret-pass-1\n")
     run(ini, "users", "add", "bad name", "--password-stdin", input="pi-secret-pass-1\n", code=1)
     run(ini, "users", "add", "quinn", "--password-stdin", input="short\n", code=1)
-    assert re.search(r"^pia +active", run(ini, "users", "list"), re.M)
+    assert re.search(r"^pia +active", run(ini, "users", "list"), re.MULTILINE)
     run(ini, "users", "disable", "pia")
-    assert re.search(r"^pia +disabled", run(ini, "users", "list"), re.M)
+    assert re.search(r"^pia +disabled", run(ini, "users", "list"), re.MULTILINE)
     assert json.loads(run(ini, "users", "list", "--json"))[0]["active"] is False
     assert "enabled user pia" in run(ini, "users", "enable", "pia")
-    assert re.search(r"^pia +active", run(ini, "users", "list"), re.M)
+    assert re.search(r"^pia +active", run(ini, "users", "list"), re.MULTILINE)
     run(ini, "users", "disable", "nobody", code=1)
     run(ini, "users", "enable", "nobody", code=1)
 
@@ -209,11 +209,11 @@ def test_tables_by_default_and_json_on_request(ini: str, make_user: Any, testapp
     assert all(line[column:].split()[0].startswith(("group:", "system.", "PRINCIPAL"))
                for line in shown[1:] if len(line) > column)
     roles = run(ini, "roles", "list")
-    assert re.search(r"^stock\.clerk +declared +stock\.issue,stock\.receive", roles, re.M)
+    assert re.search(r"^stock\.clerk +declared +stock\.issue,stock\.receive", roles, re.MULTILINE)
     assert {r["name"] for r in json.loads(run(ini, "roles", "list", "--json"))} >= {
         "stock.clerk", "stock.manager", "reports.reader", "acl.admin"}
     tokens = run(ini, "tokens", "list")
-    assert re.search(r"^[0-9a-f]+ +tom +live", tokens, re.M)
+    assert re.search(r"^[0-9a-f]+ +tom +live", tokens, re.MULTILINE)
     assert json.loads(run(ini, "tokens", "list", "--json", "--user", "tom"))[0]["user"] == "tom"
     assert json.loads(run(ini, "tokens", "list", "--json", "--user", "nobody")) == []
     audit = run(ini, "audit", "--kind", "acl.changed").splitlines()
@@ -269,15 +269,15 @@ def test_grant_and_revoke_dry_run_print_the_flips(ini: str, make_user: Any) -> N
     make_user("wes", "clerks")
     output = run(ini, "acl", "grant", "/locations", "group:clerks", "stock.view", "--dry-run")
     assert output.startswith("dry run: nothing was written")
-    assert re.search(r"^/locations +group:clerks +stock\.view +Deny +Allow", output, re.M)
-    assert re.search(r"^/locations +user:wes +stock\.view +Deny +Allow", output, re.M)
+    assert re.search(r"^/locations +group:clerks +stock\.view +Deny +Allow", output, re.MULTILINE)
+    assert re.search(r"^/locations +user:wes +stock\.view +Deny +Allow", output, re.MULTILINE)
     assert json.loads(run(ini, "acl", "show", "/locations", "--json"))["entries"] == []
     changes = json.loads(run(ini, "acl", "grant", "/locations", "group:clerks", "stock.view",
                              "--dry-run", "--json"))
     assert changes["dry_run"] is True and changes["changes"]
     run(ini, "acl", "grant", "/locations", "group:clerks", "stock.view")
     output = run(ini, "acl", "revoke", "/locations", "group:clerks", "stock.view", "--dry-run")
-    assert re.search(r"^/locations +user:wes +stock\.view +Allow +Deny", output, re.M)
+    assert re.search(r"^/locations +user:wes +stock\.view +Allow +Deny", output, re.MULTILINE)
     assert "no decision would change" in run(ini, "acl", "grant", "/locations",
                                              "group:nobody", "stock.adjust", "--deny",
                                              "--force", "--dry-run")

@@ -59,12 +59,12 @@ def test_untrusted_or_wildcard_proxies_and_tracebacks_are_unsafe(tmp_path: Path)
         "second": "use = egg:waitress#main\ntrusted_proxy = *\nexpose_tracebacks = true\n"})
     findings = check(path, 1)
     assert findings == [
-        "unsafe [proxies] [server:main] has no trusted_proxy: behind nginx every client has "
-        "the proxy's address, so the per-client login limit locks everyone out at once",
-        "unsafe [proxies] [server:second] trusts every proxy (trusted_proxy = *): any client "
-        "can forge its address with X-Forwarded-For",
-        "unsafe [proxies] [server:second] has expose_tracebacks on: errors show code to "
-        "clients"]
+        ("unsafe [proxies] [server:main] has no trusted_proxy: behind nginx every client has "
+        "the proxy's address, so the per-client login limit locks everyone out at once"),
+        ("unsafe [proxies] [server:second] trusts every proxy (trusted_proxy = *): any client "
+        "can forge its address with X-Forwarded-For"),
+        ("unsafe [proxies] [server:second] has expose_tracebacks on: errors show code to "
+        "clients")]
 
 
 def test_no_server_section_is_unsafe(tmp_path: Path) -> None:
@@ -104,9 +104,9 @@ def test_a_secret_in_an_ini_under_version_control_is_unsafe(tmp_path: Path) -> N
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", path.name)
     assert check(path, 1) == [
-        "unsafe [secrets] production.ini is under version control and holds a secret "
+        ("unsafe [secrets] production.ini is under version control and holds a secret "
         "(auth.ratelimit_storage, sqlalchemy.url): keep secrets in the environment "
-        "(PLINTH_DATABASE_URL, PLINTH_A_B_C)"]
+        "(PLINTH_DATABASE_URL, PLINTH_A_B_C)")]
     # the same file without passwords is fine under version control
     write_ini(tmp_path)
     check(path, 0)

@@ -178,7 +178,7 @@ def test_ready_names_plugin_with_pending_migrations(build_app: Any, sign_in: Any
     assert app.get("/ready").status_int == 200
 
 
-@pytest.mark.parametrize("path, error", [
+@pytest.mark.parametrize(("path", "error"), [
     ("/stock?q=%ff", "invalid_url"), ("/stock/%ff", "invalid_url"),
     ("/stock?cursor=%ff%fe", "invalid_url"), ("/stock/A%00B", "invalid_url"),
     ("/stock?q=%00", "invalid_request"), ("/auth/whoami?x=a%00", "invalid_request"),
@@ -188,7 +188,7 @@ def test_unusable_urls_are_400(as_principal: Any, testapp: Any, path: str, error
         assert_error(app.get(path, status=400), 400, error)
 
 
-@pytest.mark.parametrize("body, message", [
+@pytest.mark.parametrize(("body", "message"), [
     (b"[" * 100_000, "nested too deeply"),
     (b'{"username": "a\\ud800", "password": "x"}', "unpaired surrogate"),
     (b'{"username": "a\\u0000", "password": "x"}', "NUL"),

@@ -30,7 +30,7 @@ def test_dotted_module_names_work() -> None:
     assert plugins[-1].module.__name__ == "plinth_example"
 
 
-@pytest.mark.parametrize("plugins, message", [
+@pytest.mark.parametrize(("plugins", "message"), [
     ("nosuch", "unknown plugin 'nosuch'"),
     ("auth nosuch.module", "plugin 'nosuch.module' is not installed"),
     ("example", "plugin 'example' requires plugin 'auth': add 'auth' to plinth.plugins"),

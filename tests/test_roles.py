@@ -79,7 +79,7 @@ def test_superusers_store_roles(root: Any) -> None:
     assert kinds == ["role.saved", "role.saved"]
 
 
-@pytest.mark.parametrize("name, body, status, error", [
+@pytest.mark.parametrize(("name", "body", "status", "error"), [
     ("stock.clerk", {"permissions": ["stock.view"]}, 409, "declared_role"),
     ("counter", {"permissions": ["no.such"]}, 400, "invalid_role"),
     ("counter", {"permissions": ["ALL"]}, 400, "invalid_role"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -80,7 +80,7 @@ WRITERS: dict[str, Writer] = {
 
 
 @pytest.fixture
-def seeded(plinth_registry: Any, clean_database: None) -> Iterator[Any]:
+def seeded(plinth_registry: Any, clean_database: None) -> Any:
     engine = get_service(plinth_registry, IWriteEngine)
     with Session(engine) as db:
         auth.save_user(db, plinth_registry, "kept", auth.Actor("ops"),
@@ -89,7 +89,7 @@ def seeded(plinth_registry: Any, clean_database: None) -> Iterator[Any]:
                        password="a-chief-passphrase", groups=["admins"])
         roles.save_role(db, plinth_registry, "spare", ["stock.view"], "Spare", "ops")
         db.commit()
-    yield engine
+    return engine
 
 
 def wait_for_lock_wait(engine: Any, pid: int) -> None:

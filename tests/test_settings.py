@@ -67,5 +67,5 @@ def test_bad_setting_stops_start_up_with_one_line() -> None:
 def test_converters() -> None:
     assert word_list("auth stock\nreporting") == ["auth", "stock", "reporting"]
     assert to_bool("yes") is True
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected true or false"):
         to_bool("maybe")

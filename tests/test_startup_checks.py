@@ -55,9 +55,10 @@ def test_an_undeclared_permission_stops_start_up(
 
 def test_an_invalid_body_schema_stops_start_up(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    line = exit_line(tmp_path, monkeypatch, 'permission="shelves.manage", body_schema='
-                     '{"type": "object", "properties": {"height": {"type": "integr"}}}')
+    line = exit_line(tmp_path, monkeypatch, (
+        'permission="shelves.manage", body_schema='
+        '{"type": "object", "properties": {"height": {"type": "integr"}}}'))
     assert line.startswith("plinth: view plinth_startup_")
-    assert ".shelves has a body_schema that is not valid JSON Schema " \
-           "(at properties/height/type): " in line
+    assert (".shelves has a body_schema that is not valid JSON Schema "
+            "(at properties/height/type): ") in line
     assert "'integr'" in line

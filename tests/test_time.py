@@ -26,7 +26,7 @@ def moments(plinth_engine: Any) -> Any:
 
 def test_moments_come_back_aware_in_utc_on_either_database(moments: Any) -> None:
     tokyo = datetime(2024, 2, 29, 9, 30, tzinfo=timezone(timedelta(hours=9)))
-    naive = datetime(2024, 2, 29, 0, 30)  # taken as UTC
+    naive = datetime(2024, 2, 29, 0, 30)  # noqa: DTZ001 - naive on purpose: taken as UTC
     with moments.begin() as connection:
         connection.execute(insert(MOMENTS), [{"id": 1, "at": tokyo}, {"id": 2, "at": naive},
                                              {"id": 3, "at": None}])

@@ -44,7 +44,7 @@ class FailsToCommit:
     def tpc_abort(self, txn: Any) -> None:
         pass
 
-    def sortKey(self) -> str:  # the transaction package names it so
+    def sortKey(self) -> str:  # noqa: N802 - the transaction package names it so
         return "fails-to-commit"
 
 

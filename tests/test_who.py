@@ -157,7 +157,7 @@ def test_who_is_paginated(root: Any, make_user: Any) -> None:
     assert second.json["users"] == ["u3"] and second.json["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query, error", [
+@pytest.mark.parametrize(("query", "error"), [
     ("", "invalid_request"),
     ("?permission=no.such", "invalid_request"),
     ("?permission=stock.view&limit=0", "invalid_request"),

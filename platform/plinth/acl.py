@@ -133,12 +133,11 @@ def default_entries(resource: Any, path: str) -> list[Entry]:
     if callable(acl):
         acl = acl()
     entries = []
-    for index, (action, principal, permissions) in enumerate(acl):
-        if isinstance(permissions, str) or permissions is ALL_PERMISSIONS:
-            permissions = [permissions]
-        for permission in permissions:
-            entries.append(Entry(path, index, action, principal,
-                                 normalize_permission(permission), "default"))
+    for index, (action, principal, declared) in enumerate(acl):
+        single = isinstance(declared, str) or declared is ALL_PERMISSIONS
+        entries.extend(Entry(path, index, action, principal, normalize_permission(permission),
+                             "default")
+                       for permission in ([declared] if single else declared))
     return entries
 
 

@@ -128,8 +128,9 @@ def check_debug(context: DeployContext) -> Iterable[str]:
 
 def tracked_by_git(path: Path) -> bool:
     try:
-        result = subprocess.run(["git", "ls-files", "--error-unmatch", path.name],
-                                cwd=path.parent, capture_output=True, timeout=10)
+        # git from PATH, as the operator runs it; its exit status is the answer.
+        result = subprocess.run(["git", "ls-files", "--error-unmatch", path.name],  # noqa: S607
+                                cwd=path.parent, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return result.returncode == 0
@@ -138,16 +139,17 @@ def tracked_by_git(path: Path) -> bool:
 def secrets_in(section: dict[str, str]) -> list[str]:
     """The keys of ``section`` whose value holds a secret."""
     found = []
-    for key, value in section.items():
-        value = value.strip()
+    for key, raw in section.items():
+        value = raw.strip()
         if not value:
             continue
         if "://" in value:
             try:
-                if make_url(value).password:
-                    found.append(key)
-            except Exception:  # noqa: BLE001 - not a database URL: no password in it
+                url = make_url(value)
+            except Exception:  # noqa: BLE001, S112 - not a database URL: no password in it
                 continue
+            if url.password:
+                found.append(key)
         elif any(word in key.lower() for word in SECRET_WORDS):
             found.append(key)
     return found

@@ -60,9 +60,7 @@ def preview(db: Session, registry: Any, resource: Any, entries: list[dict[str, s
     path = path_of(resource)
     before_cache: dict[str, Any] = {}
     old_inherit, _ = load_stored(db, [path]).get(path, (True, []))
-    reached = [resource]
-    for descendant in _stored_descendants(db, resource, path):
-        reached.append(descendant)
+    reached = [resource, *_stored_descendants(db, resource, path)]
     before = {path_of(r): lineage_acls(r, db, before_cache) for r in reached}
     after_cache = dict(before_cache)
     after_cache[path] = (old_inherit if inherit is None else inherit,

@@ -213,7 +213,9 @@ def last_resort_view(context: Exception, request: Request) -> Response:
         # client sees that attempt's response.
         log.info("retrying request %s after %s", request_id, type(context).__name__)
     else:
-        log.exception("unhandled error in request %s", request_id)
+        # An exception view runs after the except block: the traceback is
+        # the context's, passed explicitly.
+        log.error("unhandled error in request %s", request_id, exc_info=context)
     return json_error_response(
         request, 500, "internal_error",
         "an unexpected error occurred; quote the request id when reporting it",

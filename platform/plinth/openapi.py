@@ -145,7 +145,7 @@ def _server_rules(schema: Any, registry: Any) -> None:
             and "pattern" not in schema and "enum" not in schema and "format" not in schema:
         schema["pattern"] = NO_NUL
     for key, value in schema.items():
-        if key in ("properties",) and isinstance(value, dict):
+        if key == "properties" and isinstance(value, dict):
             for sub in value.values():
                 _server_rules(sub, registry)
         elif key in ("items", "not", "oneOf", "anyOf", "allOf", "additionalProperties"):

@@ -57,7 +57,7 @@ def disabled_locations(registry: Any) -> dict[str, str]:
             continue
         try:
             module = entry_point.load()
-        except Exception:  # noqa: BLE001 - a broken plugin we do not use
+        except Exception:  # noqa: BLE001, S112 - a broken plugin we do not use
             continue
         folder = files(module.__name__).joinpath("migrations", "versions")
         if folder.is_dir():

@@ -85,7 +85,7 @@ def empty_tables(engine: Any) -> None:
                 "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
-                connection.execute(text(f'DELETE FROM "{table}"'))
+                connection.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - the metadata's names
 
 
 def acl_entry(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
@@ -290,7 +290,7 @@ def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
     ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = {plugins}\n"
                    f"sqlalchemy.url = {url}\n")
 
-    def run(*args: str, input: str | None = None) -> Any:
+    def run(*args: str, input: str | None = None) -> Any:  # noqa: A002 - CliRunner's name
         return CliRunner().invoke(cli, ["-c", str(ini), *args], input=input,
                                   catch_exceptions=False)
 

@@ -169,7 +169,7 @@ def save_user(
     db.flush()
     after = user_dict(user)
     if password is not None:
-        after["password"] = "changed"
+        after["password"] = "changed"  # noqa: S105 - the audit says that, never the value
     registry.notify(events.UserChanged(db, actor.name, actor.request_id, user=name,
                                        before=before, after=after))
     if password is not None or active is False:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-PASSWORD = "correct-horse-battery-staple"
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - the test users' password
 
 
 @pytest.fixture

@@ -23,17 +23,17 @@ _ready = False
 
 def _matplotlib() -> Any:
     global _ready
-    import matplotlib
+    import matplotlib as mpl
 
     with _setup_lock:
         if not _ready:
             # Agg: no display, no GUI toolkit; text stays text in the SVG
             # (smaller, selectable) and the output is reproducible.
-            matplotlib.use("Agg")
-            matplotlib.rcParams["svg.fonttype"] = "none"
-            matplotlib.rcParams["svg.hashsalt"] = "plinth"
+            mpl.use("Agg")
+            mpl.rcParams["svg.fonttype"] = "none"
+            mpl.rcParams["svg.hashsalt"] = "plinth"
             _ready = True
-    return matplotlib
+    return mpl
 
 
 def label(value: Any) -> str:
@@ -79,8 +79,9 @@ def _is_time(values: Sequence[Any]) -> bool:
 
 
 def _as_datetime(value: date) -> datetime:
-    return value if isinstance(value, datetime) else datetime(value.year, value.month,
-                                                              value.day)
+    # A calendar day on the chart's axis: no time zone to speak of.
+    return value if isinstance(value, datetime) else datetime(  # noqa: DTZ001
+        value.year, value.month, value.day)
 
 
 PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4}

@@ -32,8 +32,8 @@ def list_reports(context: ReportsContainer, request: Request) -> dict[str, Any]:
 
 
 def _format(request: Request, resource: ReportResource) -> str:
-    # Fix: a repeated format (format=csv&format=json) silently took the last
-    # value; like every other parameter given twice, it is a 400 now.
+    # A repeated format (format=csv&format=json) is a 400, like every other
+    # parameter given twice: taking either value would be a guess.
     given = [value for value in request.GET.getall("format") if value != ""]
     if len(given) > 1:
         raise query_error("format", "given twice", "query parameter 'format' given twice")

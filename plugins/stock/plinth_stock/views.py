@@ -119,7 +119,7 @@ def get_item(context: ItemResource, request: Request) -> Response:
 
 def put_item(context: ItemResource, request: Request) -> Response:
     db = request.db
-    current = services.get_item(db, context.sku, for_update=True)  # Fix: locked, see there
+    current = services.get_item(db, context.sku, for_update=True)  # locked: see get_item
     check_if_match(request, services.item_etag(current.version) if current else None)
     with stock_errors():
         item, created = services.put_item(db, context.sku, request.validated)
@@ -177,7 +177,7 @@ def get_location(context: LocationResource, request: Request) -> Response:
 
 def put_location(context: LocationResource, request: Request) -> Response:
     db = request.db
-    current = services.get_location(db, context.code, for_update=True)  # Fix: locked
+    current = services.get_location(db, context.code, for_update=True)  # locked: see get_item
     check_if_match(request, services.location_etag(current.version) if current else None)
     location, created = services.put_location(db, context.code, request.validated["name"])
     return json_response(services.location_dict(location), 201 if created else 200,

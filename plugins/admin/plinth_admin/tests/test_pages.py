@@ -227,8 +227,8 @@ def test_the_preview_shows_what_flips_and_writes_nothing(stocked: Any, testapp: 
         status=200)
     flips = preview.text.split('id="preview"')[1].split("</table>")[0]
     # the group, and rita through it, at WH1 and at the level below it
-    for row in ("<td>group:receivers</td><td>stock.receive</td><td>/locations/WH1</td>"
-                "<td>Deny</td><td>Allow</td>",
+    for row in (("<td>group:receivers</td><td>stock.receive</td><td>/locations/WH1</td>"
+                "<td>Deny</td><td>Allow</td>"),
                 "<td>user:rita</td><td>stock.receive</td><td>/locations/WH1</td>"):
         assert row in flips
     assert "user:root" not in flips  # a superuser never flips

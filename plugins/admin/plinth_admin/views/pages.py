@@ -44,9 +44,8 @@ def page_permits(context: Any, request: Request) -> list[tuple[str, Any]]:
 
 
 def breadcrumbs(request: Request, context: Any) -> list[dict[str, str]]:
-    crumbs = [{"name": r.__name__ or "Root", "url": admin_path(request, r)}
+    return [{"name": r.__name__ or "Root", "url": admin_path(request, r)}
               for r in reversed(list(lineage(context)))]
-    return crumbs
 
 
 def _viewable(request: Request, children: list[Any]) -> list[Any]:

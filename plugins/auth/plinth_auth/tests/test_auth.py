@@ -88,7 +88,7 @@ def test_unknown_user_costs_a_hash_too(testapp: Any, make_user: Any,
     assert len(verified) == 2 and verified[0] == verified[1]
 
 
-@pytest.mark.parametrize("body, field", [
+@pytest.mark.parametrize(("body", "field"), [
     ({"username": "alice"}, "password"),
     ({"password": "x"}, "username"),
     ({"username": "alice", "password": "x", "extra": 1}, "extra"),
@@ -261,7 +261,7 @@ def test_non_admin_gets_403_on_user_administration(testapp: Any, make_user: Any,
     testapp.get("/auth/users/nobody", status=401)
 
 
-@pytest.mark.parametrize("body, code", [
+@pytest.mark.parametrize(("body", "code"), [
     ({"password": "short"}, "weak_password"),
     ({"password": "password123"}, "weak_password"),
     ({"password": "x" * 1025}, "weak_password"),

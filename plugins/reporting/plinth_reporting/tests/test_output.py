@@ -23,8 +23,7 @@ def statement() -> Any:
     selects = [select(literal(cell, String()).label("text"), literal(n, BigInteger()).label("n"),
                       literal(position, Integer()).label("position"))
                for position, (cell, n, _) in enumerate(FORMULA_ROWS)]
-    rows = union_all(*selects).subquery("rows")
-    return rows
+    return union_all(*selects).subquery("rows")
 
 
 class PythonCsv(CsvStream):

@@ -182,7 +182,7 @@ BAD_DECLARATIONS = [
 ]
 
 
-@pytest.mark.parametrize("changes, message", BAD_DECLARATIONS)
+@pytest.mark.parametrize(("changes", "message"), BAD_DECLARATIONS)
 def test_bad_declarations_stop_start_up_naming_the_report(changes: dict[str, Any],
                                                           message: str) -> None:
     config = configurator()

@@ -40,7 +40,7 @@ def without(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 # (method, url, body, status, error code or None, the field named in details or None)
 JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
-    # movements: quantities
+    # Quantities of movements
     ("POST", MOVEMENTS, receipt(quantity=0), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=-1), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "issue", "quantity": 0}, 400, "invalid_request", "quantity"),
@@ -54,7 +54,7 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("POST", MOVEMENTS, receipt(quantity=HUGE), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "issue", "quantity": HUGE}, 400, "invalid_request",
      "quantity"),
-    # movements: adjustments
+    # Adjustments
     ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 0, "reason": "count"}, 400,
      "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": -2}, 400, "invalid_request",
@@ -69,7 +69,7 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
      "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 1.5, "reason": "count"}, 400,
      "invalid_request", "quantity"),
-    # movements: fields and kinds
+    # Fields and kinds of movements
     ("POST", MOVEMENTS, receipt(colour="red"), 400, "invalid_request", "colour"),
     ("POST", MOVEMENTS, {"quantity": 1}, 400, "invalid_request", "kind"),
     ("POST", MOVEMENTS, {"kind": "receipt"}, 400, "invalid_request", "quantity"),
@@ -222,7 +222,7 @@ def _id(case: tuple[Any, ...]) -> str:
     return f"{method} {url[:40]} {json.dumps(body)[:60]} -> {status}"
 
 
-@pytest.mark.parametrize("method, url, body, status, error, field", JSON_CASES,
+@pytest.mark.parametrize(("method", "url", "body", "status", "error", "field"), JSON_CASES,
                          ids=[_id(c) for c in JSON_CASES])
 def test_bad_json_request(boss: Any, plinth_engine: Any, world: Any, method: str, url: str,
                           body: Any, status: int, error: str | None,
@@ -238,7 +238,7 @@ def test_bad_json_request(boss: Any, plinth_engine: Any, world: Any, method: str
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "application/xml", None])
 def test_wrong_content_type_is_415(boss: Any, plinth_engine: Any, world: Any, method: str,
@@ -250,7 +250,7 @@ def test_wrong_content_type_is_415(boss: Any, plinth_engine: Any, world: Any, me
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
 @pytest.mark.parametrize("raw", [b"{", b"{'kind': 'receipt'}", b"", b"\xff\xfe{}",
                                  b'{"quantity": 1,}', b"NaN"])
 def test_invalid_json_is_400(boss: Any, plinth_engine: Any, world: Any, method: str,
@@ -261,7 +261,7 @@ def test_invalid_json_is_400(boss: Any, plinth_engine: Any, world: Any, method: 
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
 def test_body_too_large_is_413(boss: Any, plinth_engine: Any, world: Any, method: str,
                                url: str) -> None:
     body = dict(VALID[url])

@@ -106,25 +106,25 @@ def test_import_items_then_counts(plinth_cli: Any, boss: Any, tmp_path: Path) ->
     assert plinth_cli("stock", "verify").exit_code == 0
 
 
-@pytest.mark.parametrize("name, content, bad_lines", [
-    ("items.csv", "sku,name,reorder_point,unit_cost\n"
+@pytest.mark.parametrize(("name", "content", "bad_lines"), [
+    ("items.csv", ("sku,name,reorder_point,unit_cost\n"
                   "A-1,Fine,1,1.00\n"
                   "bad sku,Bad code,1,1\n"
                   "C-3,,1,1\n"
                   "D-4,Bad cost,1,1.23456\n"
-                  "E-5,Bad point,-3,1\n", [3, 4, 5, 6]),
-    ("counts.csv", "location,sku,quantity\n"
+                  "E-5,Bad point,-3,1\n"), [3, 4, 5, 6]),
+    ("counts.csv", ("location,sku,quantity\n"
                    "WH1,A-1,5\n"
                    "WH1,A-1,-1\n"
                    "WH1,A-1,1.5\n"
                    "WH1,A-1,lots\n"
-                   "W H,A-1,1\n", [3, 4, 5, 6]),
-    ("short.csv", "location,sku,quantity\n"
+                   "W H,A-1,1\n"), [3, 4, 5, 6]),
+    ("short.csv", ("location,sku,quantity\n"
                   "WH1,A-1,5\n"
-                  "WH1,A-1\n", [3]),
-    ("short-items.csv", "sku,name,unit_cost\n"
+                  "WH1,A-1\n"), [3]),
+    ("short-items.csv", ("sku,name,unit_cost\n"
                         "A-1,Fine,1\n"
-                        "B-2\n", [3]),
+                        "B-2\n"), [3]),
 ])
 def test_import_refuses_bad_rows_and_changes_nothing(
         plinth_cli: Any, boss: Any, plinth_engine: Any, tmp_path: Path, name: str,

@@ -50,7 +50,7 @@ def test_receive_granted_at_one_location_only(testapp: Any, boss: Any, two_wareh
     assert level(boss, "A-1", "WH2")["on_hand"] == 10
 
 
-@pytest.mark.parametrize("permission, kind, quantity, extra", [
+@pytest.mark.parametrize(("permission", "kind", "quantity", "extra"), [
     ("stock.receive", "receipt", 2, {}),
     ("stock.issue", "issue", 2, {}),
     ("stock.adjust", "adjustment", -2, {"reason": "damaged"}),

@@ -836,7 +836,7 @@ BAD: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("name, query, field_name", BAD,
+@pytest.mark.parametrize(("name", "query", "field_name"), BAD,
                          ids=[f"{n}?{q[:40]}" for n, q, _ in BAD])
 def test_bad_parameters_are_400_naming_the_field(boss: Any, name: str, query: str,
                                                  field_name: str) -> None:

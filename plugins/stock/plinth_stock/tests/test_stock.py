@@ -69,7 +69,7 @@ def test_put_item_if_match(boss: Any, plinth_engine: Any) -> None:
     boss.get("/stock/NEW-1", status=404)
 
 
-@pytest.mark.parametrize("sent, stored", [
+@pytest.mark.parametrize(("sent", "stored"), [
     ("12.5", "12.5000"),
     (12.5, "12.5000"),
     ("0.0001", "0.0001"),
@@ -280,7 +280,7 @@ def test_receipt_issue_adjustment(boss: Any) -> None:
     assert move(boss, "WH1", "A-1", "issue", 7).json["level"]["on_hand"] == 0
 
 
-@pytest.mark.parametrize("kind, quantity, extra", [
+@pytest.mark.parametrize(("kind", "quantity", "extra"), [
     ("issue", 11, {}),
     ("issue", 8, {}),  # 10 on hand, but 3 are reserved
     ("adjustment", -8, {"reason": "count"}),
@@ -410,7 +410,7 @@ def test_release_frees_the_reservation(boss: Any) -> None:
     assert boss.get(f"/reservations/{rid}").json["status"] == "released"
 
 
-@pytest.mark.parametrize("first, second", [("confirm", "confirm"), ("confirm", "release"),
+@pytest.mark.parametrize(("first", "second"), [("confirm", "confirm"), ("confirm", "release"),
                                            ("release", "release"), ("release", "confirm")])
 def test_finished_reservation_cannot_be_finished_again(boss: Any, plinth_engine: Any,
                                                        first: str, second: str) -> None:
@@ -543,7 +543,7 @@ def test_transfer_to_the_same_location_is_400(boss: Any, plinth_engine: Any) -> 
     assert snapshot(plinth_engine) == before
 
 
-@pytest.mark.parametrize("url, body", [
+@pytest.mark.parametrize(("url", "body"), [
     ("/stock/A-1/transfers", {"from": "WH1", "to": "NOPE", "quantity": 1}),
     ("/stock/A-1/transfers", {"from": "NOPE", "to": "WH1", "quantity": 1}),
     ("/stock/NOPE-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1}),
