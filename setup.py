@@ -14,8 +14,9 @@ setup(
     package_dir={"": "platform"},
     # Namespace packages, so that the folders of migrations and static files
     # are packages too and a wheel carries them.
-    packages=find_namespace_packages("platform", include=["plinth", "plinth.*"],
-                                     exclude=["*.__pycache__"]),
+    packages=find_namespace_packages(
+        "platform", include=["plinth", "plinth.*"], exclude=["*.__pycache__"]
+    ),
     package_data={"plinth": ["static/*", "migrations/*.mako"]},
     zip_safe=False,
     install_requires=[

@@ -43,8 +43,11 @@ def start_server() -> Iterator[Any]:
 
     def start(drain_timeout: float) -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
-        process = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(drain_timeout)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(port), str(drain_timeout)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         processes.append(process)
         deadline = time.monotonic() + 20
         while True:

@@ -23,8 +23,9 @@ def test_env_name() -> None:
 
 def test_environment_overrides_ini() -> None:
     settings = {"auth.token_ttl": "60", "sqlalchemy.url": "sqlite://"}
-    result = apply_environment(settings, {"PLINTH_AUTH_TOKEN_TTL": "120",
-                                          "PLINTH_DATABASE_URL": "postgresql+psycopg:///x"})
+    result = apply_environment(
+        settings, {"PLINTH_AUTH_TOKEN_TTL": "120", "PLINTH_DATABASE_URL": "postgresql+psycopg:///x"}
+    )
     assert result["auth.token_ttl"] == "120"
     assert result["sqlalchemy.url"] == "postgresql+psycopg:///x"
     assert settings["auth.token_ttl"] == "60"  # the input is left alone

@@ -51,8 +51,9 @@ class FailsToCommit:
 def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> None:
     from plinth import make_configurator, schema
 
-    config = make_configurator({"sqlalchemy.url": f"sqlite:///{tmp_path / 'tx.sqlite'}",
-                                "plinth.plugins": ""})
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'tx.sqlite'}", "plinth.plugins": ""}
+    )
 
     def failing(request: Any) -> dict[str, str]:
         request.tm.get().join(FailsToCommit())
