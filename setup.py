@@ -14,11 +14,17 @@ setup(
     package_dir={"": "platform"},
     # Namespace packages, so that the folders of migrations and static files
     # are packages too and a wheel carries them.
-    packages=find_namespace_packages("platform", include=["plinth", "plinth.*"],
-                                     exclude=["*.__pycache__"]),
-    package_data={"plinth": ["static/*", "migrations/*.mako",
-                             # What ``plinth plugin new`` writes.
-                             "plugin_template/**/*.tmpl"]},
+    packages=find_namespace_packages(
+        "platform", include=["plinth", "plinth.*"], exclude=["*.__pycache__"]
+    ),
+    package_data={
+        "plinth": [
+            "static/*",
+            "migrations/*.mako",
+            # What ``plinth plugin new`` writes.
+            "plugin_template/**/*.tmpl",
+        ]
+    },
     zip_safe=False,
     install_requires=[
         "pyramid>=2.0,<3",

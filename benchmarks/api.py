@@ -43,6 +43,7 @@ def free_port() -> int:
 
 # Servers -------------------------------------------------------------------
 
+
 def hello_app() -> Any:
     from pyramid.config import Configurator
 
@@ -72,8 +73,9 @@ def naive_app(url: str) -> Any:
         return session
 
     def item(request: Any) -> dict[str, Any]:
-        row = request.db.execute(select(Item).where(Item.sku == request.matchdict["sku"])
-                                 ).scalar_one()
+        row = request.db.execute(
+            select(Item).where(Item.sku == request.matchdict["sku"])
+        ).scalar_one()
         return {"sku": row.sku, "name": row.name, "reorder_point": row.reorder_point}
 
     with Configurator(settings={"tm.manager_hook": "pyramid_tm.explicit_manager"}) as config:
@@ -103,8 +105,11 @@ def serve(kind: str, port: int, url: str) -> None:
 
 def start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "serve", kind, str(port), url],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "serve", kind, str(port), url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -117,6 +122,7 @@ def start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
 
 
 # Load ----------------------------------------------------------------------
+
 
 def worker(args: tuple[list[int], str, dict[str, str], float, int]) -> list[float]:
     """One connection per thread; returns the latencies of successful requests."""
@@ -154,8 +160,9 @@ def worker(args: tuple[list[int], str, dict[str, str], float, int]) -> list[floa
     return latencies
 
 
-def measure(ports: list[int], path: str, headers: dict[str, str], seconds: float,
-            concurrency: int) -> dict[str, float]:
+def measure(
+    ports: list[int], path: str, headers: dict[str, str], seconds: float, concurrency: int
+) -> dict[str, float]:
     workers = min(4, concurrency)
     per_worker = max(1, concurrency // workers)
     # warm up
@@ -172,6 +179,7 @@ def measure(ports: list[int], path: str, headers: dict[str, str], seconds: float
 
 
 # Set-up --------------------------------------------------------------------
+
 
 def prepare(url: str) -> str:
     """Migrate, load the demo data and an admin; return a bearer token."""
@@ -194,23 +202,30 @@ def prepare(url: str) -> str:
         created = user is None
         if user is None:
             # Not a superuser: the stored ACL is read and decides.
-            user, _ = auth.save_user(db, registry, "bench", auth.Actor("benchmark"),
-                                     password="load-test-password-7", groups=["readers"])
+            user, _ = auth.save_user(
+                db,
+                registry,
+                "bench",
+                auth.Actor("benchmark"),
+                password="load-test-password-7",
+                groups=["readers"],
+            )
         _, secret = auth.issue_token(db, registry, user, 3600, auth.Actor("benchmark"))
     if created:
-        for path, permission in (("/stock", "stock.view"), ("/locations", "stock.view"),
-                                 ("/locations", "stock.receive"),
-                                 ("/locations", "stock.reserve")):
-            result = CliRunner().invoke(acl_grant, [path, "group:readers", permission],
-                                        obj=env)
+        for path, permission in (
+            ("/stock", "stock.view"),
+            ("/locations", "stock.view"),
+            ("/locations", "stock.receive"),
+            ("/locations", "stock.reserve"),
+        ):
+            result = CliRunner().invoke(acl_grant, [path, "group:readers", permission], obj=env)
             assert result.exit_code == 0, result.output
     return secret
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url",
-                        default=f"sqlite:///{ROOT / 'var' / 'bench-api.sqlite'}")
+    parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'var' / 'bench-api.sqlite'}")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -218,30 +233,42 @@ def main() -> None:
     token = prepare(args.database_url)
     auth_header = {"Authorization": f"Bearer {token}"}
     results: dict[str, dict[str, float]] = {}
-    plan = [("hello", "hello", "/hello", {}, 1), ("naive", "naive", "/item/A-1", {}, 1),
-            ("plinth", "plinth", "/stock/A-1", auth_header, 1),
-            ("plinth x2", "plinth", "/stock/A-1", auth_header, 2)]
+    plan = [
+        ("hello", "hello", "/hello", {}, 1),
+        ("naive", "naive", "/item/A-1", {}, 1),
+        ("plinth", "plinth", "/stock/A-1", auth_header, 1),
+        ("plinth x2", "plinth", "/stock/A-1", auth_header, 2),
+    ]
     for label, kind, path, headers, processes in plan:
         servers = [start(kind, args.database_url) for _ in range(processes)]
         try:
-            results[label] = measure([port for _, port in servers], path, headers,
-                                     args.seconds, args.concurrency)
+            results[label] = measure(
+                [port for _, port in servers], path, headers, args.seconds, args.concurrency
+            )
         finally:
             for process, _ in servers:
                 process.terminate()
                 process.wait()
         row = results[label]
-        print(f"{label:10} {row['rps']:8.0f} req/s   p50 {row['p50_ms']:6.1f} ms   "
-              f"p99 {row['p99_ms']:6.1f} ms", flush=True)
+        print(
+            f"{label:10} {row['rps']:8.0f} req/s   p50 {row['p50_ms']:6.1f} ms   "
+            f"p99 {row['p99_ms']:6.1f} ms",
+            flush=True,
+        )
     plinth, naive = results["plinth"], results["naive"]
-    print(json.dumps({
-        "database": args.database_url.split(":")[0],
-        "concurrency": args.concurrency,
-        "plinth_vs_naive": round(plinth["rps"] / naive["rps"], 2),
-        "plinth_vs_hello": round(plinth["rps"] / results["hello"]["rps"], 2),
-        "two_processes_vs_one": round(results["plinth x2"]["rps"] / plinth["rps"], 2),
-        "plinth_p99_ms": round(plinth["p99_ms"], 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "database": args.database_url.split(":")[0],
+                "concurrency": args.concurrency,
+                "plinth_vs_naive": round(plinth["rps"] / naive["rps"], 2),
+                "plinth_vs_hello": round(plinth["rps"] / results["hello"]["rps"], 2),
+                "two_processes_vs_one": round(results["plinth x2"]["rps"] / plinth["rps"], 2),
+                "plinth_p99_ms": round(plinth["p99_ms"], 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,22 +50,30 @@ waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, ident=No
 
 # Data -------------------------------------------------------------------------------
 
+
 def run_cli(ini: Path, *args: str, stdin: str | None = None) -> None:
     plinth = Path(sys.executable).with_name("plinth")
     command = [str(plinth)] if plinth.exists() else [sys.executable, "-m", "plinth.cli"]
-    subprocess.run([*command, "-c", str(ini), *args], input=stdin, text=True, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*command, "-c", str(ini), *args],
+        input=stdin,
+        text=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def write_ini(path: Path, url: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("[app:main]\nuse = egg:plinth\n"
-                    f"plinth.plugins = {PLUGINS}\nsqlalchemy.url = {url}\n"
-                    "[loggers]\nkeys = root\n[handlers]\nkeys = console\n"
-                    "[formatters]\nkeys = generic\n[logger_root]\nlevel = WARN\n"
-                    "handlers = console\n[handler_console]\nclass = StreamHandler\n"
-                    "args = (sys.stderr,)\nformatter = generic\n[formatter_generic]\n"
-                    "format = %(levelname)s %(message)s\n")
+    path.write_text(
+        "[app:main]\nuse = egg:plinth\n"
+        f"plinth.plugins = {PLUGINS}\nsqlalchemy.url = {url}\n"
+        "[loggers]\nkeys = root\n[handlers]\nkeys = console\n"
+        "[formatters]\nkeys = generic\n[logger_root]\nlevel = WARN\n"
+        "handlers = console\n[handler_console]\nclass = StreamHandler\n"
+        "args = (sys.stderr,)\nformatter = generic\n[formatter_generic]\n"
+        "format = %(levelname)s %(message)s\n"
+    )
 
 
 def reset_database(url: str) -> None:
@@ -101,8 +109,10 @@ def series(dialect: str, count: int) -> str:
     """A FROM clause of integers n = 0 .. count-1."""
     if dialect == "postgresql":
         return f"generate_series(0, {count - 1}) AS s(n)"
-    return (f"(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s "
-            f"WHERE n < {count - 1}) SELECT n FROM s) AS s")
+    return (
+        f"(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s "
+        f"WHERE n < {count - 1}) SELECT n FROM s) AS s"
+    )
 
 
 def load(url: str, items: int, movements: int) -> dict[str, float]:
@@ -130,8 +140,10 @@ def load(url: str, items: int, movements: int) -> dict[str, float]:
             return f"({expr})::text"
     else:
         # SQLAlchemy's own storage format, so that its comparisons hold.
-        stamp = (f"(strftime('%Y-%m-%d %H:%M:%S', {start.timestamp()} + n * {step}, "
-                 f"'unixepoch') || '.000000')")
+        stamp = (
+            f"(strftime('%Y-%m-%d %H:%M:%S', {start.timestamp()} + n * {step}, "
+            f"'unixepoch') || '.000000')"
+        )
         now = f"'{now_text}.000000'"
         later = "strftime('%Y-%m-%d %H:%M:%S', 'now', '+30 days') || '.000000'"
         sku = "'SKU-' || printf('%07d', n)"
@@ -139,43 +151,66 @@ def load(url: str, items: int, movements: int) -> dict[str, float]:
 
         def text_of(expr: str) -> str:
             return f"CAST({expr} AS TEXT)"
+
     level = f"(n % {levels})"
-    quantity = (f"CASE WHEN n < {levels} THEN {first} WHEN n % 3 = 0 THEN -((n % 7) + 1) "
-                f"ELSE (n % 11) + 1 END")
-    kind = (f"CASE WHEN n < {levels} THEN 'receipt' WHEN n % 15 = 0 THEN 'adjustment' "
-            f"WHEN n % 3 = 0 THEN 'issue' ELSE 'receipt' END")
+    quantity = (
+        f"CASE WHEN n < {levels} THEN {first} WHEN n % 3 = 0 THEN -((n % 7) + 1) "
+        f"ELSE (n % 11) + 1 END"
+    )
+    kind = (
+        f"CASE WHEN n < {levels} THEN 'receipt' WHEN n % 15 = 0 THEN 'adjustment' "
+        f"WHEN n % 3 = 0 THEN 'issue' ELSE 'receipt' END"
+    )
     steps = [
-        ("locations", f"""
+        (
+            "locations",
+            f"""
             INSERT INTO stock_locations (id, code, name, version, created_at, updated_at)
-            SELECT n + 1, 'L' || {text_of('n')}, 'Location ' || {text_of('n')}, 1, {now}, {now}
-            FROM {series(dialect, LOCATIONS)}"""),
-        ("items", f"""
+            SELECT n + 1, 'L' || {text_of("n")}, 'Location ' || {text_of("n")}, 1, {now}, {now}
+            FROM {series(dialect, LOCATIONS)}""",
+        ),
+        (
+            "items",
+            f"""
             INSERT INTO stock_items (id, sku, name, unit, reorder_point, unit_cost, active,
                                      version, created_at, updated_at)
-            SELECT n + 1, {sku}, 'Item ' || {text_of('n')}, 'each', (n % 100) * 10,
-                   ((n % 1000) + 5) / 100.0, {'TRUE' if dialect == 'postgresql' else 1},
+            SELECT n + 1, {sku}, 'Item ' || {text_of("n")}, 'each', (n % 100) * 10,
+                   ((n % 1000) + 5) / 100.0, {"TRUE" if dialect == "postgresql" else 1},
                    1, {now}, {now}
-            FROM {series(dialect, items)}"""),
-        ("movements", f"""
+            FROM {series(dialect, items)}""",
+        ),
+        (
+            "movements",
+            f"""
             INSERT INTO stock_movements (id, item_id, location_id, kind, quantity, reason,
                                          reference, actor, created_at)
             SELECT n + 1, {level} % {items} + 1, {level} / {items} + 1, {kind}, {quantity},
                    CASE WHEN n >= {levels} AND n % 15 = 0 THEN 'count' END,
-                   CASE WHEN n % 3 = 0 THEN 'SO-' ELSE 'PO-' END || {text_of('n % 5000')},
+                   CASE WHEN n % 3 = 0 THEN 'SO-' ELSE 'PO-' END || {text_of("n % 5000")},
                    'bench', {stamp}
-            FROM {series(dialect, movements)}"""),
-        ("levels", """
+            FROM {series(dialect, movements)}""",
+        ),
+        (
+            "levels",
+            """
             INSERT INTO stock_levels (item_id, location_id, on_hand, reserved)
             SELECT item_id, location_id, SUM(quantity), 0 FROM stock_movements
-            GROUP BY item_id, location_id"""),
-        ("reservations", f"""
+            GROUP BY item_id, location_id""",
+        ),
+        (
+            "reservations",
+            f"""
             INSERT INTO stock_reservations (id, item_id, location_id, quantity, reference,
                                             status, actor, expires_at, created_at, updated_at)
             SELECT {rid}, item_id, location_id, 1, 'bench', 'active', 'bench', {later},
                    {now}, {now}
-            FROM stock_levels WHERE id % 100 = 0 AND on_hand > 0"""),
-        ("reserved", """
-            UPDATE stock_levels SET reserved = 1 WHERE id % 100 = 0 AND on_hand > 0"""),
+            FROM stock_levels WHERE id % 100 = 0 AND on_hand > 0""",
+        ),
+        (
+            "reserved",
+            """
+            UPDATE stock_levels SET reserved = 1 WHERE id % 100 = 0 AND on_hand > 0""",
+        ),
     ]
     timings: dict[str, float] = {}
     with engine.begin() as connection:
@@ -191,7 +226,8 @@ def load(url: str, items: int, movements: int) -> dict[str, float]:
             for table in ("stock_locations", "stock_items", "stock_movements"):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT MAX(id) FROM {table}))")
+                    f"(SELECT MAX(id) FROM {table}))"
+                )
     began = time.perf_counter()
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
@@ -202,6 +238,7 @@ def load(url: str, items: int, movements: int) -> dict[str, float]:
 
 
 # Server -----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -214,8 +251,9 @@ def start_server(url: str, replica: str | None, port: int) -> subprocess.Popen[s
     if replica:
         settings["reporting.database_url"] = replica
     env = {**os.environ, "BENCH_SETTINGS": json.dumps(settings)}
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
         raise SystemExit("the server did not start")
@@ -300,9 +338,12 @@ def fetch(port: int, path: str, token: str, pid: int) -> Result:
 
 def token_for(port: int, username: str, password: str) -> str:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("POST", "/auth/tokens",
-                       body=json.dumps({"username": username, "password": password}),
-                       headers={"Content-Type": "application/json"})
+    connection.request(
+        "POST",
+        "/auth/tokens",
+        body=json.dumps({"username": username, "password": password}),
+        headers={"Content-Type": "application/json"},
+    )
     response = connection.getresponse()
     body = json.loads(response.read())
     if response.status != 201:
@@ -319,38 +360,67 @@ def report_formats(port: int, token: str) -> dict[str, list[str]]:
 
 def default_cases(movements: int) -> list[str]:
     mid = (datetime.now(UTC) - timedelta(days=DAYS // 2)).date().isoformat()
-    return ["stock-on-hand", f"stock-on-hand?as_of={mid}", "low-stock", "movements",
-            "movements?sku=SKU-0000001", f"movements?date_from={mid}", "stock-balance",
-            "stock-balance?period=week", "valuation"]
+    return [
+        "stock-on-hand",
+        f"stock-on-hand?as_of={mid}",
+        "low-stock",
+        "movements",
+        "movements?sku=SKU-0000001",
+        f"movements?date_from={mid}",
+        "stock-balance",
+        "stock-balance?period=week",
+        "valuation",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=100_000,
-                        help="items; each is stocked at every location (default 100000)")
-    parser.add_argument("--movements", type=int, default=1_000_000,
-                        help="ledger lines (default 1000000)")
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help="where to build the data (default: a SQLite file under var/, "
-                             "recreated on every run)")
-    parser.add_argument("--reset", action="store_true",
-                        help="wipe a PostgreSQL database's public schema first (required "
-                             "when it holds items)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the data already there: no generation")
-    parser.add_argument("--replica-url", default=None,
-                        help="set reporting.database_url to this (e.g. a replica)")
-    parser.add_argument("--case", action="append", dest="cases", metavar="REPORT[?QUERY]",
-                        help="a report to run (repeatable); default: every report, some "
-                             "with filters")
-    parser.add_argument("--formats", default="json,csv,svg",
-                        help="comma-separated formats (default json,csv,svg; svg only "
-                             "where the report has a chart)")
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--items",
+        type=int,
+        default=100_000,
+        help="items; each is stocked at every location (default 100000)",
+    )
+    parser.add_argument(
+        "--movements", type=int, default=1_000_000, help="ledger lines (default 1000000)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_URL,
+        help="where to build the data (default: a SQLite file under var/, recreated on every run)",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="wipe a PostgreSQL database's public schema first (required when it holds items)",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the data already there: no generation"
+    )
+    parser.add_argument(
+        "--replica-url", default=None, help="set reporting.database_url to this (e.g. a replica)"
+    )
+    parser.add_argument(
+        "--case",
+        action="append",
+        dest="cases",
+        metavar="REPORT[?QUERY]",
+        help="a report to run (repeatable); default: every report, some with filters",
+    )
+    parser.add_argument(
+        "--formats",
+        default="json,csv,svg",
+        help="comma-separated formats (default json,csv,svg; svg only "
+        "where the report has a chart)",
+    )
     args = parser.parse_args(argv)
     if args.items < 1 or args.movements < args.items * LOCATIONS:
-        parser.error(f"need --items >= 1 and --movements >= {LOCATIONS} x --items "
-                     f"(every item x location gets a first receipt)")
+        parser.error(
+            f"need --items >= 1 and --movements >= {LOCATIONS} x --items "
+            f"(every item x location gets a first receipt)"
+        )
     url = args.database_url
     is_sqlite = url.startswith("sqlite")
     ini = ROOT / "var" / "bench-reports.ini"
@@ -364,11 +434,16 @@ def main(argv: list[str] | None = None) -> None:
         run_cli(ini, "db", "upgrade")
         began = time.perf_counter()
         timings = load(url, args.items, args.movements)
-        print(f"loaded {args.items:,} items x {LOCATIONS} locations, {args.movements:,} "
-              f"movements in {time.perf_counter() - began:.1f}s ("
-              + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + ")", flush=True)
-    run_cli(ini, "users", "add", "bench", "--password-stdin", "--group", "admins",
-            stdin=password + "\n")
+        print(
+            f"loaded {args.items:,} items x {LOCATIONS} locations, {args.movements:,} "
+            f"movements in {time.perf_counter() - began:.1f}s ("
+            + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+            + ")",
+            flush=True,
+        )
+    run_cli(
+        ini, "users", "add", "bench", "--password-stdin", "--group", "admins", stdin=password + "\n"
+    )
 
     port = free_port()
     server = start_server(url, args.replica_url, port)
@@ -378,15 +453,23 @@ def main(argv: list[str] | None = None) -> None:
         # Warm up: imports (matplotlib), pools, caches; then measure.
         for name, fmts in formats.items():
             for fmt in fmts:
-                fetch(port, f"/reports/{name}?format={fmt}&"
-                      + ("sku=SKU-0000001" if name != "valuation" else "location=L0"),
-                      token, server.pid)
+                fetch(
+                    port,
+                    f"/reports/{name}?format={fmt}&"
+                    + ("sku=SKU-0000001" if name != "valuation" else "location=L0"),
+                    token,
+                    server.pid,
+                )
         wanted = [f.strip() for f in args.formats.split(",") if f.strip()]
         cases = args.cases or default_cases(args.movements)
-        print(f"\nserver pid {server.pid}, RSS {status_kib(server.pid, 'VmRSS') / 1024:.0f} "
-              f"MiB after warm-up; {args.items:,} items, {args.movements:,} movements\n")
-        header = (f"{'report':44} {'fmt':4} {'status':>6} {'size':>10} {'TTFB s':>8} "
-                  f"{'total s':>8} {'MB/s':>7} {'RSS MiB':>8} {'peak +MiB':>9}")
+        print(
+            f"\nserver pid {server.pid}, RSS {status_kib(server.pid, 'VmRSS') / 1024:.0f} "
+            f"MiB after warm-up; {args.items:,} items, {args.movements:,} movements\n"
+        )
+        header = (
+            f"{'report':44} {'fmt':4} {'status':>6} {'size':>10} {'TTFB s':>8} "
+            f"{'total s':>8} {'MB/s':>7} {'RSS MiB':>8} {'peak +MiB':>9}"
+        )
         print(header)
         print("-" * len(header))
         for case in cases:
@@ -397,10 +480,12 @@ def main(argv: list[str] | None = None) -> None:
                 path = f"/reports/{quote(name)}?format={fmt}" + (f"&{query}" if query else "")
                 result = fetch(port, path, token, server.pid)
                 rate = result.size / 1e6 / result.total if result.total else 0.0
-                print(f"{case:44.44} {fmt:4} {result.status:>6} {result.size:>10,} "
-                      f"{result.ttfb:>8.2f} {result.total:>8.2f} {rate:>7.1f} "
-                      f"{result.rss_kib / 1024:>8.0f} {result.growth_kib / 1024:>9.1f}",
-                      flush=True)
+                print(
+                    f"{case:44.44} {fmt:4} {result.status:>6} {result.size:>10,} "
+                    f"{result.ttfb:>8.2f} {result.total:>8.2f} {rate:>7.1f} "
+                    f"{result.rss_kib / 1024:>8.0f} {result.growth_kib / 1024:>9.1f}",
+                    flush=True,
+                )
     finally:
         server.terminate()
         server.wait(timeout=30)

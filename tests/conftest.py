@@ -20,12 +20,16 @@ def build_app(tmp_path: Path) -> Callable[..., Any]:
     from plinth import make_app, schema
 
     def build(plugins: str, migrate: bool = True, **settings: Any) -> Any:
-        app = make_app({"sqlalchemy.url": f"sqlite:///{tmp_path / 'app.sqlite'}",
-                        "plinth.plugins": plugins, **settings})
+        app = make_app(
+            {
+                "sqlalchemy.url": f"sqlite:///{tmp_path / 'app.sqlite'}",
+                "plinth.plugins": plugins,
+                **settings,
+            }
+        )
         if migrate:
             schema.upgrade(app.registry, get_service(app.registry, IReadEngine))
-        return TestApp(app, extra_environ={"HTTP_HOST": "localhost",
-                                           "REMOTE_ADDR": "127.0.0.1"})
+        return TestApp(app, extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1"})
 
     return build
 
@@ -40,8 +44,9 @@ def sign_in() -> Callable[..., dict[str, str]]:
     def make(app: Any, name: str, *groups: str) -> dict[str, str]:
         registry = app.app.registry
         with Environment(registry, "testing.ini").session() as db:
-            services.save_user(db, registry, name, services.Actor("test"),
-                               password=PASSWORD, groups=list(groups))
+            services.save_user(
+                db, registry, name, services.Actor("test"), password=PASSWORD, groups=list(groups)
+            )
         token = app.post_json("/auth/tokens", {"username": name, "password": PASSWORD}).json
         return {"Authorization": f"Bearer {token['token']}"}
 

@@ -10,8 +10,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, ACLHelper
 
 from plinth.acl import ALL, Entry, ResourceAcl, decide
 
-PRINCIPALS = ["system.Everyone", "system.Authenticated", "user:a", "user:b", "group:x",
-              "group:y"]
+PRINCIPALS = ["system.Everyone", "system.Authenticated", "user:a", "user:b", "group:x", "group:y"]
 PERMISSIONS = ["p.read", "p.write", "p.admin"]
 
 
@@ -24,8 +23,11 @@ class Node:
         self.__acl__ = acl
 
 
-entry = st.tuples(st.sampled_from(["Allow", "Deny"]), st.sampled_from(PRINCIPALS),
-                  st.sampled_from([*PERMISSIONS, ALL]))
+entry = st.tuples(
+    st.sampled_from(["Allow", "Deny"]),
+    st.sampled_from(PRINCIPALS),
+    st.sampled_from([*PERMISSIONS, ALL]),
+)
 level = st.tuples(st.lists(entry, max_size=4), st.lists(entry, max_size=2), st.booleans())
 
 
@@ -45,10 +47,12 @@ def engine(levels: list[Any], principals: set[str], permission: str) -> bool:
     acls = []
     for depth, (stored, defaults, inherit) in enumerate(levels):
         path = "/" + "/".join(str(i) for i in range(depth))
-        entries = tuple(Entry(path, i, a, p, perm, "stored")
-                        for i, (a, p, perm) in enumerate(stored))
-        entries += tuple(Entry(path, i, a, p, perm, "default")
-                         for i, (a, p, perm) in enumerate(defaults))
+        entries = tuple(
+            Entry(path, i, a, p, perm, "stored") for i, (a, p, perm) in enumerate(stored)
+        )
+        entries += tuple(
+            Entry(path, i, a, p, perm, "default") for i, (a, p, perm) in enumerate(defaults)
+        )
         acls.append(ResourceAcl(path, inherit, entries))
     return decide(acls, principals, permission).allowed
 
@@ -58,8 +62,9 @@ def pyramid(levels: list[Any], principals: set[str], permission: str) -> bool:
     parent = None
     nodes = []
     for stored, defaults, inherit in reversed(levels):
-        acl = [(a, p, ALL_PERMISSIONS if perm == ALL else perm)
-               for a, p, perm in [*stored, *defaults]]
+        acl = [
+            (a, p, ALL_PERMISSIONS if perm == ALL else perm) for a, p, perm in [*stored, *defaults]
+        ]
         if not inherit:
             acl.append(DENY_ALL)
         parent = Node(str(len(nodes)), parent, acl)
@@ -68,11 +73,14 @@ def pyramid(levels: list[Any], principals: set[str], permission: str) -> bool:
 
 
 @settings(max_examples=300, deadline=None)
-@given(levels=st.lists(level, min_size=1, max_size=5),
-       principals=st.sets(st.sampled_from(PRINCIPALS)),
-       permission=st.sampled_from(PERMISSIONS))
-def test_engine_matches_reference_and_pyramid(levels: list[Any], principals: set[str],
-                                              permission: str) -> None:
+@given(
+    levels=st.lists(level, min_size=1, max_size=5),
+    principals=st.sets(st.sampled_from(PRINCIPALS)),
+    permission=st.sampled_from(PERMISSIONS),
+)
+def test_engine_matches_reference_and_pyramid(
+    levels: list[Any], principals: set[str], permission: str
+) -> None:
     principals = principals | {"system.Everyone"}  # every request holds it
     expected = reference(levels, principals, permission)
     assert engine(levels, principals, permission) == expected

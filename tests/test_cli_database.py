@@ -11,8 +11,9 @@ from plinth.testservers import free_port
 
 
 def write_ini(path: Path, url: str) -> str:
-    path.write_text("[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\n"
-                    f"sqlalchemy.url = {url}\n")
+    path.write_text(
+        f"[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\nsqlalchemy.url = {url}\n"
+    )
     return str(path)
 
 
@@ -30,8 +31,10 @@ def test_db_upgrade_creates_the_directory_of_a_sqlite_database(tmp_path: Path) -
 def test_an_unusable_database_is_one_clear_line(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    for url in (f"sqlite:///{blocker}/var/plinth.sqlite",
-                f"postgresql+psycopg://plinth:secret@127.0.0.1:{free_port()}/plinth"):
+    for url in (
+        f"sqlite:///{blocker}/var/plinth.sqlite",
+        f"postgresql+psycopg://plinth:secret@127.0.0.1:{free_port()}/plinth",
+    ):
         ini = write_ini(tmp_path / "broken.ini", url)
         result = CliRunner().invoke(cli, ["-c", ini, "db", "upgrade"])
         assert result.exit_code == 1, result.output

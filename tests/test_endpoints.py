@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from webtest import TestApp
 
-PLUGIN = '''
+PLUGIN = """
 from plinth.api import PAGING, QueryParameter
 
 
@@ -41,7 +41,7 @@ def includeme(config):
         summary="Create or rename a shelf", tags=["shelves"],
         responses={{"200": {{"description": "the shelf"}}}})
 {extra}
-'''
+"""
 
 
 def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "") -> Any:
@@ -51,8 +51,9 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "") -> A
     name = f"plinth_endpoints_{abs(hash(extra))}"
     (tmp_path / f"{name}.py").write_text(PLUGIN.format(extra=extra))
     monkeypatch.syspath_prepend(str(tmp_path))
-    return main({}, **{"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                       "plinth.plugins": name})
+    return main(
+        {}, **{"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}", "plinth.plugins": name}
+    )
 
 
 def exit_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str) -> str:
@@ -64,7 +65,8 @@ def exit_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str) -> st
 
 
 def test_the_operation_is_published_from_the_declaration(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = TestApp(start(tmp_path, monkeypatch))
     paths = app.get("/openapi.json").json["paths"]
     listing = paths["/shelves"]["get"]
@@ -79,16 +81,20 @@ def test_the_operation_is_published_from_the_declaration(
     assert "401" in put["responses"] and "security" not in put
 
 
-def test_query_parameters_arrive_converted(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_query_parameters_arrive_converted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = TestApp(start(tmp_path, monkeypatch))
     assert app.get("/shelves?height=3&since=2024-05-01").json["query"] == {
-        "height": "3", "since": "2024-05-01", "limit": "50", "cursor": "None"}
+        "height": "3",
+        "since": "2024-05-01",
+        "limit": "50",
+        "cursor": "None",
+    }
     assert app.get("/shelves?height=&limit=7").json["query"]["limit"] == "7"
 
 
 def test_bad_query_parameters_are_one_400_naming_each(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = TestApp(start(tmp_path, monkeypatch))
     body = app.get("/shelves?height=0&since=May&limit=x&limit=2", status=400).json
     assert body["error"] == "invalid_request"
@@ -98,37 +104,56 @@ def test_bad_query_parameters_are_one_400_naming_each(
     assert body["details"]["errors"][0]["field"] == "limit"
 
 
-def test_the_introspector_lists_endpoints(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_introspector_lists_endpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     registry = start(tmp_path, monkeypatch).registry
-    listed = {(e["introspectable"]["method"], e["introspectable"]["path"]):
-              e["introspectable"]["view"].__name__
-              for e in registry.introspector.get_category("plinth openapi")}
+    listed = {
+        (e["introspectable"]["method"], e["introspectable"]["path"]): e["introspectable"][
+            "view"
+        ].__name__
+        for e in registry.introspector.get_category("plinth openapi")
+    }
     assert listed[("get", "/shelves")] == "shelves"
     assert listed[("put", "/shelves/{code}")] == "shelf_put"
 
 
-def test_two_endpoints_on_one_operation_conflict(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    line = exit_line(tmp_path, monkeypatch, '''
+def test_two_endpoints_on_one_operation_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = exit_line(
+        tmp_path,
+        monkeypatch,
+        """
     config.add_route("shelves2", "/shelves2")
     config.add_endpoint(shelves, "/shelves", "GET", route_name="shelves2", public=True,
-                        summary="Shelves again")''')
+                        summary="Shelves again")""",
+    )
     assert "conflict" in line.lower() and "/shelves" in line
 
 
 def test_an_operation_without_a_view_stops_start_up(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    line = exit_line(tmp_path, monkeypatch, '''
-    config.add_openapi_path("/shelves/{code}/books", "get", {"summary": "Books"})''')
-    assert line == ("plinth: operation GET /shelves/{code}/books is documented but no view "
-                    "serves it: declare it with config.add_endpoint(view, ...)")
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = exit_line(
+        tmp_path,
+        monkeypatch,
+        """
+    config.add_openapi_path("/shelves/{code}/books", "get", {"summary": "Books"})""",
+    )
+    assert line == (
+        "plinth: operation GET /shelves/{code}/books is documented but no view "
+        "serves it: declare it with config.add_endpoint(view, ...)"
+    )
 
 
 def test_an_operation_for_a_view_not_registered_stops_start_up(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    line = exit_line(tmp_path, monkeypatch, '''
-    config.add_openapi_path("/shelves", "post", {"summary": "Add"}, view=shelves)''')
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = exit_line(
+        tmp_path,
+        monkeypatch,
+        """
+    config.add_openapi_path("/shelves", "post", {"summary": "Add"}, view=shelves)""",
+    )
     assert line.startswith("plinth: operation POST /shelves is documented for view ")
     assert line.endswith(".shelves, which is not registered for POST")
 
@@ -138,24 +163,29 @@ def test_an_operation_for_a_view_not_registered_stops_start_up(
 NOT_JSON = {"plinth.views.docs", "plinth.views.metrics"}
 
 
-def test_every_json_view_has_an_operation_and_every_operation_a_view(
-        plinth_registry: Any) -> None:
+def test_every_json_view_has_an_operation_and_every_operation_a_view(plinth_registry: Any) -> None:
     from pyramid.httpexceptions import default_exceptionresponse_view
     from pyramid.static import static_view
 
     from plinth.viewsecurity import view_name
 
     introspector = plinth_registry.introspector
-    documented = {(e["introspectable"]["view"], e["introspectable"]["method"])
-                  for e in introspector.get_category("plinth openapi")}
+    documented = {
+        (e["introspectable"]["view"], e["introspectable"]["method"])
+        for e in introspector.get_category("plinth openapi")
+    }
     assert all(view is not None for view, _ in documented)
     served = set()
     for entry in introspector.get_category("views"):
         intr = entry["introspectable"]
         view = intr["callable"]
-        if intr["exception_only"] or isinstance(view, static_view) \
-                or view is default_exceptionresponse_view \
-                or view_name(view).startswith("plinth_admin.") or view_name(view) in NOT_JSON:
+        if (
+            intr["exception_only"]
+            or isinstance(view, static_view)
+            or view is default_exceptionresponse_view
+            or view_name(view).startswith("plinth_admin.")
+            or view_name(view) in NOT_JSON
+        ):
             continue
         for method in intr["request_methods"] or ("ANY",):
             if method != "HEAD":
@@ -192,11 +222,11 @@ def test_an_integral_number_is_an_integer_as_the_dialect_says(as_principal: Any)
     boss = as_principal("user:boss", "group:admins")
     boss.put_json("/locations/WH1", {"name": "Main"})
     boss.put_json("/stock/A-1", {"name": "Anchor", "reorder_point": 2.0})
-    boss.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 4.0},
-                   status=201)
+    boss.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 4.0}, status=201)
     item = boss.get("/stock/A-1").json
     assert item["on_hand"] == 4 and type(item["on_hand"]) is int
     assert boss.get("/stock/A-1").json["reorder_point"] == 2
-    error = boss.post_json("/locations/WH1/A-1/movements",
-                           {"kind": "receipt", "quantity": 1.5}, status=400).json
+    error = boss.post_json(
+        "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1.5}, status=400
+    ).json
     assert error["details"]["errors"][0]["field"] == "quantity"

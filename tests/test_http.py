@@ -78,16 +78,22 @@ def test_last_resort_500_has_request_id_and_no_traceback(build_app: Any) -> None
     app = build_app("auth example")
     use_testing_identity_provider(app.app.registry)
     identity = Identity("user:zoe", frozenset({"user:zoe"}))
-    response = app.get("/hello/boom", headers={"X-Request-ID": "trace-me-42"},
-                       extra_environ={IDENTITY_KEY: identity}, status=500)
+    response = app.get(
+        "/hello/boom",
+        headers={"X-Request-ID": "trace-me-42"},
+        extra_environ={IDENTITY_KEY: identity},
+        status=500,
+    )
     body = assert_error(response, 500, "internal_error")
     assert body["details"]["request_id"] == "trace-me-42"
     assert "Traceback" not in response.text and "secret" not in response.text
 
 
 def test_request_id_is_honoured_or_generated(testapp: Any) -> None:
-    assert testapp.get("/health", headers={"X-Request-ID": "abc-123"}).headers[
-        "X-Request-ID"] == "abc-123"
+    assert (
+        testapp.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
     generated = testapp.get("/health").headers["X-Request-ID"]
     assert len(generated) == 32
     # a hostile id is replaced, not echoed
@@ -98,16 +104,21 @@ def test_request_id_is_honoured_or_generated(testapp: Any) -> None:
 @pytest.mark.parametrize("path", ["/health", "/openapi.json", "/no/such", "/docs"])
 def test_security_headers_on_every_response(testapp: Any, path: str) -> None:
     response = testapp.get(path, status="*")
-    for header in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
-                   "Content-Security-Policy"):
+    for header in (
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        "Content-Security-Policy",
+    ):
         assert header in response.headers, header
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_body_too_large(testapp: Any, plinth_registry: Any) -> None:
     limit = plinth_registry.settings["plinth.max_body_size"]
-    response = testapp.post("/auth/tokens", "x" * (limit + 1), content_type="application/json",
-                            status=413)
+    response = testapp.post(
+        "/auth/tokens", "x" * (limit + 1), content_type="application/json", status=413
+    )
     assert_error(response, 413, "payload_too_large")
 
 
@@ -119,12 +130,19 @@ def test_openapi_document(testapp: Any) -> None:
     document = testapp.get("/openapi.json").json
     assert document["openapi"].startswith("3.")
     paths = document["paths"]
-    for path in ("/health", "/auth/tokens", "/stock/{sku}",
-                 "/locations/{code}/{sku}/movements", "/{resource}/@@acl"):
+    for path in (
+        "/health",
+        "/auth/tokens",
+        "/stock/{sku}",
+        "/locations/{code}/{sku}/movements",
+        "/{resource}/@@acl",
+    ):
         assert path in paths
     assert paths["/auth/tokens"]["post"]["security"] == []
-    assert document["components"]["schemas"]["Error"]["required"] == sorted(ERROR_KEYS) or \
-        set(document["components"]["schemas"]["Error"]["required"]) == ERROR_KEYS
+    assert (
+        document["components"]["schemas"]["Error"]["required"] == sorted(ERROR_KEYS)
+        or set(document["components"]["schemas"]["Error"]["required"]) == ERROR_KEYS
+    )
 
 
 def test_docs_page_is_served_locally(testapp: Any) -> None:
@@ -143,8 +161,14 @@ def test_metrics_need_the_monitoring_permission(testapp: Any, as_principal: Any)
     admin = as_principal("user:root", "group:admins")
     assert "plinth_http_requests_total" in admin.get("/metrics").text
     # an operator grants it to a scraper on the root
-    admin.put_json("/@@acl", {"entries": [{"action": "Allow", "principal": "user:prometheus",
-                                           "permission": "plinth.metrics"}]})
+    admin.put_json(
+        "/@@acl",
+        {
+            "entries": [
+                {"action": "Allow", "principal": "user:prometheus", "permission": "plinth.metrics"}
+            ]
+        },
+    )
     assert "plinth_http_requests_total" in scraper.get("/metrics").text
     assert scraper.get("/ready").json["checks"]["database"] == {"ok": True}
 
@@ -155,8 +179,10 @@ def test_cors_only_for_configured_origins(build_app: Any) -> None:
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     other = app.get("/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    preflight = app.options("/auth/tokens", headers={
-        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    preflight = app.options(
+        "/auth/tokens",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_int == 204
 
 
@@ -178,26 +204,34 @@ def test_ready_names_plugin_with_pending_migrations(build_app: Any, sign_in: Any
     assert app.get("/ready").status_int == 200
 
 
-@pytest.mark.parametrize("path, error", [
-    ("/stock?q=%ff", "invalid_url"), ("/stock/%ff", "invalid_url"),
-    ("/stock?cursor=%ff%fe", "invalid_url"), ("/stock/A%00B", "invalid_url"),
-    ("/stock?q=%00", "invalid_request"), ("/auth/whoami?x=a%00", "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/stock?q=%ff", "invalid_url"),
+        ("/stock/%ff", "invalid_url"),
+        ("/stock?cursor=%ff%fe", "invalid_url"),
+        ("/stock/A%00B", "invalid_url"),
+        ("/stock?q=%00", "invalid_request"),
+        ("/auth/whoami?x=a%00", "invalid_request"),
+    ],
+)
 def test_unusable_urls_are_400(as_principal: Any, testapp: Any, path: str, error: str) -> None:
     for app in (testapp, as_principal("user:root", "group:admins")):
         assert_error(app.get(path, status=400), 400, error)
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"[" * 100_000, "nested too deeply"),
-    (b'{"username": "a\\ud800", "password": "x"}', "unpaired surrogate"),
-    (b'{"username": "a\\u0000", "password": "x"}', "NUL"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b"", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"username": "a\\ud800", "password": "x"}', "unpaired surrogate"),
+        (b'{"username": "a\\u0000", "password": "x"}', "NUL"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"", "not valid JSON"),
+    ],
+)
 def test_unstorable_json_is_400(testapp: Any, body: bytes, message: str) -> None:
-    response = testapp.post("/auth/tokens", body, content_type="application/json",
-                            status=400)
+    response = testapp.post("/auth/tokens", body, content_type="application/json", status=400)
     assert message in assert_error(response, 400, "invalid_json")["message"]
 
 
@@ -207,12 +241,15 @@ def test_view_names_take_no_subpath(as_principal: Any) -> None:
     assert_error(app.get("/stock/@@acl/extra", status=404), 404, "not_found")
 
 
-@pytest.mark.parametrize("path", [
-    "/@@audit?cursor=WyJ4Il0",  # ["x"] where an id belongs
-    "/auth/users?cursor=WzFd",  # [1] where a name belongs
-    "/stock?cursor=WzEsMl0",  # [1, 2]
-    "/locations/WH1/A-1/movements?cursor=eyJhIjoxfQ",  # {"a": 1}
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/@@audit?cursor=WyJ4Il0",  # ["x"] where an id belongs
+        "/auth/users?cursor=WzFd",  # [1] where a name belongs
+        "/stock?cursor=WzEsMl0",  # [1, 2]
+        "/locations/WH1/A-1/movements?cursor=eyJhIjoxfQ",  # {"a": 1}
+    ],
+)
 def test_forged_cursors_are_400(as_principal: Any, path: str) -> None:
     app = as_principal("user:root", "group:admins")
     assert_error(app.get(path, status=400), 400, "invalid_cursor")

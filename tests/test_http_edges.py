@@ -28,10 +28,12 @@ def access_lines(caplog: pytest.LogCaptureFixture) -> list[Any]:
     return [r for r in caplog.records if r.name == "plinth.access"]
 
 
-@pytest.mark.parametrize("path", ["/%ff", "/stock/%ff", "/locations/WH1/%C3%28",
-                                  "/?q=%ff", "/stock/A-1?x=%fe"])
+@pytest.mark.parametrize(
+    "path", ["/%ff", "/stock/%ff", "/locations/WH1/%C3%28", "/?q=%ff", "/stock/A-1?x=%fe"]
+)
 def test_an_undecodable_url_is_a_json_400_with_access_logging(
-        testapp: Any, access_log: pytest.LogCaptureFixture, path: str) -> None:
+    testapp: Any, access_log: pytest.LogCaptureFixture, path: str
+) -> None:
     response = testapp.get(path, status=400)
     assert response.content_type == "application/json"
     assert set(response.json) == ERROR_KEYS
@@ -41,15 +43,20 @@ def test_an_undecodable_url_is_a_json_400_with_access_logging(
 
 
 def test_the_access_log_names_the_authenticated_user(
-        testapp: Any, admin: dict[str, str], access_log: pytest.LogCaptureFixture) -> None:
+    testapp: Any, admin: dict[str, str], access_log: pytest.LogCaptureFixture
+) -> None:
     access_log.clear()
     testapp.get("/auth/whoami", headers=admin)
     testapp.get("/health")
     testapp.get("/stock/NOPE", headers=admin, status=404)
     testapp.get("/stock/NOPE", headers={"Authorization": "Bearer nonsense"}, status=401)
     users = [(line.path, line.user) for line in access_lines(access_log)]  # type: ignore[attr-defined]
-    assert users == [("/auth/whoami", "user:admin"), ("/health", None),
-                     ("/stock/NOPE", "user:admin"), ("/stock/NOPE", None)]
+    assert users == [
+        ("/auth/whoami", "user:admin"),
+        ("/health", None),
+        ("/stock/NOPE", "user:admin"),
+        ("/stock/NOPE", None),
+    ]
 
 
 # Allow on 405 ----------------------------------------------------------------
@@ -92,17 +99,25 @@ def test_location_never_echoes_the_host_header(testapp: Any, admin: dict[str, st
     assert created.headers["Location"] == "/locations/WH9"
     created = testapp.put_json("/stock/Z-9", {"name": "Zed"}, headers=headers, status=201)
     assert created.headers["Location"] == "/stock/Z-9"
-    testapp.post_json("/locations/WH9/Z-9/movements", {"kind": "receipt", "quantity": 3},
-                      headers=headers, status=201)
-    reserved = testapp.post_json("/locations/WH9/Z-9/reservations",
-                                 {"quantity": 1, "reference": "SO-1"}, headers=headers,
-                                 status=201)
+    testapp.post_json(
+        "/locations/WH9/Z-9/movements",
+        {"kind": "receipt", "quantity": 3},
+        headers=headers,
+        status=201,
+    )
+    reserved = testapp.post_json(
+        "/locations/WH9/Z-9/reservations",
+        {"quantity": 1, "reference": "SO-1"},
+        headers=headers,
+        status=201,
+    )
     assert reserved.headers["Location"] == f"/reservations/{reserved.json['id']}"
     testapp.get(reserved.headers["Location"], headers=admin, status=200)
     from plinth_auth.testing import PASSWORD
 
-    token = testapp.post_json("/auth/tokens", {"username": "admin", "password": PASSWORD},
-                              headers=FORGED, status=201)
+    token = testapp.post_json(
+        "/auth/tokens", {"username": "admin", "password": PASSWORD}, headers=FORGED, status=201
+    )
     assert token.headers["Location"] == f"/auth/tokens/{token.json['id']}"
 
 
@@ -113,23 +128,36 @@ def test_location_uses_the_configured_public_url(build_app: Any, plinth_settings
     app = build_app("auth stock", **{"plinth.public_url": "https://plinth.example.org/api/"})
     registry = app.app.registry
     with Session(bind=get_service(registry, IReadEngine)) as db, db.begin():
-        services.save_user(db, registry, "admin", services.Actor("test"), password=PASSWORD,
-                           groups=["admins"])
-    token = app.post_json("/auth/tokens", {"username": "admin", "password": PASSWORD},
-                          headers=FORGED, status=201)
-    assert token.headers["Location"] == \
-        f"https://plinth.example.org/api/auth/tokens/{token.json['id']}"
+        services.save_user(
+            db, registry, "admin", services.Actor("test"), password=PASSWORD, groups=["admins"]
+        )
+    token = app.post_json(
+        "/auth/tokens", {"username": "admin", "password": PASSWORD}, headers=FORGED, status=201
+    )
+    assert (
+        token.headers["Location"]
+        == f"https://plinth.example.org/api/auth/tokens/{token.json['id']}"
+    )
     headers = {"Authorization": f"Bearer {token.json['token']}", **FORGED}
     created = app.put_json("/locations/WH9", {"name": "Nine"}, headers=headers, status=201)
     assert created.headers["Location"] == "https://plinth.example.org/api/locations/WH9"
 
 
-@pytest.mark.parametrize("value", ["plinth.example.org", "ftp://plinth.example.org",
-                                   "https://", "https://plinth.example.org/?a=1",
-                                   "https://plinth.example.org/#top", "https://a b.org"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plinth.example.org",
+        "ftp://plinth.example.org",
+        "https://",
+        "https://plinth.example.org/?a=1",
+        "https://plinth.example.org/#top",
+        "https://a b.org",
+    ],
+)
 def test_a_bad_public_url_stops_start_up_naming_the_setting(tmp_path: Path, value: str) -> None:
     from plinth import make_app
 
     with pytest.raises(SettingError, match=r"plinth\.public_url"):
-        make_app({"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                  "plinth.public_url": value})
+        make_app(
+            {"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}", "plinth.public_url": value}
+        )

@@ -35,21 +35,21 @@ def fail(request: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def logging_app(plinth_app: Any, plinth_settings: dict[str, Any],
-                clean_database: None) -> TestApp:
+def logging_app(plinth_app: Any, plinth_settings: dict[str, Any], clean_database: None) -> TestApp:
     """The application with two more views: one logs a warning, one fails."""
     config = make_configurator(dict(plinth_settings))
     config.add_route("test.warn", "/test-warn")
-    config.add_view(log_a_warning, route_name="test.warn", renderer="json",
-                    permission="plinth.metrics")
+    config.add_view(
+        log_a_warning, route_name="test.warn", renderer="json", permission="plinth.metrics"
+    )
     config.add_route("test.fail", "/test-fail")
-    config.add_view(fail, route_name="test.fail", renderer="json",
-                    permission="plinth.metrics")
+    config.add_view(fail, route_name="test.fail", renderer="json", permission="plinth.metrics")
     return TestApp(config.make_wsgi_app(), extra_environ={"HTTP_HOST": "localhost"})
 
 
 def test_a_warning_from_another_module_names_the_request_and_the_user(
-        logging_app: TestApp, admin: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    logging_app: TestApp, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     response = logging_app.get("/test-warn", headers={**admin, "X-Request-ID": "warn-1"})
     [warning] = [r for r in caplog.records if r.name == "tests.elsewhere"]
@@ -60,7 +60,8 @@ def test_a_warning_from_another_module_names_the_request_and_the_user(
 
 
 def test_the_error_view_line_names_the_request_and_the_user(
-        logging_app: TestApp, admin: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    logging_app: TestApp, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     logging_app.get("/test-fail", headers={**admin, "X-Request-ID": "fail-1"}, status=500)
     [error] = [r for r in caplog.records if r.name == "plinth.errors"]
@@ -69,7 +70,8 @@ def test_the_error_view_line_names_the_request_and_the_user(
 
 
 def test_sqlalchemy_lines_name_the_request(
-        testapp: Any, admin: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    testapp: Any, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     testapp.get("/auth/whoami", headers={**admin, "X-Request-ID": "sql-1"})
     statements = [r for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
@@ -114,15 +116,22 @@ def served_with(ini: str, database_url: str, admin: dict[str, str]) -> list[str]
     """What a process configured by ``ini`` writes to stderr for SCRIPT's requests."""
     token = admin["Authorization"].removeprefix("Bearer ")
     env = {**os.environ, "PLINTH_DATABASE_URL": database_url}
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / ini), token],
-                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(ROOT / ini), token],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stderr.splitlines()
 
 
 @pytest.mark.slow
 def test_development_logs_one_readable_line_per_request(
-        testapp: Any, admin: dict[str, str], plinth_settings: dict[str, Any]) -> None:
+    testapp: Any, admin: dict[str, str], plinth_settings: dict[str, Any]
+) -> None:
     lines = served_with("development.ini", plinth_settings["sqlalchemy.url"], admin)
     clock = r"\d\d:\d\d:\d\d"
     expected = [
@@ -139,20 +148,36 @@ def test_development_logs_one_readable_line_per_request(
 
 @pytest.mark.slow
 def test_production_logs_json_lines_with_the_request(
-        testapp: Any, admin: dict[str, str], plinth_settings: dict[str, Any]) -> None:
-    lines = [json.loads(line)
-             for line in served_with("production.ini", plinth_settings["sqlalchemy.url"], admin)]
+    testapp: Any, admin: dict[str, str], plinth_settings: dict[str, Any]
+) -> None:
+    lines = [
+        json.loads(line)
+        for line in served_with("production.ini", plinth_settings["sqlalchemy.url"], admin)
+    ]
     before, warning, *access = lines
     assert before["message"] == "before any request"
     assert "request_id" not in before and "user" not in before
     assert (warning["logger"], warning["level"], warning["message"]) == (
-        "tests.elsewhere", "WARNING", "stock looks low")
+        "tests.elsewhere",
+        "WARNING",
+        "stock looks low",
+    )
     assert (warning["request_id"], warning["user"]) == ("ini-1", "user:admin")
-    assert [(line["logger"], line["request_id"], line["user"], line["method"], line["path"],
-             line["status"]) for line in access] == [
+    assert [
+        (
+            line["logger"],
+            line["request_id"],
+            line["user"],
+            line["method"],
+            line["path"],
+            line["status"],
+        )
+        for line in access
+    ] == [
         ("plinth.access", "ini-1", "user:admin", "GET", "/test-warn", 200),
         ("plinth.access", "ini-2", None, "GET", "/health", 200),
-        ("plinth.access", "ini-3", "user:admin", "GET", "/stock/NOPE", 404)]
+        ("plinth.access", "ini-3", "user:admin", "GET", "/stock/NOPE", 404),
+    ]
     assert access[0]["route"] == "test.warn"
     assert all(isinstance(line["duration_ms"], float) for line in access)
     assert all(isinstance(line["statements"], int) for line in access)

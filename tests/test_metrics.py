@@ -8,15 +8,17 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-OURS = ("plinth_http_requests", "plinth_http_request_seconds",
-        "plinth_db_statements_per_request")
+OURS = ("plinth_http_requests", "plinth_http_request_seconds", "plinth_db_statements_per_request")
 
 
 def label_values() -> set[tuple[str, tuple[tuple[str, str], ...]]]:
     """Every (metric, labels) pair of the request metrics, buckets left out."""
-    return {(metric.name, tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le")))
-            for metric in REGISTRY.collect() if metric.name in OURS
-            for sample in metric.samples}
+    return {
+        (metric.name, tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le")))
+        for metric in REGISTRY.collect()
+        if metric.name in OURS
+        for sample in metric.samples
+    }
 
 
 def invented_requests(app: Any, admin: dict[str, str], n: int) -> None:
@@ -32,7 +34,8 @@ def invented_requests(app: Any, admin: dict[str, str], n: int) -> None:
 
 @pytest.mark.filterwarnings("ignore::webtest.lint.WSGIWarning")
 def test_fifty_invented_methods_and_paths_add_no_label_values(
-        testapp: Any, admin: dict[str, str]) -> None:
+    testapp: Any, admin: dict[str, str]
+) -> None:
     testapp.put_json("/stock/A-1", {"name": "Anchor"}, headers=admin, status=201)
     invented_requests(testapp, admin, 0)
     before = label_values()
@@ -54,7 +57,8 @@ def route_of(caplog: pytest.LogCaptureFixture) -> str:
 
 @pytest.mark.filterwarnings("ignore::webtest.lint.WSGIWarning")
 def test_labels_name_routes_views_and_classes_of_method_and_status(
-        testapp: Any, admin: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    testapp: Any, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="plinth.access")
     testapp.put_json("/stock/A-1", {"name": "Anchor"}, headers=admin, status=201)
     caplog.clear()
@@ -64,30 +68,36 @@ def test_labels_name_routes_views_and_classes_of_method_and_status(
     assert route_of(caplog) == "plinth_stock.resources.ItemResource@@acl"
     testapp.get("/metrics", headers=admin)
     assert route_of(caplog) == "plinth.metrics"
-    refused = {"route": "plinth_stock.resources.ItemResource", "method": "other",
-               "status": "4xx"}
+    refused = {"route": "plinth_stock.resources.ItemResource", "method": "other", "status": "4xx"}
     before = REGISTRY.get_sample_value("plinth_http_requests_total", refused) or 0
     testapp.request("/stock/A-1", method="BREW", headers=admin, expect_errors=True)
     assert route_of(caplog) == "plinth_stock.resources.ItemResource"
     assert REGISTRY.get_sample_value("plinth_http_requests_total", refused) == before + 1
-    durations = REGISTRY.get_sample_value("plinth_http_request_seconds_count", {
-        "route": "plinth.metrics", "method": "GET"})
+    durations = REGISTRY.get_sample_value(
+        "plinth_http_request_seconds_count", {"route": "plinth.metrics", "method": "GET"}
+    )
     assert durations is not None and durations >= 1
 
 
 def test_statements_per_request_are_the_statements_the_request_ran(
-        testapp: Any, admin: dict[str, str], sql_counter: Any,
-        caplog: pytest.LogCaptureFixture) -> None:
+    testapp: Any, admin: dict[str, str], sql_counter: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="plinth.access")
     testapp.put_json("/locations/WH1", {"name": "Main"}, headers=admin, status=201)
     testapp.put_json("/stock/A-1", {"name": "Anchor"}, headers=admin, status=201)
-    testapp.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 4},
-                      headers=admin, status=201)
+    testapp.post_json(
+        "/locations/WH1/A-1/movements",
+        {"kind": "receipt", "quantity": 4},
+        headers=admin,
+        status=201,
+    )
     labels = {"route": "plinth_stock.resources.ItemResource"}
 
     def observed() -> tuple[float, float]:
-        return (REGISTRY.get_sample_value("plinth_db_statements_per_request_sum", labels) or 0,
-                REGISTRY.get_sample_value("plinth_db_statements_per_request_count", labels) or 0)
+        return (
+            REGISTRY.get_sample_value("plinth_db_statements_per_request_sum", labels) or 0,
+            REGISTRY.get_sample_value("plinth_db_statements_per_request_count", labels) or 0,
+        )
 
     for _ in range(2):  # cold, then warm
         total, count = observed()

@@ -58,8 +58,8 @@ def test_every_security_table_has_its_trigger(plinth_app: Any, plinth_engine: An
     from plinth.securityversion import missing_triggers
 
     registry = plinth_app.registry
-    assert {"auth_tokens", "auth_users", "auth_memberships", "acl_entries",
-            "acl_roles"} <= \
-        set(registry["plinth.security_tables"])
+    assert {"auth_tokens", "auth_users", "auth_memberships", "acl_entries", "acl_roles"} <= set(
+        registry["plinth.security_tables"]
+    )
     with plinth_engine.connect() as connection:
         assert missing_triggers(registry, connection) == []

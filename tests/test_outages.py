@@ -23,22 +23,33 @@ def closed_port() -> int:
 @pytest.fixture
 def app_without_database() -> TestApp:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/plinth"
-    return TestApp(make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"}),
-                   extra_environ={"REMOTE_ADDR": "192.0.2.9"})
+    return TestApp(
+        make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"}),
+        extra_environ={"REMOTE_ADDR": "192.0.2.9"},
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "body", "headers"), [
-    ("GET", "/stock/A-1", None, BEARER),
-    ("POST", "/auth/tokens", {"username": "ann", "password": "ann-password-1"}, {}),
-    ("POST", "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1}, BEARER),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    [
+        ("GET", "/stock/A-1", None, BEARER),
+        ("POST", "/auth/tokens", {"username": "ann", "password": "ann-password-1"}, {}),
+        ("POST", "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1}, BEARER),
+    ],
+)
 def test_an_unreachable_database_is_a_json_503(
-        app_without_database: TestApp, method: str, path: str, body: dict[str, str] | None,
-        headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    app_without_database: TestApp,
+    method: str,
+    path: str,
+    body: dict[str, str] | None,
+    headers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.WARNING):
         if body is None:
-            response = app_without_database.request(path, method=method, headers=headers,
-                                                    status=503)
+            response = app_without_database.request(
+                path, method=method, headers=headers, status=503
+            )
         else:
             response = app_without_database.post_json(path, body, headers=headers, status=503)
     assert response.json["error"] == "unavailable"
@@ -52,7 +63,8 @@ def test_an_unreachable_database_is_a_json_503(
 
 
 def test_health_needs_no_database_and_ready_says_no_more_than_not_ready(
-        app_without_database: TestApp) -> None:
+    app_without_database: TestApp,
+) -> None:
     assert app_without_database.get("/health", status=200).json["status"] == "ok"
     ready = app_without_database.get("/ready", status=503).json
     # Which check failed is for monitors, and whether the caller is one cannot

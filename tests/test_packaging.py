@@ -31,15 +31,33 @@ DISTRIBUTIONS = {
 
 def package_files(package: Path) -> set[str]:
     """The files a wheel must hold, as paths below the package's parent."""
-    return {str(path.relative_to(package.parent)) for path in package.rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts
-            and "tests" not in path.relative_to(package).parts and path.suffix != ".pyc"}
+    return {
+        str(path.relative_to(package.parent))
+        for path in package.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and "tests" not in path.relative_to(package).parts
+        and path.suffix != ".pyc"
+    }
 
 
 def build_wheel(source: Path, out: Path) -> tuple[Path, str]:
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose", "--wheel-dir",
-         str(out), str(source)], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--verbose",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     [wheel] = out.glob("*.whl")
     return wheel, result.stdout + result.stderr
@@ -47,8 +65,7 @@ def build_wheel(source: Path, out: Path) -> tuple[Path, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
-def test_a_wheel_carries_migrations_templates_and_static_files(name: str,
-                                                               tmp_path: Path) -> None:
+def test_a_wheel_carries_migrations_templates_and_static_files(name: str, tmp_path: Path) -> None:
     folder, package = DISTRIBUTIONS[name]
     source = tmp_path / "src"
     shutil.copytree(ROOT / folder / package, source / package, ignore=LEFT_OUT)
@@ -65,8 +82,13 @@ def test_a_wheel_carries_migrations_templates_and_static_files(name: str,
     assert expected - carried == set()
     assert not any("/tests/" in n or "__pycache__" in n for n in carried)
     # the files that were missing from wheels before, by name
-    must = {"plinth": ["plinth/migrations/versions/0001_core_tables.py",
-                       "plinth/migrations/script.py.mako", "plinth/static/docs.html"],
-            "plinth-stock": ["plinth_stock/migrations/versions/0001_stock_tables.py"],
-            "plinth-auth": ["plinth_auth/migrations/versions/0001_auth_tables.py"]}
+    must = {
+        "plinth": [
+            "plinth/migrations/versions/0001_core_tables.py",
+            "plinth/migrations/script.py.mako",
+            "plinth/static/docs.html",
+        ],
+        "plinth-stock": ["plinth_stock/migrations/versions/0001_stock_tables.py"],
+        "plinth-auth": ["plinth_auth/migrations/versions/0001_auth_tables.py"],
+    }
     assert set(must.get(name, [])) <= carried

@@ -75,11 +75,13 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
         versions.mkdir(parents=True)
         (root / name / "__init__.py").write_text(
             "def includeme(config):\n"
-            f"    config.add_migrations({name!r}, {name + ':migrations/versions'!r})\n")
+            f"    config.add_migrations({name!r}, {name + ':migrations/versions'!r})\n"
+        )
         (root / name / "migrations" / "__init__.py").write_text("")
         if revision is not None:
             (versions / f"{revision}_things.py").write_text(
-                THINGS_REVISION.format(name=name, revision=revision))
+                THINGS_REVISION.format(name=name, revision=revision)
+            )
         monkeypatch.delitem(sys.modules, name, raising=False)
         importlib.invalidate_caches()
         return name
@@ -93,13 +95,16 @@ def plinth_at(tmp_path: Path, fresh_url: str) -> Callable[..., Callable[..., Res
 
     def at(plugins: str) -> Callable[..., Result]:
         ini = tmp_path / f"{uuid.uuid4().hex}.ini"
-        ini.write_text("[app:main]\nuse = egg:plinth\n"
-                       f"plinth.plugins = {plugins}\n"
-                       f"sqlalchemy.url = {fresh_url.replace('%', '%%')}\n")
+        ini.write_text(
+            "[app:main]\nuse = egg:plinth\n"
+            f"plinth.plugins = {plugins}\n"
+            f"sqlalchemy.url = {fresh_url.replace('%', '%%')}\n"
+        )
 
         def run(*args: str, code: int = 0, input: str | None = None) -> Result:
-            result = CliRunner().invoke(cli, ["-c", str(ini), *args], input=input,
-                                        env={"PLINTH_OPERATOR": "tester"})
+            result = CliRunner().invoke(
+                cli, ["-c", str(ini), *args], input=input, env={"PLINTH_OPERATOR": "tester"}
+            )
             assert result.exit_code == code, result.output
             return result
 
@@ -116,8 +121,10 @@ def web_at(fresh_url: str, sign_in: Callable[..., dict[str, str]]) -> Callable[.
     from plinth import make_app
 
     def at(plugins: str) -> tuple[Any, dict[str, str]]:
-        app = TestApp(make_app({"sqlalchemy.url": fresh_url, "plinth.plugins": plugins}),
-                      extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1"})
+        app = TestApp(
+            make_app({"sqlalchemy.url": fresh_url, "plinth.plugins": plugins}),
+            extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1"},
+        )
         return app, sign_in(app, f"root{uuid.uuid4().hex[:6]}", "admins")
 
     return at
@@ -132,7 +139,8 @@ def tables(url: str) -> set[str]:
 
 
 def test_a_branch_without_revisions_says_how_to_write_the_first(
-        make_plugin: Any, plinth_at: Any, web_at: Any) -> None:
+    make_plugin: Any, plinth_at: Any, web_at: Any
+) -> None:
     shelves = make_plugin("shelves_new")
     plinth = plinth_at(f"auth {shelves}")
     plinth("db", "upgrade")
@@ -157,7 +165,8 @@ def test_a_branch_without_revisions_says_how_to_write_the_first(
 
 
 def test_revisions_of_an_uninstalled_plugin_are_named_with_the_fix(
-        make_plugin: Any, plinth_at: Any, web_at: Any, fresh_url: str) -> None:
+    make_plugin: Any, plinth_at: Any, web_at: Any, fresh_url: str
+) -> None:
     gone = make_plugin("shelves_gone", revision="5be1f0000001")
     plinth_at(f"auth {gone}")("db", "upgrade")
     # the plugin is neither enabled nor installed (no entry point) any more
@@ -179,12 +188,10 @@ def test_revisions_of_an_uninstalled_plugin_are_named_with_the_fix(
     assert anonymous["message"] == "not ready" and anonymous["details"] == {}
 
     # refusals change nothing
-    assert "belongs to an installed plugin" in plinth("db", "forget", "c0de00000001",
-                                                      code=1).output
+    assert "belongs to an installed plugin" in plinth("db", "forget", "c0de00000001", code=1).output
     assert "not in the database" in plinth("db", "forget", "feed00000000", code=1).output
 
-    assert "tables it created are still there" in plinth("db", "forget",
-                                                         "5be1f0000001").output
+    assert "tables it created are still there" in plinth("db", "forget", "5be1f0000001").output
     assert "no installed plugin knows" not in plinth("db", "current").output
     plinth("db", "upgrade")
     app.get("/ready", status=200)
@@ -200,8 +207,9 @@ def test_retiring_a_plugin_for_good(plinth_at: Any, fresh_url: str) -> None:
     both("db", "downgrade", "stock", input="n\n", code=1)
     assert "stock_items" in tables(fresh_url)
     assert "cannot be retired" in both("db", "downgrade", "core", "--yes", code=1).output
-    assert "no migration branch 'nosuch'" in both("db", "downgrade", "nosuch", "--yes",
-                                                  code=1).output
+    assert (
+        "no migration branch 'nosuch'" in both("db", "downgrade", "nosuch", "--yes", code=1).output
+    )
 
     assert "downgraded to base" in both("db", "downgrade", "stock", "--yes").output
     assert not any(t.startswith("stock_") for t in tables(fresh_url))
@@ -216,7 +224,8 @@ def test_retiring_a_plugin_for_good(plinth_at: Any, fresh_url: str) -> None:
 
 
 def test_ready_flags_an_unknown_revision_on_the_test_database(
-        as_principal: Any, plinth_app: Any, plinth_engine: Any) -> None:
+    as_principal: Any, plinth_app: Any, plinth_engine: Any
+) -> None:
     from plinth import schema
 
     admin = as_principal("user:root", "group:admins")
@@ -230,6 +239,7 @@ def test_ready_flags_an_unknown_revision_on_the_test_database(
             schema.upgrade(plinth_app.registry, engine)
     finally:
         with engine.begin() as connection:
-            connection.execute(text(
-                "DELETE FROM alembic_version WHERE version_num = '0123456789ab'"))
+            connection.execute(
+                text("DELETE FROM alembic_version WHERE version_num = '0123456789ab'")
+            )
     admin.get("/ready", status=200)

@@ -28,8 +28,22 @@ def shelves(tmp_path: Path) -> Path:
     return tmp_path / "plinth-shelves"
 
 
-@pytest.mark.parametrize("name", ["Shelves", "2shelves", "cold-store", "cold__store", "_x",
-                                  "shelves_", "class", "plinth", "x" * 41, "éte", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Shelves",
+        "2shelves",
+        "cold-store",
+        "cold__store",
+        "_x",
+        "shelves_",
+        "class",
+        "plinth",
+        "x" * 41,
+        "éte",
+        "",
+    ],
+)
 def test_a_bad_name_is_a_usage_error_and_writes_nothing(tmp_path: Path, name: str) -> None:
     code, output = new(name, "--dir", str(tmp_path))
     assert code == 2
@@ -50,12 +64,35 @@ def test_it_writes_a_whole_distribution(shelves: Path) -> None:
     written = {str(p.relative_to(shelves)) for p in shelves.rglob("*") if p.is_file()}
     package = "plinth_shelves"
     assert written == {
-        "README.md", "setup.py", "pyproject.toml", "config/testing.ini",
-        *(f"{package}/{m}.py" for m in ("__init__", "models", "resources", "schemas",
-                                        "services", "views", "reports", "cli")),
+        "README.md",
+        "setup.py",
+        "pyproject.toml",
+        "config/testing.ini",
+        *(
+            f"{package}/{m}.py"
+            for m in (
+                "__init__",
+                "models",
+                "resources",
+                "schemas",
+                "services",
+                "views",
+                "reports",
+                "cli",
+            )
+        ),
         f"{package}/migrations/versions/0001_tables.py",
-        *(f"{package}/tests/{m}.py" for m in ("__init__", "conftest", "test_views",
-                                              "test_report", "test_cli", "test_models")),
+        *(
+            f"{package}/tests/{m}.py"
+            for m in (
+                "__init__",
+                "conftest",
+                "test_views",
+                "test_report",
+                "test_cli",
+                "test_models",
+            )
+        ),
     }
     setup = (shelves / "setup.py").read_text(encoding="utf-8")
     assert '"plinth.plugins": ["shelves = plinth_shelves"]' in setup
@@ -70,28 +107,40 @@ def test_it_writes_a_whole_distribution(shelves: Path) -> None:
 def test_two_plugins_get_two_revision_ids(tmp_path: Path) -> None:
     for name in ("one", "two"):
         assert new(name, "--dir", str(tmp_path))[0] == 0
-    heads = {(tmp_path / f"plinth-{name}" / f"plinth_{name}" / "migrations/versions/"
-              "0001_tables.py").read_text().split("revision = ")[1].splitlines()[0]
-             for name in ("one", "two")}
+    heads = {
+        (tmp_path / f"plinth-{name}" / f"plinth_{name}" / "migrations/versions/0001_tables.py")
+        .read_text()
+        .split("revision = ")[1]
+        .splitlines()[0]
+        for name in ("one", "two")
+    }
     assert len(heads) == 2
 
 
-def test_the_generated_code_imports_only_the_public_api_and_passes_ruff(
-        shelves: Path) -> None:
+def test_the_generated_code_imports_only_the_public_api_and_passes_ruff(shelves: Path) -> None:
     files = list(shelves.rglob("*.py"))
     assert [problem for path in files for problem in outside_the_api(path, shelves)] == []
     for path in files:
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-                          cwd=shelves, capture_output=True, text=True, timeout=60)
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=shelves,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.mark.slow
 def test_the_generated_plugin_installs_migrates_passes_its_tests_and_serves() -> None:
     """The CI step end to end: install, enable, migrate, its tests, HTTP."""
-    result = subprocess.run([sys.executable, str(ROOT / ".ci" / "plugin-new")],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "plugin-new")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed in" in result.stdout
     assert result.stdout.rstrip().endswith("plugin-new: every step passed")

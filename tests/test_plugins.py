@@ -30,14 +30,17 @@ def test_dotted_module_names_work() -> None:
     assert plugins[-1].module.__name__ == "plinth_example"
 
 
-@pytest.mark.parametrize("plugins, message", [
-    ("nosuch", "unknown plugin 'nosuch'"),
-    ("auth nosuch.module", "plugin 'nosuch.module' is not installed"),
-    ("example", "plugin 'example' requires plugin 'auth': add 'auth' to plinth.plugins"),
-    ("plinth_example.needs_missing", "requires plugin 'warehouse_robots'"),
-    ("plinth_example.cycle_a plinth_example.cycle_b", "cycle"),
-    ("auth auth", "listed twice"),
-])
+@pytest.mark.parametrize(
+    ("plugins", "message"),
+    [
+        ("nosuch", "unknown plugin 'nosuch'"),
+        ("auth nosuch.module", "plugin 'nosuch.module' is not installed"),
+        ("example", "plugin 'example' requires plugin 'auth': add 'auth' to plinth.plugins"),
+        ("plinth_example.needs_missing", "requires plugin 'warehouse_robots'"),
+        ("plinth_example.cycle_a plinth_example.cycle_b", "cycle"),
+        ("auth auth", "listed twice"),
+    ],
+)
 def test_bad_plugin_lists_stop_start_up_with_one_line(plugins: str, message: str) -> None:
     with pytest.raises(SystemExit) as stopped:
         main({}, **settings(plugins))
@@ -50,10 +53,16 @@ def test_bad_plugin_lists_stop_start_up_with_one_line(plugins: str, message: str
 
 def test_unknown_plugin_in_ini_exits_non_zero(tmp_path: Path) -> None:
     ini = tmp_path / "bad.ini"
-    ini.write_text("[app:main]\nuse = egg:plinth\nplinth.plugins = auth nosuch\n"
-                   f"sqlalchemy.url = sqlite:///{tmp_path / 'x.sqlite'}\n")
-    result = subprocess.run([sys.executable, "-m", "plinth.cli", "-c", str(ini), "plugins"],
-                            capture_output=True, text=True, timeout=60)
+    ini.write_text(
+        "[app:main]\nuse = egg:plinth\nplinth.plugins = auth nosuch\n"
+        f"sqlalchemy.url = sqlite:///{tmp_path / 'x.sqlite'}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "plinth.cli", "-c", str(ini), "plugins"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [lines[-1]] and "unknown plugin 'nosuch'" in lines[-1]
@@ -79,8 +88,9 @@ def test_third_party_plugin_works_without_core_changes(build_app: Any, sign_in: 
     admin = sign_in(app, "root", "admins")
     assert {"name": "example"} in app.get("/").json["plugins"]
     home = app.get("/", headers=admin).json
-    assert {"name": "example", "version": "1.2.3", "distribution": "plinth-example"} in \
-        home["plugins"]
+    assert {"name": "example", "version": "1.2.3", "distribution": "plinth-example"} in home[
+        "plugins"
+    ]
     assert "example" in app.get("/ready", headers=admin).json["checks"]
     assert "/hello" in app.get("/openapi.json").json["paths"]
     app.get("/hello", status=401)

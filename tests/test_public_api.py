@@ -18,10 +18,17 @@ def plinth_imports(path: Path) -> list[tuple[int, str, str | None]]:
     found: list[tuple[int, str, str | None]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name, None) for alias in node.names
-                      if alias.name.split(".")[0] == "plinth"]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
-                node.module.split(".")[0] == "plinth":
+            found += [
+                (node.lineno, alias.name, None)
+                for alias in node.names
+                if alias.name.split(".")[0] == "plinth"
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] == "plinth"
+        ):
             found += [(node.lineno, node.module, alias.name) for alias in node.names]
     return found
 
@@ -47,15 +54,21 @@ def test_shipped_plugins_import_only_the_public_api() -> None:
 
 def test_the_scan_finds_every_kind_of_import_outside_the_api(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import plinth.db\nfrom plinth import schema\n"
-                      "from plinth.api import api_error, schema\n"
-                      "from plinth.testing import migrate\nimport plinth_auth\n"
-                      "def later():\n    from plinth.security import Identity\n")
+    sample.write_text(
+        "import plinth.db\nfrom plinth import schema\n"
+        "from plinth.api import api_error, schema\n"
+        "from plinth.testing import migrate\nimport plinth_auth\n"
+        "def later():\n    from plinth.security import Identity\n"
+    )
     found = {(module, name) for _, module, name in plinth_imports(sample)}
     assert ("plinth_auth", None) not in found
     problems = [p.partition(": ")[2] for p in outside_the_api(sample, tmp_path)]
-    assert problems == ["plinth.db", "plinth schema", "plinth.api.schema is not public",
-                        "plinth.security Identity"]
+    assert problems == [
+        "plinth.db",
+        "plinth schema",
+        "plinth.api.schema is not public",
+        "plinth.security Identity",
+    ]
 
 
 def test_everything_listed_exists() -> None:

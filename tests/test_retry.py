@@ -47,9 +47,13 @@ def deadlock_app(plinth_app: Any, plinth_settings: dict[str, Any], plinth_engine
             # after a transaction starts waiting: the request, waiting
             # longer, is the one aborted.
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not connection.execute(text(
-                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :p"),
-                    {"p": request_pid}).scalar():
+            while (
+                time.monotonic() < deadline
+                and not connection.execute(
+                    text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :p"),
+                    {"p": request_pid},
+                ).scalar()
+            ):
                 time.sleep(0.01)
             time.sleep(0.2)
             lock(connection, ROWS[0])
@@ -69,25 +73,30 @@ def deadlock_app(plinth_app: Any, plinth_settings: dict[str, Any], plinth_engine
 
     config = make_configurator(dict(plinth_settings))
     config.add_route("test.deadlock", "/test-deadlock")
-    config.add_view(deadlocking, route_name="test.deadlock", request_method="POST",
-                    renderer="json", public=True)
+    config.add_view(
+        deadlocking, route_name="test.deadlock", request_method="POST", renderer="json", public=True
+    )
     app = config.make_wsgi_app()
     with plinth_engine.begin() as connection:
         for path in ROWS:
-            connection.execute(text(
-                "INSERT INTO acl_resources (path, inherit, version) VALUES (:p, true, 0)"),
-                {"p": path})
+            connection.execute(
+                text("INSERT INTO acl_resources (path, inherit, version) VALUES (:p, true, 0)"),
+                {"p": path},
+            )
     try:
         yield TestApp(app, extra_environ={"HTTP_HOST": "localhost"}), other_done
     finally:
         other_done.wait(15)
         with plinth_engine.begin() as connection:
-            connection.execute(text("DELETE FROM acl_resources WHERE path IN (:a, :b)"),
-                               {"a": ROWS[0], "b": ROWS[1]})
+            connection.execute(
+                text("DELETE FROM acl_resources WHERE path IN (:a, :b)"),
+                {"a": ROWS[0], "b": ROWS[1]},
+            )
 
 
 def test_a_deadlocked_request_is_retried_and_answers_once(
-        deadlock_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    deadlock_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     app, other_done = deadlock_app
     caplog.set_level(logging.INFO, logger="plinth")
     errors = REQUESTS.labels("test.deadlock", "POST", "5xx")
@@ -97,5 +106,6 @@ def test_a_deadlocked_request_is_retried_and_answers_once(
     assert other_done.wait(15)  # the other transaction got its locks once this one aborted
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.getMessage() for r in caplog.records if r.name == "plinth.errors"] == [
-        f"retrying request {response.headers['X-Request-ID']} after OperationalError"]
+        f"retrying request {response.headers['X-Request-ID']} after OperationalError"
+    ]
     assert errors._value.get() == errors_before

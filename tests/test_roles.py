@@ -22,8 +22,9 @@ def root(as_principal: Any) -> Any:
 
 
 def configurator(tmp_path: Path) -> Any:
-    return make_configurator({"sqlalchemy.url": f"sqlite:///{tmp_path / 'c.sqlite'}",
-                              "plinth.plugins": "stock"})
+    return make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'c.sqlite'}", "plinth.plugins": "stock"}
+    )
 
 
 def test_two_declarations_of_one_role_conflict(tmp_path: Path) -> None:
@@ -55,22 +56,35 @@ def test_a_bad_role_name_stops_start_up(tmp_path: Path, name: str) -> None:
 def test_shipped_plugins_declare_their_roles(root: Any) -> None:
     roles = {r["name"]: r for r in root.get("/@@roles").json["items"]}
     assert roles["stock.clerk"] == {
-        "name": "stock.clerk", "title": "Receive, issue and reserve stock",
+        "name": "stock.clerk",
+        "title": "Receive, issue and reserve stock",
         "permissions": ["stock.issue", "stock.receive", "stock.reserve", "stock.view"],
-        "source": "declared"}
+        "source": "declared",
+    }
     assert set(roles["stock.manager"]["permissions"]) == {
-        "stock.view", "stock.manage", "stock.receive", "stock.issue", "stock.adjust",
-        "stock.reserve"}
+        "stock.view",
+        "stock.manage",
+        "stock.receive",
+        "stock.issue",
+        "stock.adjust",
+        "stock.reserve",
+    }
     assert roles["reports.reader"]["permissions"] == ["reports.view"]
     assert roles["acl.admin"]["permissions"] == ["acl.manage", "acl.view"]
 
 
 def test_superusers_store_roles(root: Any) -> None:
-    created = root.put_json("/@@roles/counter", {"title": "Counts stock",
-                                                 "permissions": ["stock.view", "stock.adjust"]},
-                            status=201).json
-    assert created == {"name": "counter", "title": "Counts stock",
-                       "permissions": ["stock.adjust", "stock.view"], "source": "stored"}
+    created = root.put_json(
+        "/@@roles/counter",
+        {"title": "Counts stock", "permissions": ["stock.view", "stock.adjust"]},
+        status=201,
+    ).json
+    assert created == {
+        "name": "counter",
+        "title": "Counts stock",
+        "permissions": ["stock.adjust", "stock.view"],
+        "source": "stored",
+    }
     root.put_json("/@@roles/counter", {"permissions": ["stock.view"]}, status=200)
     roles = {r["name"]: r for r in root.get("/@@roles").json["items"]}
     assert roles["counter"]["permissions"] == ["stock.view"]
@@ -79,27 +93,33 @@ def test_superusers_store_roles(root: Any) -> None:
     assert kinds == ["role.saved", "role.saved"]
 
 
-@pytest.mark.parametrize("name, body, status, error", [
-    ("stock.clerk", {"permissions": ["stock.view"]}, 409, "declared_role"),
-    ("counter", {"permissions": ["no.such"]}, 400, "invalid_role"),
-    ("counter", {"permissions": ["ALL"]}, 400, "invalid_role"),
-    ("counter", {"permissions": ["role:stock.clerk"]}, 400, "invalid_role"),
-    ("counter", {"permissions": []}, 400, "invalid_request"),
-    ("counter", {"permissions": ["stock.view"], "extra": 1}, 400, "invalid_request"),
-    ("Counter", {"permissions": ["stock.view"]}, 400, "invalid_request"),
-    ("counter%0A", {"permissions": ["stock.view"]}, 400, "invalid_request"),
-])
-def test_bad_role_writes_are_refused(root: Any, name: str, body: dict[str, Any], status: int,
-                                     error: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "body", "status", "error"),
+    [
+        ("stock.clerk", {"permissions": ["stock.view"]}, 409, "declared_role"),
+        ("counter", {"permissions": ["no.such"]}, 400, "invalid_role"),
+        ("counter", {"permissions": ["ALL"]}, 400, "invalid_role"),
+        ("counter", {"permissions": ["role:stock.clerk"]}, 400, "invalid_role"),
+        ("counter", {"permissions": []}, 400, "invalid_request"),
+        ("counter", {"permissions": ["stock.view"], "extra": 1}, 400, "invalid_request"),
+        ("Counter", {"permissions": ["stock.view"]}, 400, "invalid_request"),
+        ("counter%0A", {"permissions": ["stock.view"]}, 400, "invalid_request"),
+    ],
+)
+def test_bad_role_writes_are_refused(
+    root: Any, name: str, body: dict[str, Any], status: int, error: str
+) -> None:
     response = root.put_json(f"/@@roles/{name}", body, status=status)
     assert response.json["error"] == error
-    assert {r["name"] for r in root.get("/@@roles").json["items"]
-            if r["source"] == "stored"} == set()
+    assert {
+        r["name"] for r in root.get("/@@roles").json["items"] if r["source"] == "stored"
+    } == set()
 
 
 def test_only_superusers_change_roles(root: Any, as_principal: Any) -> None:
-    root.put_json("/@@acl", {"entries": [grant("group:acl", "acl.manage"),
-                                         grant("group:acl", "acl.view")]})
+    root.put_json(
+        "/@@acl", {"entries": [grant("group:acl", "acl.manage"), grant("group:acl", "acl.view")]}
+    )
     manager = as_principal("user:m", "group:acl")
     assert manager.get("/@@roles").json["items"]
     response = manager.put_json("/@@roles/counter", {"permissions": ["stock.view"]}, status=403)
@@ -109,20 +129,23 @@ def test_only_superusers_change_roles(root: Any, as_principal: Any) -> None:
     as_principal("user:nobody").get("/@@roles", status=403)
 
 
-def test_an_entry_naming_a_role_grants_its_permissions(root: Any, as_principal: Any,
-                                                       make_user: Any) -> None:
+def test_an_entry_naming_a_role_grants_its_permissions(
+    root: Any, as_principal: Any, make_user: Any
+) -> None:
     make_user("cy", "clerks")
     root.put_json("/locations/WH1/@@acl", {"entries": [grant("group:clerks", "role:stock.clerk")]})
     clerk = as_principal("user:cy", "group:clerks")
-    clerk.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 2},
-                    status=201)
+    clerk.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 2}, status=201)
     # not adjust: the role does not hold it; not at WH2: granted at WH1 only
-    clerk.post_json("/locations/WH1/A-1/movements",
-                    {"kind": "adjustment", "quantity": 1, "reason": "count"}, status=403)
-    clerk.post_json("/locations/WH2/A-1/movements", {"kind": "receipt", "quantity": 2},
-                    status=403)
-    explained = root.get("/locations/WH1/A-1/@@permissions?principal=user:cy"
-                         "&permission=stock.receive").json["permissions"][0]
+    clerk.post_json(
+        "/locations/WH1/A-1/movements",
+        {"kind": "adjustment", "quantity": 1, "reason": "count"},
+        status=403,
+    )
+    clerk.post_json("/locations/WH2/A-1/movements", {"kind": "receipt", "quantity": 2}, status=403)
+    explained = root.get(
+        "/locations/WH1/A-1/@@permissions?principal=user:cy&permission=stock.receive"
+    ).json["permissions"][0]
     assert explained["allowed"] is True and explained["role"] == "stock.clerk"
     assert explained["decided_by"]["permission"] == "role:stock.clerk"
     assert "through role stock.clerk" in explained["explanation"]
@@ -138,11 +161,13 @@ def test_a_stored_role_is_granted_and_changes_take_effect(root: Any, as_principa
 
 
 def test_unknown_roles_are_refused_in_entries(root: Any) -> None:
-    response = root.put_json("/stock/@@acl", {"entries": [grant("group:x", "role:nobody")]},
-                             status=400)
+    response = root.put_json(
+        "/stock/@@acl", {"entries": [grant("group:x", "role:nobody")]}, status=400
+    )
     assert response.json["error"] == "invalid_acl"
     assert response.json["details"]["errors"] == [
-        {"field": "entries/0/permission", "message": "unknown role 'role:nobody'"}]
+        {"field": "entries/0/permission", "message": "unknown role 'role:nobody'"}
+    ]
     assert "role:stock.clerk" in response.json["details"]["roles"]
 
 
@@ -162,25 +187,43 @@ def test_a_role_in_use_cannot_be_deleted(root: Any) -> None:
 
 
 def test_a_delegate_grants_a_role_only_holding_all_its_permissions(
-        root: Any, as_principal: Any) -> None:
-    root.put_json("/locations/WH1/@@acl", {"entries": [
-        grant("group:leads", "acl.manage"), grant("group:leads", "stock.view"),
-        grant("group:leads", "stock.receive")]})
+    root: Any, as_principal: Any
+) -> None:
+    root.put_json(
+        "/locations/WH1/@@acl",
+        {
+            "entries": [
+                grant("group:leads", "acl.manage"),
+                grant("group:leads", "stock.view"),
+                grant("group:leads", "stock.receive"),
+            ]
+        },
+    )
     lead = as_principal("user:lea", "group:leads")
-    keep = [grant("group:leads", "acl.manage"), grant("group:leads", "stock.view"),
-            grant("group:leads", "stock.receive")]
-    response = lead.put_json("/locations/WH1/@@acl", {
-        "entries": [*keep, grant("user:rita", "role:stock.clerk")]}, status=403)
+    keep = [
+        grant("group:leads", "acl.manage"),
+        grant("group:leads", "stock.view"),
+        grant("group:leads", "stock.receive"),
+    ]
+    response = lead.put_json(
+        "/locations/WH1/@@acl",
+        {"entries": [*keep, grant("user:rita", "role:stock.clerk")]},
+        status=403,
+    )
     assert response.json["error"] == "delegation_denied"
     assert response.json["details"]["field"] == "entries/3"
     assert "stock.issue" in response.json["message"]
     root.put_json("/@@roles/receiver", {"permissions": ["stock.view", "stock.receive"]})
-    lead.put_json("/locations/WH1/@@acl", {
-        "entries": [*keep, grant("user:rita", "role:receiver")]}, status=200)
+    lead.put_json(
+        "/locations/WH1/@@acl",
+        {"entries": [*keep, grant("user:rita", "role:receiver")]},
+        status=200,
+    )
 
 
 def test_declared_roles_cost_no_statement_and_stored_ones_one(
-        root: Any, as_principal: Any, sql_counter: Any) -> None:
+    root: Any, as_principal: Any, sql_counter: Any
+) -> None:
     root.put_json("/@@roles/looker", {"permissions": ["stock.view"]}, status=201)
     root.put_json("/locations/WH1/@@acl", {"entries": [grant("group:c", "role:stock.clerk")]})
     root.put_json("/locations/WH2/@@acl", {"entries": [grant("group:c", "role:looker")]})
@@ -194,17 +237,24 @@ def test_declared_roles_cost_no_statement_and_stored_ones_one(
 
 
 def test_narrowing_a_code_default_is_one_deny_that_spares_superusers(
-        root: Any, as_principal: Any, make_user: Any) -> None:
+    root: Any, as_principal: Any, make_user: Any
+) -> None:
     """/auth allows every authenticated user auth.self by code; one stored Deny
     before it narrows that, and cannot lock superusers out."""
     user = as_principal("user:una")
     user.get("/auth/whoami", status=200)
-    preview = root.put_json("/auth/@@acl?dry_run=true", {"entries": [
-        grant("system.Authenticated", "auth.self", "Deny")]}).json["changes"]
-    assert {"principal": "system.Authenticated", "permission": "auth.self", "resource": "/auth",
-            "before": "Allow", "after": "Deny"} in preview
-    root.put_json("/auth/@@acl", {"entries": [grant("system.Authenticated", "auth.self",
-                                                    "Deny")]})
+    preview = root.put_json(
+        "/auth/@@acl?dry_run=true",
+        {"entries": [grant("system.Authenticated", "auth.self", "Deny")]},
+    ).json["changes"]
+    assert {
+        "principal": "system.Authenticated",
+        "permission": "auth.self",
+        "resource": "/auth",
+        "before": "Allow",
+        "after": "Deny",
+    } in preview
+    root.put_json("/auth/@@acl", {"entries": [grant("system.Authenticated", "auth.self", "Deny")]})
     user.get("/auth/whoami", status=403)
     root.get("/auth/whoami", status=200)
     make_user("una")

@@ -15,12 +15,19 @@ from plinth.viewsecurity import view_name
 
 # The views anyone may call, each declared so with public=True by its own package.
 EXPECTED_PUBLIC = {
-    "plinth.views.home", "plinth.views.health", "plinth.views.ready", "plinth.views.openapi",
-    "plinth.views.docs", "plinth_auth.views.issue_token", "plinth_admin.views.signin.sign_in",
+    "plinth.views.home",
+    "plinth.views.health",
+    "plinth.views.ready",
+    "plinth.views.openapi",
+    "plinth.views.docs",
+    "plinth_auth.views.issue_token",
+    "plinth_admin.views.signin.sign_in",
     "plinth_admin.views.site.to_console",
 }
-NO_PERMISSION = ("has no permission: give it permission='plugin.permission', permits=..., "
-                 "or public=True if anyone may call it")
+NO_PERMISSION = (
+    "has no permission: give it permission='plugin.permission', permits=..., "
+    "or public=True if anyone may call it"
+)
 
 
 def registered_views(registry: Any) -> list[tuple[Any, Any]]:
@@ -79,8 +86,9 @@ def test_public_view_with_a_permission_stops_start_up() -> None:
     from plinth import error_line
 
     config = make_config()
-    config.add_view(unguarded, route_name="unguarded", renderer="json", public=True,
-                    permission="acl.view")
+    config.add_view(
+        unguarded, route_name="unguarded", renderer="json", public=True, permission="acl.view"
+    )
     with pytest.raises(ConfigurationError) as raised:
         config.make_wsgi_app()
     assert "is public=True and also has permission 'acl.view'" in error_line(raised.value)
@@ -106,12 +114,18 @@ def includeme(config):
 
 
 def test_a_plugin_view_without_permission_stops_main_with_one_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from plinth import main
 
     (tmp_path / "plinth_forgetful.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(SystemExit) as raised:
-        main({}, **{"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                    "plinth.plugins": "plinth_forgetful"})
+        main(
+            {},
+            **{
+                "sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}",
+                "plinth.plugins": "plinth_forgetful",
+            },
+        )
     assert str(raised.value) == f"plinth: view plinth_forgetful.forgotten {NO_PERMISSION}"

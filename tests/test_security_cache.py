@@ -14,8 +14,9 @@ from plinth.settings import SettingError
 
 
 def lookups(cache: str, result: str) -> float:
-    value = REGISTRY.get_sample_value("plinth_security_cache_lookups_total",
-                                      {"cache": cache, "result": result})
+    value = REGISTRY.get_sample_value(
+        "plinth_security_cache_lookups_total", {"cache": cache, "result": result}
+    )
     return value or 0.0
 
 
@@ -64,9 +65,9 @@ def test_the_caches_are_sized_by_the_setting(plinth_app: Any) -> None:
     assert security_cache(registry, "acl.lineage") is security_cache(registry, "acl.lineage")
 
 
-def test_a_cached_token_still_expires_on_time(plinth_app: Any, testapp: Any, make_user: Any,
-                                              login: Any, plinth_engine: Any,
-                                              clock: Any) -> None:
+def test_a_cached_token_still_expires_on_time(
+    plinth_app: Any, testapp: Any, make_user: Any, login: Any, plinth_engine: Any, clock: Any
+) -> None:
     make_user("eve", "staff")
     headers = login("eve")
     with plinth_engine.connect() as connection:
@@ -79,8 +80,7 @@ def test_a_cached_token_still_expires_on_time(plinth_app: Any, testapp: Any, mak
     # nothing changed in the database: the cached expiry decides
     testapp.get("/auth/whoami", headers=headers, status=401)
     with plinth_engine.connect() as connection:
-        assert connection.execute(text("SELECT version FROM security_version")).scalar() \
-            == version
+        assert connection.execute(text("SELECT version FROM security_version")).scalar() == version
 
 
 def test_a_bad_cache_size_stops_start_up_naming_the_key(plinth_settings: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,13 +36,25 @@ Writer = Callable[[Session, Any], object]
 
 
 def save_existing_user(db: Session, registry: Any) -> object:
-    return auth.save_user(db, registry, "kept", auth.Actor("ops"),
-                          password="another-long-passphrase", groups=["crew", "night"])
+    return auth.save_user(
+        db,
+        registry,
+        "kept",
+        auth.Actor("ops"),
+        password="another-long-passphrase",
+        groups=["crew", "night"],
+    )
 
 
 def save_new_user(db: Session, registry: Any) -> object:
-    return auth.save_user(db, registry, "fresh", auth.Actor("ops"),
-                          password="a-long-new-passphrase", groups=["crew", "brand-new"])
+    return auth.save_user(
+        db,
+        registry,
+        "fresh",
+        auth.Actor("ops"),
+        password="a-long-new-passphrase",
+        groups=["crew", "brand-new"],
+    )
 
 
 def delete_user(db: Session, registry: Any) -> object:
@@ -56,9 +68,14 @@ def replace_acl(db: Session, registry: Any) -> object:
     request.registry = registry
     request.__dict__["db"] = db
     resource = Root(request)["locations"]
-    return acladmin.replace_acl(db, registry, resource, [
-        {"action": "Allow", "principal": "user:kept", "permission": "stock.view"}],
-        None, "ops")
+    return acladmin.replace_acl(
+        db,
+        registry,
+        resource,
+        [{"action": "Allow", "principal": "user:kept", "permission": "stock.view"}],
+        None,
+        "ops",
+    )
 
 
 def save_role(db: Session, registry: Any) -> object:
@@ -80,24 +97,36 @@ WRITERS: dict[str, Writer] = {
 
 
 @pytest.fixture
-def seeded(plinth_registry: Any, clean_database: None) -> Iterator[Any]:
+def seeded(plinth_registry: Any, clean_database: None) -> Any:
     engine = get_service(plinth_registry, IWriteEngine)
     with Session(engine) as db:
-        auth.save_user(db, plinth_registry, "kept", auth.Actor("ops"),
-                       password="a-long-first-passphrase", groups=["crew"])
-        auth.save_user(db, plinth_registry, "boss", auth.Actor("ops"),
-                       password="a-chief-passphrase", groups=["admins"])
+        auth.save_user(
+            db,
+            plinth_registry,
+            "kept",
+            auth.Actor("ops"),
+            password="a-long-first-passphrase",
+            groups=["crew"],
+        )
+        auth.save_user(
+            db,
+            plinth_registry,
+            "boss",
+            auth.Actor("ops"),
+            password="a-chief-passphrase",
+            groups=["admins"],
+        )
         roles.save_role(db, plinth_registry, "spare", ["stock.view"], "Spare", "ops")
         db.commit()
-    yield engine
+    return engine
 
 
 def wait_for_lock_wait(engine: Any, pid: int) -> None:
     with engine.connect() as watcher:
         for _ in range(200):
-            waiting = watcher.execute(text(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                {"pid": pid}).scalar()
+            waiting = watcher.execute(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar()
             if waiting == "Lock":
                 return
             time.sleep(0.05)
@@ -107,17 +136,22 @@ def wait_for_lock_wait(engine: Any, pid: int) -> None:
 def own_write_locks(engine: Any, pid: int) -> list[tuple[str, str]]:
     """Row-share and write locks the backend ``pid`` holds, but on the version row."""
     with engine.connect() as watcher:
-        rows = watcher.execute(text(
-            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE l.pid = :pid AND l.granted AND c.relkind = 'r' "
-            "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') "
-            "AND c.relname <> 'security_version'"), {"pid": pid}).all()
+        rows = watcher.execute(
+            text(
+                "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE l.pid = :pid AND l.granted AND c.relkind = 'r' "
+                "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') "
+                "AND c.relname <> 'security_version'"
+            ),
+            {"pid": pid},
+        ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("writer", list(WRITERS), ids=list(WRITERS))
 def test_a_security_writer_takes_the_version_row_before_any_other_lock(
-        seeded: Any, plinth_registry: Any, writer: str) -> None:
+    seeded: Any, plinth_registry: Any, writer: str
+) -> None:
     engine = seeded
     if engine.dialect.name != "postgresql":
         pytest.skip("row locks are PostgreSQL's; SQLite has one write lock")

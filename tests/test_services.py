@@ -22,8 +22,10 @@ def configurator(plugins: str = "") -> Any:
 def test_the_core_registers_its_engines_and_session_factory() -> None:
     config = configurator()
     config.commit()
-    read, write = get_service(config.registry, IReadEngine), get_service(config.registry,
-                                                                          IWriteEngine)
+    read, write = (
+        get_service(config.registry, IReadEngine),
+        get_service(config.registry, IWriteEngine),
+    )
     assert isinstance(read, Engine) and isinstance(write, Engine)
     assert read is not write and read.url == write.url
     with get_service(config.registry, ISessionFactory)() as session:

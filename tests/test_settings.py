@@ -23,8 +23,9 @@ def test_env_name() -> None:
 
 def test_environment_overrides_ini() -> None:
     settings = {"auth.token_ttl": "60", "sqlalchemy.url": "sqlite://"}
-    result = apply_environment(settings, {"PLINTH_AUTH_TOKEN_TTL": "120",
-                                          "PLINTH_DATABASE_URL": "postgresql+psycopg:///x"})
+    result = apply_environment(
+        settings, {"PLINTH_AUTH_TOKEN_TTL": "120", "PLINTH_DATABASE_URL": "postgresql+psycopg:///x"}
+    )
     assert result["auth.token_ttl"] == "120"
     assert result["sqlalchemy.url"] == "postgresql+psycopg:///x"
     assert settings["auth.token_ttl"] == "60"  # the input is left alone
@@ -67,5 +68,5 @@ def test_bad_setting_stops_start_up_with_one_line() -> None:
 def test_converters() -> None:
     assert word_list("auth stock\nreporting") == ["auth", "stock", "reporting"]
     assert to_bool("yes") is True
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected true or false"):
         to_bool("maybe")

@@ -17,18 +17,22 @@ from urllib.parse import urlsplit
 import pytest
 
 BASE_URL = os.environ.get("PLINTH_TEST_BASE_URL")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not BASE_URL, reason="PLINTH_TEST_BASE_URL is not set")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not BASE_URL, reason="PLINTH_TEST_BASE_URL is not set"),
+]
 
 
-def call(method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+def call(
+    method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, bytes]:
     target = urlsplit(BASE_URL or "")
     connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=data,
-                           headers={"Content-Type": "application/json", **(headers or {})})
+        connection.request(
+            method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})}
+        )
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -54,8 +58,9 @@ def test_a_stock_session_through_nginx(testapp: Any, make_user: Any) -> None:
     assert call("PUT", "/locations/WH1", {"name": "Main"}, auth)[0] == 201
     assert call("PUT", "/stock/A-1", {"name": "Anchor bolt"}, auth)[0] == 201
     for kind, quantity in (("receipt", 10), ("issue", 3)):
-        status, _, body = call("POST", "/locations/WH1/A-1/movements",
-                               {"kind": kind, "quantity": quantity}, auth)
+        status, _, body = call(
+            "POST", "/locations/WH1/A-1/movements", {"kind": kind, "quantity": quantity}, auth
+        )
         assert status == 201, body
     status, _, body = call("GET", "/stock/A-1", headers=auth)
     assert (status, json.loads(body)["stock"]) == (200, 7)
@@ -70,11 +75,13 @@ def test_both_processes_share_login_limits() -> None:
     # reaches the per-account limit of 10.
     account = f"nobody-{uuid.uuid4().hex[:8]}"
     for _ in range(10):
-        status, _, body = call("POST", "/auth/tokens",
-                               {"username": account, "password": "wrong-password"})
+        status, _, body = call(
+            "POST", "/auth/tokens", {"username": account, "password": "wrong-password"}
+        )
         assert status == 401, body
-    status, headers, body = call("POST", "/auth/tokens",
-                                 {"username": account, "password": "wrong-password"})
+    status, headers, body = call(
+        "POST", "/auth/tokens", {"username": account, "password": "wrong-password"}
+    )
     assert status == 429, body
     assert int(headers["Retry-After"]) > 0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-PLUGIN = '''
+PLUGIN = """
 def shelves(request):
     return {{}}
 
@@ -17,7 +17,7 @@ def includeme(config):
     config.declare_permission("shelves.manage", "change shelves")
     config.add_route("shelves", "/shelves")
     config.add_view(shelves, route_name="shelves", renderer="json", {view_options})
-'''
+"""
 
 
 def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_options: str) -> Any:
@@ -27,8 +27,9 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_options: str) ->
     name = f"plinth_startup_{abs(hash(view_options))}"
     (tmp_path / f"{name}.py").write_text(PLUGIN.format(view_options=view_options))
     monkeypatch.syspath_prepend(str(tmp_path))
-    return main({}, **{"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                       "plinth.plugins": name})
+    return main(
+        {}, **{"sqlalchemy.url": f"sqlite:///{tmp_path / 'x.sqlite'}", "plinth.plugins": name}
+    )
 
 
 def exit_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_options: str) -> str:
@@ -40,24 +41,36 @@ def exit_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_options: str
 
 
 def test_a_declared_permission_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    app = start(tmp_path, monkeypatch, 'permission="shelves.manage", '
-                                       'body_schema={"type": "object"}')
+    app = start(
+        tmp_path, monkeypatch, 'permission="shelves.manage", body_schema={"type": "object"}'
+    )
     assert app.registry is not None
 
 
 def test_an_undeclared_permission_stops_start_up(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     line = exit_line(tmp_path, monkeypatch, 'permission="shelves.mange"')
     assert line.startswith("plinth: view plinth_startup_")
-    assert line.endswith(".shelves has permission 'shelves.mange', which no enabled plugin "
-                         "declares (did you mean 'shelves.manage'?)")
+    assert line.endswith(
+        ".shelves has permission 'shelves.mange', which no enabled plugin "
+        "declares (did you mean 'shelves.manage'?)"
+    )
 
 
 def test_an_invalid_body_schema_stops_start_up(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    line = exit_line(tmp_path, monkeypatch, 'permission="shelves.manage", body_schema='
-                     '{"type": "object", "properties": {"height": {"type": "integr"}}}')
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = exit_line(
+        tmp_path,
+        monkeypatch,
+        (
+            'permission="shelves.manage", body_schema='
+            '{"type": "object", "properties": {"height": {"type": "integr"}}}'
+        ),
+    )
     assert line.startswith("plinth: view plinth_startup_")
-    assert ".shelves has a body_schema that is not valid JSON Schema " \
-           "(at properties/height/type): " in line
+    assert (
+        ".shelves has a body_schema that is not valid JSON Schema (at properties/height/type): "
+    ) in line
     assert "'integr'" in line

@@ -11,8 +11,12 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from plinth import clock as plinth_clock
 from plinth.columns import AwareDateTime, render_type
 
-MOMENTS = Table("test_moments", MetaData(), Column("id", Integer, primary_key=True),
-                Column("at", AwareDateTime()))
+MOMENTS = Table(
+    "test_moments",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("at", AwareDateTime()),
+)
 
 
 @pytest.fixture
@@ -26,15 +30,21 @@ def moments(plinth_engine: Any) -> Any:
 
 def test_moments_come_back_aware_in_utc_on_either_database(moments: Any) -> None:
     tokyo = datetime(2024, 2, 29, 9, 30, tzinfo=timezone(timedelta(hours=9)))
-    naive = datetime(2024, 2, 29, 0, 30)  # taken as UTC
+    naive = datetime(2024, 2, 29, 0, 30)  # noqa: DTZ001 - naive on purpose: taken as UTC
     with moments.begin() as connection:
-        connection.execute(insert(MOMENTS), [{"id": 1, "at": tokyo}, {"id": 2, "at": naive},
-                                             {"id": 3, "at": None}])
+        connection.execute(
+            insert(MOMENTS), [{"id": 1, "at": tokyo}, {"id": 2, "at": naive}, {"id": 3, "at": None}]
+        )
     with moments.connect() as connection:
         rows = dict(connection.execute(select(MOMENTS.c.id, MOMENTS.c.at)).all())
         # comparisons happen in UTC too: the Tokyo moment is 00:30 UTC
-        later = connection.execute(select(MOMENTS.c.id).where(
-            MOMENTS.c.at > datetime(2024, 2, 29, 0, 15, tzinfo=UTC))).scalars().all()
+        later = (
+            connection.execute(
+                select(MOMENTS.c.id).where(MOMENTS.c.at > datetime(2024, 2, 29, 0, 15, tzinfo=UTC))
+            )
+            .scalars()
+            .all()
+        )
     assert rows[1] == tokyo and rows[1].tzinfo == UTC
     assert rows[1] == datetime(2024, 2, 29, 0, 30, tzinfo=UTC)
     assert rows[2] == datetime(2024, 2, 29, 0, 30, tzinfo=UTC)

@@ -44,15 +44,16 @@ class FailsToCommit:
     def tpc_abort(self, txn: Any) -> None:
         pass
 
-    def sortKey(self) -> str:  # the transaction package names it so
+    def sortKey(self) -> str:  # noqa: N802 - the transaction package names it so
         return "fails-to-commit"
 
 
 def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> None:
     from plinth import make_configurator, schema
 
-    config = make_configurator({"sqlalchemy.url": f"sqlite:///{tmp_path / 'tx.sqlite'}",
-                                "plinth.plugins": ""})
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'tx.sqlite'}", "plinth.plugins": ""}
+    )
 
     def failing(request: Any) -> dict[str, str]:
         request.tm.get().join(FailsToCommit())

@@ -41,13 +41,19 @@ def request_as(plinth_registry: Any, dbsession: Any) -> Any:
     return make
 
 
-def store(dbsession: Any, path: str, *entries: tuple[str, str, str],
-          inherit: bool = True) -> None:
+def store(dbsession: Any, path: str, *entries: tuple[str, str, str], inherit: bool = True) -> None:
     dbsession.add(AclResource(path=path, inherit=inherit, version=1))
     dbsession.flush()
     for position, (action, principal, permission) in enumerate(entries):
-        dbsession.add(AclEntry(path=path, position=position, action=action,
-                               principal=principal, permission=permission))
+        dbsession.add(
+            AclEntry(
+                path=path,
+                position=position,
+                action=action,
+                principal=principal,
+                permission=permission,
+            )
+        )
     dbsession.flush()
 
 
@@ -83,14 +89,14 @@ def test_grants_on_some_children_only(request_as: Any, dbsession: Any) -> None:
     store(dbsession, "/shelves/a1", (Allow, "group:staff", "shelves.view"))
     store(dbsession, "/shelves/b2", (Allow, "group:staff", "shelves.view"))
     store(dbsession, "/shelves/c3", (Allow, "group:other", "shelves.view"))
-    seen = visible_children(request_as("group:staff"),
-                            shelves(request_as("group:staff")), "shelves.view")
+    seen = visible_children(
+        request_as("group:staff"), shelves(request_as("group:staff")), "shelves.view"
+    )
     assert seen == Visibility(False, {"a1": True, "b2": True})
     assert seen.shown == ["a1", "b2"]
 
 
-def test_code_defaults_and_names_that_cannot_be_children(request_as: Any,
-                                                         dbsession: Any) -> None:
+def test_code_defaults_and_names_that_cannot_be_children(request_as: Any, dbsession: Any) -> None:
     store(dbsession, "/", (Allow, "system.Authenticated", "shelves.view"))
     store(dbsession, "/shelves/not a child!", (Deny, "group:staff", "shelves.view"))
     request = request_as("group:nobody")
@@ -107,8 +113,7 @@ def test_inherit_false_on_a_child_hides_it(request_as: Any, dbsession: Any) -> N
     assert visible_children(request, shelves(request), "shelves.view").hidden == ["s1"]
 
 
-def test_like_wildcards_in_the_container_path_are_literal(request_as: Any,
-                                                          dbsession: Any) -> None:
+def test_like_wildcards_in_the_container_path_are_literal(request_as: Any, dbsession: Any) -> None:
     store(dbsession, "/shelvesX/s1", (Allow, "group:staff", "shelves.view"))
     request = request_as("group:staff")
     container = Shelves(shelves(request).__parent__, "shelve_")
@@ -117,12 +122,17 @@ def test_like_wildcards_in_the_container_path_are_literal(request_as: Any,
 
 def test_where_is_a_sql_condition(dbsession: Any) -> None:
     names = table("names", column("name"))
-    for visibility, expected in ((Visibility(True), "name IS NOT NULL"),
-                                 (Visibility(True, {"b": False}), "NOT IN"),
-                                 (Visibility(False, {"a": True}), "IN"),
-                                 (Visibility(False), "1 != 1")):
-        sql = str(select(names.c.name).where(visibility.where(names.c.name)).compile(
-            compile_kwargs={"literal_binds": True}))
+    for visibility, expected in (
+        (Visibility(True), "name IS NOT NULL"),
+        (Visibility(True, {"b": False}), "NOT IN"),
+        (Visibility(False, {"a": True}), "IN"),
+        (Visibility(False), "1 != 1"),
+    ):
+        sql = str(
+            select(names.c.name)
+            .where(visibility.where(names.c.name))
+            .compile(compile_kwargs={"literal_binds": True})
+        )
         assert expected in sql or (expected == "1 != 1" and "false" in sql.lower()), sql
 
 
@@ -136,8 +146,9 @@ def test_the_acl_cache_is_per_request(request_as: Any, dbsession: Any) -> None:
     assert visible_children(later, shelves(later), "shelves.view").everything
 
 
-def test_a_superuser_sees_every_child_without_a_statement(request_as: Any, dbsession: Any,
-                                                          sql_counter: Any) -> None:
+def test_a_superuser_sees_every_child_without_a_statement(
+    request_as: Any, dbsession: Any, sql_counter: Any
+) -> None:
     store(dbsession, "/shelves/s1", (Deny, "group:admins", "shelves.view"))
     request = request_as("group:admins")
     with sql_counter() as counter:

@@ -61,8 +61,12 @@ def make_configurator(settings: dict[str, Any]) -> Configurator:
     config.include(".viewsecurity")
     config.include(".validation")
     config.include(".queryparams")
-    config.add_view_deriver("plinth.idempotency.idempotency_deriver", name="idempotency",
-                            over="body_schema_deriver", under="decorated_view")
+    config.add_view_deriver(
+        "plinth.idempotency.idempotency_deriver",
+        name="idempotency",
+        over="body_schema_deriver",
+        under="decorated_view",
+    )
     config.include(".openapi")
     config.include(".endpoints")
     config.include(".schema")
@@ -104,8 +108,9 @@ def error_line(exc: ConfigurationError) -> str:
         # Which thing, and where each claim was made: enough to find both plugins.
         claims = []
         for discriminator, infos in exc._conflicts.items():
-            places = " and ".join(f"{getattr(i, 'file', '?')}:{getattr(i, 'line', '?')}"
-                                  for i in infos)
+            places = " and ".join(
+                f"{getattr(i, 'file', '?')}:{getattr(i, 'line', '?')}" for i in infos
+            )
             claims.append(f"{discriminator!r} ({places})")
         return "conflicting configuration: " + "; ".join(claims)
     return str(exc).splitlines()[0]

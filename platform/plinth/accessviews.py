@@ -18,16 +18,31 @@ from .paging import cursor_after, page_limit
 from .queryparams import query_error
 from .security import is_superuser
 
-ROLE_DOC = {"type": "object", "properties": {
-    "name": {"type": "string"}, "title": {"type": "string"},
-    "permissions": {"type": "array", "items": {"type": "string"}},
-    "source": {"type": "string", "enum": ["declared", "stored"]}}}
-WHO_DOC = {"type": "object", "properties": {
-    "resource": {"type": "string"}, "permission": {"type": "string"},
-    "users": {"type": "array", "items": {"type": "string"}},
-    "principals": {"type": "array", "items": {"type": "object", "properties": {
-        "principal": {"type": "string"}, "decided_by": {"type": "object"}}}},
-    "next_cursor": {"type": ["string", "null"]}}}
+ROLE_DOC = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "title": {"type": "string"},
+        "permissions": {"type": "array", "items": {"type": "string"}},
+        "source": {"type": "string", "enum": ["declared", "stored"]},
+    },
+}
+WHO_DOC = {
+    "type": "object",
+    "properties": {
+        "resource": {"type": "string"},
+        "permission": {"type": "string"},
+        "users": {"type": "array", "items": {"type": "string"}},
+        "principals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"principal": {"type": "string"}, "decided_by": {"type": "object"}},
+            },
+        },
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
 
 
 def roles_list(request: Request) -> dict[str, Any]:
@@ -44,9 +59,15 @@ def _superuser_only(request: Request) -> None:
 def role_put(request: Request) -> Response:
     _superuser_only(request)
     body = request.validated
-    role, created = roles.save_role(request.db, request.registry, request.matchdict["name"],
-                                    body["permissions"], body.get("title"),
-                                    request.authenticated_userid, request.request_id)
+    role, created = roles.save_role(
+        request.db,
+        request.registry,
+        request.matchdict["name"],
+        body["permissions"],
+        body.get("title"),
+        request.authenticated_userid,
+        request.request_id,
+    )
     response = Response(json_body=role.as_dict())
     response.status_int = 201 if created else 200
     return response
@@ -54,8 +75,13 @@ def role_put(request: Request) -> Response:
 
 def role_delete(request: Request) -> Response:
     _superuser_only(request)
-    roles.delete_role(request.db, request.registry, request.matchdict["name"],
-                      request.authenticated_userid, request.request_id)
+    roles.delete_role(
+        request.db,
+        request.registry,
+        request.matchdict["name"],
+        request.authenticated_userid,
+        request.request_id,
+    )
     return HTTPNoContent()
 
 
@@ -68,11 +94,11 @@ def who_view(context: Any, request: Request) -> dict[str, Any]:
     """
     permission = request.query["permission"]
     if permission not in registered_permissions(request.registry):
-        raise query_error("permission", "unknown permission",
-                          f"unknown permission {permission!r}")
+        raise query_error("permission", "unknown permission", f"unknown permission {permission!r}")
     if not request.has_permission("acl.view", request.root):
-        raise api_error(403, "forbidden", "listing users needs acl.view on the root",
-                        {"permission": "acl.view"})
+        raise api_error(
+            403, "forbidden", "listing users needs acl.view on the root", {"permission": "acl.view"}
+        )
     limit = page_limit(request)
     after = cursor_after(request, str)
     return whocan.who(request.db, request.registry, context, permission, after, limit)

@@ -67,8 +67,12 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "resource": self.path, "position": self.position, "action": self.action,
-            "principal": self.principal, "permission": self.permission, "source": self.source,
+            "resource": self.path,
+            "position": self.position,
+            "action": self.action,
+            "principal": self.principal,
+            "permission": self.permission,
+            "source": self.source,
         }
 
 
@@ -93,13 +97,16 @@ class Decision:
 
     def explain(self) -> str:
         if self.superuser is not None:
-            return (f"superuser: {self.superuser} holds every permission everywhere "
-                    "(plinth.superusers)")
+            return (
+                f"superuser: {self.superuser} holds every permission everywhere (plinth.superusers)"
+            )
         if self.entry is not None:
             e = self.entry
             through = f", through role {self.role}" if self.role is not None else ""
-            return (f"{e.action} {e.principal} {e.permission} at {e.path} "
-                    f"({e.source} entry {e.position}{through})")
+            return (
+                f"{e.action} {e.principal} {e.permission} at {e.path} "
+                f"({e.source} entry {e.position}{through})"
+            )
         if self.stopped_at is not None:
             return f"no entry matched and {self.stopped_at} does not inherit: denied"
         return "no entry matched: denied by default"
@@ -132,13 +139,13 @@ def default_entries(resource: Any, path: str) -> list[Entry]:
     acl = getattr(resource, "__default_acl__", None) or []
     if callable(acl):
         acl = acl()
-    entries = []
-    for index, (action, principal, permissions) in enumerate(acl):
-        if isinstance(permissions, str) or permissions is ALL_PERMISSIONS:
-            permissions = [permissions]
-        for permission in permissions:
-            entries.append(Entry(path, index, action, principal,
-                                 normalize_permission(permission), "default"))
+    entries: list[Entry] = []
+    for index, (action, principal, declared) in enumerate(acl):
+        single = isinstance(declared, str) or declared is ALL_PERMISSIONS
+        entries.extend(
+            Entry(path, index, action, principal, normalize_permission(permission), "default")
+            for permission in ([declared] if single else declared)
+        )
     return entries
 
 
@@ -151,15 +158,26 @@ def stored_acls_query(where: Any, with_version: bool = False) -> Any:
     version is read in the same statement.
     """
     res, ent = AclResource.__table__, AclEntry.__table__
-    columns = (res.c.path, res.c.inherit, ent.c.position, ent.c.action,
-               ent.c.principal, ent.c.permission)
+    columns = (
+        res.c.path,
+        res.c.inherit,
+        ent.c.position,
+        ent.c.action,
+        ent.c.principal,
+        ent.c.permission,
+    )
     if with_version:
         sv = SecurityVersion.__table__
         source = sv.outerjoin(res, where).outerjoin(ent, ent.c.path == res.c.path)
-        return (select(sv.c.version, *columns).select_from(source)
-                .order_by(res.c.path, ent.c.position))
-    return (select(*columns).select_from(res.outerjoin(ent, ent.c.path == res.c.path))
-            .where(where).order_by(res.c.path, ent.c.position))
+        return (
+            select(sv.c.version, *columns).select_from(source).order_by(res.c.path, ent.c.position)
+        )
+    return (
+        select(*columns)
+        .select_from(res.outerjoin(ent, ent.c.path == res.c.path))
+        .where(where)
+        .order_by(res.c.path, ent.c.position)
+    )
 
 
 def collect_stored(rows: Iterable[Any]) -> dict[str, tuple[bool, list[Entry]]]:
@@ -216,11 +234,12 @@ def lineage_acls(
 
 def role_name(permission: str) -> str | None:
     """The role an entry's permission names (``role:NAME``), or None."""
-    return permission[len(ROLE_PREFIX):] if permission.startswith(ROLE_PREFIX) else None
+    return permission[len(ROLE_PREFIX) :] if permission.startswith(ROLE_PREFIX) else None
 
 
-def matches(entry_permission: str, permission: str,
-            roles: Mapping[str, frozenset[str]] = NO_ROLES) -> bool:
+def matches(
+    entry_permission: str, permission: str, roles: Mapping[str, frozenset[str]] = NO_ROLES
+) -> bool:
     """Whether an entry for ``entry_permission`` speaks about ``permission``.
 
     A role unknown to ``roles`` (deleted, or from a disabled plugin) grants
@@ -232,8 +251,12 @@ def matches(entry_permission: str, permission: str,
     return name is not None and permission in roles.get(name, ())
 
 
-def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: str,
-           roles: Mapping[str, frozenset[str]] = NO_ROLES) -> Decision:
+def decide(
+    acls: Iterable[ResourceAcl],
+    principals: Iterable[str],
+    permission: str,
+    roles: Mapping[str, frozenset[str]] = NO_ROLES,
+) -> Decision:
     """Pyramid's rule over the lineage: first match wins; no match denies.
 
     ``roles`` maps role names to their permissions: the decision is a pure
@@ -247,10 +270,12 @@ def decide(acls: Iterable[ResourceAcl], principals: Iterable[str], permission: s
             held = entry.permission
             if held in (permission, ALL):
                 return Decision(entry.action == Allow, permission, entry)
-            if held.startswith(ROLE_PREFIX) and \
-                    permission in roles.get(held[len(ROLE_PREFIX):], ()):
-                return Decision(entry.action == Allow, permission, entry,
-                                role=held[len(ROLE_PREFIX):])
+            if held.startswith(ROLE_PREFIX) and permission in roles.get(
+                held[len(ROLE_PREFIX) :], ()
+            ):
+                return Decision(
+                    entry.action == Allow, permission, entry, role=held[len(ROLE_PREFIX) :]
+                )
         if not acl.inherit:
             return Decision(False, permission, None, stopped_at=acl.path)
     return Decision(False, permission, None)
@@ -262,8 +287,9 @@ def declare_permission(config: Any, name: str, description: str = "") -> None:
     Declares a permission so that administrators can grant it and the ACL API
     accepts it.  Two plugins declaring the same name conflict.
     """
-    register_once(config, "permission", name, description, "plinth.permissions",
-                  description=description)
+    register_once(
+        config, "permission", name, description, "plinth.permissions", description=description
+    )
 
 
 def registered_permissions(registry: Any) -> dict[str, str]:

@@ -40,9 +40,11 @@ ACL_BODY_SCHEMA = {
     "required": ["entries"],
     "properties": {
         "entries": {
-            "type": "array", "maxItems": 200,
+            "type": "array",
+            "maxItems": 200,
             "items": {
-                "type": "object", "additionalProperties": False,
+                "type": "object",
+                "additionalProperties": False,
                 "required": ["action", "principal", "permission"],
                 "properties": {
                     "action": {"type": "string", "enum": ["Allow", "Deny"]},
@@ -74,8 +76,12 @@ def locked_acl_state(db: Session, path: str) -> AclResource:
     """
     lock_for_write(db)
     insert_missing(db, AclResource, {"path": path, "inherit": True, "version": 0})
-    return db.scalars(select(AclResource).where(AclResource.path == path).with_for_update()
-                      .execution_options(populate_existing=True)).one()
+    return db.scalars(
+        select(AclResource)
+        .where(AclResource.path == path)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -88,8 +94,11 @@ def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) ->
         "entries": [_entry(e) for e in own.entries if e.source == "stored"],
         "defaults": [_entry(e) for e in own.entries if e.source == "default"],
         "inherited": [
-            {"resource": acl.path, "inherit": acl.inherit,
-             "entries": [_entry(e) for e in acl.entries]}
+            {
+                "resource": acl.path,
+                "inherit": acl.inherit,
+                "entries": [_entry(e) for e in acl.entries],
+            }
             for acl in (inherited if own.inherit else [])
         ],
         "etag": etag_for(state),
@@ -97,13 +106,18 @@ def describe(db: Session, resource: Any, cache: dict[str, Any] | None = None) ->
 
 
 def _entry(entry: Any) -> dict[str, Any]:
-    return {"action": entry.action, "principal": entry.principal,
-            "permission": entry.permission, "position": entry.position,
-            "source": entry.source}
+    return {
+        "action": entry.action,
+        "principal": entry.principal,
+        "permission": entry.permission,
+        "position": entry.position,
+        "source": entry.source,
+    }
 
 
-def validate_entries(registry: Any, entries: list[dict[str, str]],
-                     roles: Mapping[str, frozenset[str]]) -> None:
+def validate_entries(
+    registry: Any, entries: list[dict[str, str]], roles: Mapping[str, frozenset[str]]
+) -> None:
     """400 ``invalid_acl`` for a malformed principal, or a permission or role
     the running configuration does not know."""
     permissions = registered_permissions(registry)
@@ -111,17 +125,32 @@ def validate_entries(registry: Any, entries: list[dict[str, str]],
     for index, entry in enumerate(entries):
         principal, permission = entry["principal"], entry["permission"]
         if principal not in SYSTEM_PRINCIPALS and not PRINCIPAL.fullmatch(principal):
-            problems.append({"field": f"entries/{index}/principal",
-                             "message": "a principal is user:NAME, group:NAME, "
-                                        "system.Everyone or system.Authenticated"})
+            problems.append(
+                {
+                    "field": f"entries/{index}/principal",
+                    "message": "a principal is user:NAME, group:NAME, "
+                    "system.Everyone or system.Authenticated",
+                }
+            )
         if not is_grantable(permission, registry, roles):
             what = "role" if permission.startswith("role:") else "permission"
-            problems.append({"field": f"entries/{index}/permission",
-                             "message": f"unknown {what} {permission!r}"})
+            problems.append(
+                {
+                    "field": f"entries/{index}/permission",
+                    "message": f"unknown {what} {permission!r}",
+                }
+            )
     if problems:
-        raise api_error(400, "invalid_acl", "the ACL has invalid entries",
-                        {"errors": problems, "permissions": [ALL, *permissions],
-                         "roles": [f"role:{name}" for name in roles]})
+        raise api_error(
+            400,
+            "invalid_acl",
+            "the ACL has invalid entries",
+            {
+                "errors": problems,
+                "permissions": [ALL, *permissions],
+                "roles": [f"role:{name}" for name in roles],
+            },
+        )
 
 
 def replace_acl(
@@ -152,20 +181,39 @@ def replace_acl(
     db.flush()
     db.execute(delete(AclEntry).where(AclEntry.path == path))
     for position, entry in enumerate(entries):
-        db.add(AclEntry(path=path, position=position, action=entry["action"],
-                        principal=entry["principal"], permission=entry["permission"]))
+        db.add(
+            AclEntry(
+                path=path,
+                position=position,
+                action=entry["action"],
+                principal=entry["principal"],
+                permission=entry["permission"],
+            )
+        )
     db.flush()
     if resource.__parent__ is None:
         _guard_root(db, registry, resource, roles)
     after = describe(db, resource)
-    audit.record(db, "acl.changed", actor, path,
-                 {"entries": before["entries"], "inherit": before["inherit"]},
-                 {"entries": after["entries"], "inherit": after["inherit"]}, request_id)
+    audit.record(
+        db,
+        "acl.changed",
+        actor,
+        path,
+        {"entries": before["entries"], "inherit": before["inherit"]},
+        {"entries": after["entries"], "inherit": after["inherit"]},
+        request_id,
+    )
     return after
 
 
-def preview_acl(db: Session, registry: Any, resource: Any, entries: list[dict[str, str]],
-                inherit: bool | None, caller: list[str] | None = None) -> dict[str, Any]:
+def preview_acl(
+    db: Session,
+    registry: Any,
+    resource: Any,
+    entries: list[dict[str, str]],
+    inherit: bool | None,
+    caller: list[str] | None = None,
+) -> dict[str, Any]:
     """``PUT @@acl?dry_run=true``: the same checks as :func:`replace_acl`, then
     the decisions the change would flip; nothing written, nothing audited."""
     from .dryrun import preview
@@ -174,20 +222,26 @@ def preview_acl(db: Session, registry: Any, resource: Any, entries: list[dict[st
     validate_entries(registry, entries, roles)
     if caller is not None:
         check_delegation(db, registry, resource, caller, entries, inherit, roles)
-    return {"dry_run": True, "resource": path_of(resource),
-            "changes": preview(db, registry, resource, entries, inherit)}
+    return {
+        "dry_run": True,
+        "resource": path_of(resource),
+        "changes": preview(db, registry, resource, entries, inherit),
+    }
 
 
-def _guard_root(db: Session, registry: Any, root: Any,
-                roles: Mapping[str, frozenset[str]]) -> None:
+def _guard_root(db: Session, registry: Any, root: Any, roles: Mapping[str, frozenset[str]]) -> None:
     if superusers(registry):
         return  # superusers manage every ACL whatever the entries say
     acls = lineage_acls(root, db, {})
-    grantees = {e.principal for e in acls[0].entries if e.action == "Allow"
-                and matches(e.permission, "acl.manage", roles)}
+    grantees = {
+        e.principal
+        for e in acls[0].entries
+        if e.action == "Allow" and matches(e.permission, "acl.manage", roles)
+    }
     if not any(decide(acls, [p], "acl.manage", roles).allowed for p in grantees):
-        raise api_error(409, "last_acl_manager",
-                        "this change would leave nobody with acl.manage on the root")
+        raise api_error(
+            409, "last_acl_manager", "this change would leave nobody with acl.manage on the root"
+        )
 
 
 def expand(db: Session, registry: Any, principal: str) -> list[str] | None:
@@ -205,8 +259,9 @@ def expand(db: Session, registry: Any, principal: str) -> list[str] | None:
     return [Everyone, *[p for p in expanded if p != Everyone]]
 
 
-def explain(db: Session, registry: Any, resource: Any, principals: list[str],
-            permission: str | None = None) -> list[dict[str, Any]]:
+def explain(
+    db: Session, registry: Any, resource: Any, principals: list[str], permission: str | None = None
+) -> list[dict[str, Any]]:
     """Each permission's decision for ``principals``; a superuser's names why."""
     superuser = superuser_among(registry, principals)
     acls = lineage_acls(resource, db, {})
@@ -214,29 +269,35 @@ def explain(db: Session, registry: Any, resource: Any, principals: list[str],
     names = [permission] if permission else list(registered_permissions(registry))
     result = []
     for name in names:
-        decision = (Decision(True, name, None, superuser=superuser) if superuser
-                    else decide(acls, principals, name, roles))
-        result.append({
-            "permission": name,
-            "allowed": decision.allowed,
-            "decided_by": decision.entry.as_dict() if decision.entry else None,
-            "role": decision.role,
-            "superuser": decision.superuser,
-            "explanation": decision.explain(),
-        })
+        decision = (
+            Decision(True, name, None, superuser=superuser)
+            if superuser
+            else decide(acls, principals, name, roles)
+        )
+        result.append(
+            {
+                "permission": name,
+                "allowed": decision.allowed,
+                "decided_by": decision.entry.as_dict() if decision.entry else None,
+                "role": decision.role,
+                "superuser": decision.superuser,
+                "explanation": decision.explain(),
+            }
+        )
     return result
 
 
 def stored_at(db: Session, path: str) -> list[dict[str, str]]:
     """The stored entries at ``path``, whether or not a resource is there."""
-    rows = db.scalars(select(AclEntry).where(AclEntry.path == path)
-                      .order_by(AclEntry.position))
-    return [{"action": r.action, "principal": r.principal, "permission": r.permission}
-            for r in rows]
+    rows = db.scalars(select(AclEntry).where(AclEntry.path == path).order_by(AclEntry.position))
+    return [
+        {"action": r.action, "principal": r.principal, "permission": r.permission} for r in rows
+    ]
 
 
-def replace_at_path(db: Session, registry: Any, path: str, entries: list[dict[str, str]],
-                    actor: str | None) -> None:
+def replace_at_path(
+    db: Session, registry: Any, path: str, entries: list[dict[str, str]], actor: str | None
+) -> None:
     """Replace the stored entries at a ``path`` no resource answers to (the
     operator's tool for what a deleted item or a disabled plugin left); audited."""
     validate_entries(registry, entries, role_table(db, registry))
@@ -248,8 +309,14 @@ def replace_at_path(db: Session, registry: Any, path: str, entries: list[dict[st
     for position, entry in enumerate(entries):
         db.add(AclEntry(path=path, position=position, **entry))
     db.flush()
-    audit.record(db, "acl.changed", actor, path, {"entries": before},
-                 {"entries": entries, "reason": "the path does not resolve"})
+    audit.record(
+        db,
+        "acl.changed",
+        actor,
+        path,
+        {"entries": before},
+        {"entries": entries, "reason": "the path does not resolve"},
+    )
 
 
 def forget_path(db: Session, path: str, actor: str | None) -> int:
@@ -258,20 +325,38 @@ def forget_path(db: Session, path: str, actor: str | None) -> int:
     before = stored_at(db, path)
     db.execute(delete(AclEntry).where(AclEntry.path == path))
     db.execute(delete(AclResource).where(AclResource.path == path))
-    audit.record(db, "acl.changed", actor, path, {"entries": before},
-                 {"entries": [], "reason": "the resource no longer resolves"})
+    audit.record(
+        db,
+        "acl.changed",
+        actor,
+        path,
+        {"entries": before},
+        {"entries": [], "reason": "the resource no longer resolves"},
+    )
     return len(before)
 
 
 def grants_of(db: Session, principal: str) -> list[dict[str, Any]]:
-    rows = db.execute(select(AclEntry).where(AclEntry.principal == principal)
-                      .order_by(AclEntry.path, AclEntry.position)).scalars()
-    return [{"resource": r.path, "position": r.position, "action": r.action,
-             "principal": r.principal, "permission": r.permission} for r in rows]
+    rows = db.execute(
+        select(AclEntry)
+        .where(AclEntry.principal == principal)
+        .order_by(AclEntry.path, AclEntry.position)
+    ).scalars()
+    return [
+        {
+            "resource": r.path,
+            "position": r.position,
+            "action": r.action,
+            "principal": r.principal,
+            "permission": r.permission,
+        }
+        for r in rows
+    ]
 
 
-def remove_grants_of(db: Session, principal: str, actor: str | None,
-                     request_id: str | None = None) -> int:
+def remove_grants_of(
+    db: Session, principal: str, actor: str | None, request_id: str | None = None
+) -> int:
     removed = grants_of(db, principal)
     if not removed:
         return 0
@@ -281,11 +366,16 @@ def remove_grants_of(db: Session, principal: str, actor: str | None,
     states = {path: locked_acl_state(db, path) for path in paths}
     removed = [g for g in grants_of(db, principal) if g["resource"] in states]
     paths = sorted({g["resource"] for g in removed})
-    db.execute(delete(AclEntry).where(AclEntry.principal == principal,
-                                      AclEntry.path.in_(paths)))
+    db.execute(delete(AclEntry).where(AclEntry.principal == principal, AclEntry.path.in_(paths)))
     for path in paths:
         states[path].version += 1
-        audit.record(db, "acl.changed", actor, path,
-                     {"removed": [g for g in removed if g["resource"] == path]},
-                     {"reason": f"{principal} deleted"}, request_id)
+        audit.record(
+            db,
+            "acl.changed",
+            actor,
+            path,
+            {"removed": [g for g in removed if g["resource"] == path]},
+            {"reason": f"{principal} deleted"},
+            request_id,
+        )
     return len(removed)

@@ -32,8 +32,13 @@ class AuditEntry(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": self.at.isoformat(), "actor": self.actor, "kind": self.kind,
-            "resource": self.resource, "before": self.before, "after": self.after,
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "kind": self.kind,
+            "resource": self.resource,
+            "before": self.before,
+            "after": self.after,
             "request_id": self.request_id,
         }
 
@@ -47,7 +52,14 @@ def record(
     after: Any = None,
     request_id: str | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(at=clock.now(), kind=kind, actor=actor, resource=resource,
-                       before=before, after=after, request_id=request_id)
+    entry = AuditEntry(
+        at=clock.now(),
+        kind=kind,
+        actor=actor,
+        resource=resource,
+        before=before,
+        after=after,
+        request_id=request_id,
+    )
     db.add(entry)
     return entry

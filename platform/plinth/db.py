@@ -76,7 +76,8 @@ def _make_sqlite_directory(url: str) -> None:
 def _make_sqlite_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
     _make_sqlite_directory(url)
     engine = create_engine(
-        url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        url,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         **kwargs,
     )
 
@@ -126,8 +127,7 @@ def request_transaction_manager(request: Any) -> Any:
     try:
         leftover.abort()
     except Exception:
-        log.warning("could not abort a failed transaction left on this thread",
-                    exc_info=True)
+        log.warning("could not abort a failed transaction left on this thread", exc_info=True)
     try:
         transaction_manager.manager.free(leftover)
     except ValueError:
@@ -147,6 +147,7 @@ def request_db_method(factory: sessionmaker[Session], write_engine: Engine) -> A
     The factory and engine are bound here, once, rather than looked up on
     every request: this runs on every request that reads the database.
     """
+
     def request_db(request: Any) -> Session:
         session = factory()
         if request.method not in SAFE_METHODS:
@@ -168,8 +169,9 @@ def insert_missing(db: Session, model: Any, values: dict[str, Any]) -> bool:
     bind = db.get_bind()
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     # RETURNING, because the row count of such an insert is not reliable.
-    stmt: Any = insert(model).values(**values).on_conflict_do_nothing().returning(
-        literal_column("1"))
+    stmt: Any = (
+        insert(model).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    )
     return db.execute(stmt).first() is not None
 
 

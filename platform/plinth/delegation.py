@@ -47,8 +47,9 @@ SYSTEM_PRINCIPALS = (Everyone, Authenticated)
 Pair = tuple[str, str]  # (action, principal) of the entries relevant to one permission
 
 
-def may_grant(entry: dict[str, str], held: set[str],
-              roles: Mapping[str, frozenset[str]] = NO_ROLES) -> str | None:
+def may_grant(
+    entry: dict[str, str], held: set[str], roles: Mapping[str, frozenset[str]] = NO_ROLES
+) -> str | None:
     """Why a non-superuser holding ``held`` here may not add ``entry``, or None.
 
     The one place that decides what a delegate may hand on: a role only if
@@ -66,16 +67,23 @@ def may_grant(entry: dict[str, str], held: set[str],
     if name is not None:
         missing = sorted(set(roles.get(name, ())) - held)
         if missing:
-            return (f"you may grant a role only if you hold all its permissions here, "
-                    f"and not {', '.join(missing)} of {permission}")
+            return (
+                f"you may grant a role only if you hold all its permissions here, "
+                f"and not {', '.join(missing)} of {permission}"
+            )
         return None
     if permission not in held:
         return f"you may grant only permissions you hold here, and not {permission}"
     return None
 
 
-def held_permissions(db: Session, registry: Any, resource: Any, principals: list[str],
-                     roles: Mapping[str, frozenset[str]] = NO_ROLES) -> set[str]:
+def held_permissions(
+    db: Session,
+    registry: Any,
+    resource: Any,
+    principals: list[str],
+    roles: Mapping[str, frozenset[str]] = NO_ROLES,
+) -> set[str]:
     """The permissions ``principals`` hold on ``resource`` and on every resource
     below it that has stored entries and inherits from it.
 
@@ -101,8 +109,9 @@ def held_permissions(db: Session, registry: Any, resource: Any, principals: list
 
 def _stored_descendants(db: Session, resource: Any, path: str) -> list[Any]:
     prefix = "/" if path == "/" else path + "/"
-    stmt = select(AclResource.path).where(AclResource.path.startswith(prefix, autoescape=True),
-                                          AclResource.path != path)
+    stmt = select(AclResource.path).where(
+        AclResource.path.startswith(prefix, autoescape=True), AclResource.path != path
+    )
     root = resource
     while getattr(root, "__parent__", None) is not None:
         root = root.__parent__
@@ -115,8 +124,9 @@ def _stored_descendants(db: Session, resource: Any, path: str) -> list[Any]:
     return found
 
 
-def _relevant(entries: Sequence[Any], permission: str,
-              roles: Mapping[str, frozenset[str]]) -> list[tuple[int, Pair]]:
+def _relevant(
+    entries: Sequence[Any], permission: str, roles: Mapping[str, frozenset[str]]
+) -> list[tuple[int, Pair]]:
     result = []
     for index, entry in enumerate(entries):
         action, principal, perm = _fields(entry)
@@ -131,9 +141,14 @@ def _fields(entry: Any) -> tuple[str, str, str]:
     return entry.action, entry.principal, entry.permission
 
 
-def first_gain(old: Sequence[Any], new: Sequence[Any], permission: str, old_inherit: bool,
-               new_inherit: bool, roles: Mapping[str, frozenset[str]] = NO_ROLES
-               ) -> tuple[str, int, Any] | None:
+def first_gain(
+    old: Sequence[Any],
+    new: Sequence[Any],
+    permission: str,
+    old_inherit: bool,
+    new_inherit: bool,
+    roles: Mapping[str, frozenset[str]] = NO_ROLES,
+) -> tuple[str, int, Any] | None:
     """Whether replacing ``old`` by ``new`` may give some principal ``permission``.
 
     Exact at the level of this resource for any set of principals a caller
@@ -178,9 +193,15 @@ def denied(message: str, index: int | None = None, entry: Any = None) -> APIErro
     return api_error(403, "delegation_denied", message, details)
 
 
-def check_delegation(db: Session, registry: Any, resource: Any, caller: list[str],
-                     entries: list[dict[str, str]], inherit: bool | None,
-                     roles: Mapping[str, frozenset[str]] = NO_ROLES) -> None:
+def check_delegation(
+    db: Session,
+    registry: Any,
+    resource: Any,
+    caller: list[str],
+    entries: list[dict[str, str]],
+    inherit: bool | None,
+    roles: Mapping[str, frozenset[str]] = NO_ROLES,
+) -> None:
     """Raise 403 ``delegation_denied`` unless ``caller`` may make this change."""
     if superuser_among(registry, caller) is not None:
         return
@@ -198,8 +219,9 @@ def check_delegation(db: Session, registry: Any, resource: Any, caller: list[str
         if reason is not None:
             raise denied(f"entry {index} is not yours to write: {reason}", index, entry)
     if new_inherit and not old_inherit:
-        raise denied("only a superuser turns inheritance back on: it would grant what the "
-                     "parents allow")
+        raise denied(
+            "only a superuser turns inheritance back on: it would grant what the parents allow"
+        )
     for permission in registered_permissions(registry):
         if permission in held:
             continue
@@ -208,7 +230,12 @@ def check_delegation(db: Session, registry: Any, resource: Any, caller: list[str
             continue
         where, index, entry = gain
         if where == "new":
-            raise denied(f"entry {index} would grant {permission}, which you do not hold "
-                         "here, to callers it was denied", index, entry)
-        raise denied(f"removing this Deny would grant {permission}, which you do not hold "
-                     "here", None, entry)
+            raise denied(
+                f"entry {index} would grant {permission}, which you do not hold "
+                "here, to callers it was denied",
+                index,
+                entry,
+            )
+        raise denied(
+            f"removing this Deny would grant {permission}, which you do not hold here", None, entry
+        )

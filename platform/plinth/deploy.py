@@ -24,9 +24,16 @@ DeployCheck = Callable[["DeployContext"], Iterable[str]]
 
 # Settings that make Pyramid reload or explain itself: fine on a laptop,
 # costly or revealing in production.
-DEBUG_SETTINGS = ("pyramid.reload_templates", "pyramid.reload_assets", "pyramid.reload_all",
-                  "pyramid.debug_authorization", "pyramid.debug_notfound",
-                  "pyramid.debug_routematch", "pyramid.debug_all", "pyramid.prevent_http_cache")
+DEBUG_SETTINGS = (
+    "pyramid.reload_templates",
+    "pyramid.reload_assets",
+    "pyramid.reload_all",
+    "pyramid.debug_authorization",
+    "pyramid.debug_notfound",
+    "pyramid.debug_routematch",
+    "pyramid.debug_all",
+    "pyramid.prevent_http_cache",
+)
 SECRET_WORDS = ("password", "secret", "private_key", "api_key")
 
 
@@ -62,22 +69,26 @@ class Finding:
 
 def add_deploy_check(config: Any, name: str, check: DeployCheck | str) -> None:
     """Directive: ``check(context)`` yields what is unsafe for production, as sentences."""
-    register_once(config, "deploy_check", name, config.maybe_dotted(check),
-                  "plinth.deploy_checks")
+    register_once(config, "deploy_check", name, config.maybe_dotted(check), "plinth.deploy_checks")
 
 
 def read_ini(path: Path) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(
         defaults={"here": str(path.parent.resolve()), "__file__": str(path.resolve())},
-        interpolation=None)
+        interpolation=None,
+    )
     parser.read(path, encoding="utf-8")
     return parser
 
 
 def server_sections(ini: configparser.ConfigParser) -> dict[str, dict[str, str]]:
-    return {name.partition(":")[2]: {k: v for k, v in ini.items(name, raw=True)
-                                     if k not in ("here", "__file__")}
-            for name in ini.sections() if name.startswith("server:")}
+    return {
+        name.partition(":")[2]: {
+            k: v for k, v in ini.items(name, raw=True) if k not in ("here", "__file__")
+        }
+        for name in ini.sections()
+        if name.startswith("server:")
+    }
 
 
 def run_checks(context: DeployContext) -> list[Finding]:
@@ -97,8 +108,10 @@ def run_checks(context: DeployContext) -> list[Finding]:
 def check_database(context: DeployContext) -> Iterable[str]:
     url = str(context.settings["sqlalchemy.url"])
     if url.startswith("sqlite"):
-        yield ("sqlalchemy.url is SQLite: use PostgreSQL (set PLINTH_DATABASE_URL), which "
-               "several processes share safely and which can be backed up while running")
+        yield (
+            "sqlalchemy.url is SQLite: use PostgreSQL (set PLINTH_DATABASE_URL), which "
+            "several processes share safely and which can be backed up while running"
+        )
 
 
 def check_proxies(context: DeployContext) -> Iterable[str]:
@@ -107,11 +120,15 @@ def check_proxies(context: DeployContext) -> Iterable[str]:
     for name, options in context.servers.items():
         trusted = options.get("trusted_proxy", "").strip()
         if not trusted:
-            yield (f"[server:{name}] has no trusted_proxy: behind nginx every client has the "
-                   "proxy's address, so the per-client login limit locks everyone out at once")
+            yield (
+                f"[server:{name}] has no trusted_proxy: behind nginx every client has the "
+                "proxy's address, so the per-client login limit locks everyone out at once"
+            )
         elif trusted == "*":
-            yield (f"[server:{name}] trusts every proxy (trusted_proxy = *): any client can "
-                   "forge its address with X-Forwarded-For")
+            yield (
+                f"[server:{name}] trusts every proxy (trusted_proxy = *): any client can "
+                "forge its address with X-Forwarded-For"
+            )
         if asbool(options.get("expose_tracebacks", "false")):
             yield f"[server:{name}] has expose_tracebacks on: errors show code to clients"
 
@@ -128,8 +145,14 @@ def check_debug(context: DeployContext) -> Iterable[str]:
 
 def tracked_by_git(path: Path) -> bool:
     try:
-        result = subprocess.run(["git", "ls-files", "--error-unmatch", path.name],
-                                cwd=path.parent, capture_output=True, timeout=10)
+        # git from PATH, as the operator runs it; its exit status is the answer.
+        result = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", path.name],  # noqa: S607
+            cwd=path.parent,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return result.returncode == 0
@@ -138,16 +161,17 @@ def tracked_by_git(path: Path) -> bool:
 def secrets_in(section: dict[str, str]) -> list[str]:
     """The keys of ``section`` whose value holds a secret."""
     found = []
-    for key, value in section.items():
-        value = value.strip()
+    for key, raw in section.items():
+        value = raw.strip()
         if not value:
             continue
         if "://" in value:
             try:
-                if make_url(value).password:
-                    found.append(key)
-            except Exception:  # noqa: BLE001 - not a database URL: no password in it
+                url = make_url(value)
+            except Exception:  # noqa: BLE001, S112 - not a database URL: no password in it
                 continue
+            if url.password:
+                found.append(key)
         elif any(word in key.lower() for word in SECRET_WORDS):
             found.append(key)
     return found
@@ -156,9 +180,11 @@ def secrets_in(section: dict[str, str]) -> list[str]:
 def check_secrets(context: DeployContext) -> Iterable[str]:
     keys = secrets_in(context.app_section)
     if keys and tracked_by_git(context.ini_path):
-        yield (f"{context.ini_path.name} is under version control and holds a secret "
-               f"({', '.join(sorted(keys))}): keep secrets in the environment "
-               "(PLINTH_DATABASE_URL, PLINTH_A_B_C)")
+        yield (
+            f"{context.ini_path.name} is under version control and holds a secret "
+            f"({', '.join(sorted(keys))}): keep secrets in the environment "
+            "(PLINTH_DATABASE_URL, PLINTH_A_B_C)"
+        )
 
 
 def includeme(config: Any) -> None:

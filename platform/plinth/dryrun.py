@@ -53,21 +53,24 @@ def holds(db: Session, registry: Any, principal: str) -> list[str]:
     return principal_set(principal)
 
 
-def preview(db: Session, registry: Any, resource: Any, entries: list[dict[str, str]],
-            inherit: bool | None) -> list[dict[str, Any]]:
+def preview(
+    db: Session, registry: Any, resource: Any, entries: list[dict[str, str]], inherit: bool | None
+) -> list[dict[str, Any]]:
     """The (principal, permission, resource) decisions replacing the stored ACL
     of ``resource`` by ``entries`` (and ``inherit``) would flip."""
     path = path_of(resource)
     before_cache: dict[str, Any] = {}
     old_inherit, _ = load_stored(db, [path]).get(path, (True, []))
-    reached = [resource]
-    for descendant in _stored_descendants(db, resource, path):
-        reached.append(descendant)
+    reached = [resource, *_stored_descendants(db, resource, path)]
     before = {path_of(r): lineage_acls(r, db, before_cache) for r in reached}
     after_cache = dict(before_cache)
-    after_cache[path] = (old_inherit if inherit is None else inherit,
-                         [Entry(path, i, e["action"], e["principal"], e["permission"], "stored")
-                          for i, e in enumerate(entries)])
+    after_cache[path] = (
+        old_inherit if inherit is None else inherit,
+        [
+            Entry(path, i, e["action"], e["principal"], e["permission"], "stored")
+            for i, e in enumerate(entries)
+        ],
+    )
     after = {path_of(r): lineage_acls(r, db, after_cache) for r in reached}
     roles = role_table(db, registry)
     chosen = superusers(registry)
@@ -75,8 +78,7 @@ def preview(db: Session, registry: Any, resource: Any, entries: list[dict[str, s
     changes: dict[tuple[str, str, str], dict[str, Any]] = {}
     named = {Everyone, Authenticated}
     for lineages in (before, after):
-        named |= {e.principal for acls in lineages.values() for acl in acls
-                  for e in acl.entries}
+        named |= {e.principal for acls in lineages.values() for acl in acls for e in acl.entries}
     held = {p: holds(db, registry, p) for p in sorted(named - chosen)}
     for where in before:
         for permission in permissions:
@@ -86,16 +88,26 @@ def preview(db: Session, registry: Any, resource: Any, entries: list[dict[str, s
                 was = decide(before[where], principals, permission, roles).allowed
                 now = decide(after[where], principals, permission, roles).allowed
                 if was != now:
-                    changes[principal, permission, where] = _change(principal, permission,
-                                                                    where, was, now)
-            _user_flips(db, registry, before[where], after[where], permission, where, roles,
-                        chosen, changes)
+                    changes[principal, permission, where] = _change(
+                        principal, permission, where, was, now
+                    )
+            _user_flips(
+                db, registry, before[where], after[where], permission, where, roles, chosen, changes
+            )
     return [changes[key] for key in sorted(changes, key=lambda k: (k[2], k[1], k[0]))]
 
 
-def _user_flips(db: Session, registry: Any, before: Any, after: Any, permission: str,
-                where: str, roles: Mapping[str, frozenset[str]], chosen: frozenset[str],
-                changes: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+def _user_flips(
+    db: Session,
+    registry: Any,
+    before: Any,
+    after: Any,
+    permission: str,
+    where: str,
+    roles: Mapping[str, frozenset[str]],
+    chosen: frozenset[str],
+    changes: dict[tuple[str, str, str], dict[str, Any]],
+) -> None:
     old_rule = who_rule(before, permission, roles, chosen)
     new_rule = who_rule(after, permission, roles, chosen)
     if (old_rule.ordered, old_rule.default) == (new_rule.ordered, new_rule.default):
@@ -104,11 +116,16 @@ def _user_flips(db: Session, registry: Any, before: Any, after: Any, permission:
     now = set(allowed_users(db, registry, new_rule))
     for name in was ^ now:
         principal = f"user:{name}"
-        changes[principal, permission, where] = _change(principal, permission, where,
-                                                        name in was, name in now)
+        changes[principal, permission, where] = _change(
+            principal, permission, where, name in was, name in now
+        )
 
 
-def _change(principal: str, permission: str, where: str, was: bool,
-            now: bool) -> dict[str, Any]:
-    return {"principal": principal, "permission": permission, "resource": where,
-            "before": "Allow" if was else "Deny", "after": "Allow" if now else "Deny"}
+def _change(principal: str, permission: str, where: str, was: bool, now: bool) -> dict[str, Any]:
+    return {
+        "principal": principal,
+        "permission": permission,
+        "resource": where,
+        "before": "Allow" if was else "Deny",
+        "after": "Allow" if now else "Deny",
+    }

@@ -32,20 +32,32 @@ def _path_parameters(path: str, declared: Sequence[Mapping[str, Any]]) -> list[d
     """The parameters of ``path``: its own path parameters (declared, or plain
     strings), then the declared parameters found elsewhere (headers)."""
     by_name = {p["name"]: p for p in declared if p.get("in") == "path"}
-    parameters = [dict(by_name.get(name) or {"name": name, "in": "path", "required": True,
-                                             "schema": {"type": "string"}})
-                  for name in PATH_PARAMETER.findall(path)]
+    parameters = [
+        dict(
+            by_name.get(name)
+            or {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        )
+        for name in PATH_PARAMETER.findall(path)
+    ]
     return parameters + [dict(p) for p in declared if p.get("in") != "path"]
 
 
-def add_endpoint(config: Any, view: Any, path: str | Sequence[str],
-                 request_method: str | Sequence[str], *, summary: str,
-                 description: str | None = None, tags: Sequence[str] = (),
-                 parameters: Sequence[Mapping[str, Any]] = (),
-                 query: Sequence[QueryParameter] = (),
-                 body_schema: dict[str, Any] | None = None,
-                 responses: Mapping[str, Any] | None = None,
-                 renderer: str | None = "json", **view_options: Any) -> None:
+def add_endpoint(
+    config: Any,
+    view: Any,
+    path: str | Sequence[str],
+    request_method: str | Sequence[str],
+    *,
+    summary: str,
+    description: str | None = None,
+    tags: Sequence[str] = (),
+    parameters: Sequence[Mapping[str, Any]] = (),
+    query: Sequence[QueryParameter] = (),
+    body_schema: dict[str, Any] | None = None,
+    responses: Mapping[str, Any] | None = None,
+    renderer: str | None = "json",
+    **view_options: Any,
+) -> None:
     """Directive: register ``view`` and publish its OpenAPI operation.
 
     ``path``: the template (or templates, for a view that answers at several
@@ -83,10 +95,15 @@ def add_endpoint(config: Any, view: Any, path: str | Sequence[str],
             operation["description"] = description
         if tags:
             operation["tags"] = list(tags)
-        documented = [*_path_parameters(template, parameters),
-                      *(parameter.document() for parameter in query)]
-        if "POST" in methods and not view_options.get("public") \
-                and view_options.get("idempotent", True):
+        documented = [
+            *_path_parameters(template, parameters),
+            *(parameter.document() for parameter in query),
+        ]
+        if (
+            "POST" in methods
+            and not view_options.get("public")
+            and view_options.get("idempotent", True)
+        ):
             documented.append(dict(idempotency.PARAMETER))
         if documented:
             operation["parameters"] = documented

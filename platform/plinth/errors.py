@@ -145,13 +145,14 @@ def not_found_view(context: exc.HTTPException, request: Request) -> Response:
     if isinstance(context, PredicateMismatch) and request.method not in ("GET", "HEAD"):
         # Something is there, but no view takes this method.
         response = json_error_response(
-            request, 405, "method_not_allowed",
-            f"method {request.method} is not allowed at {request.path_info}")
+            request,
+            405,
+            "method_not_allowed",
+            f"method {request.method} is not allowed at {request.path_info}",
+        )
         set_allow(request, response)
         return response
-    return json_error_response(
-        request, 404, "not_found", f"nothing at {request.path_info}"
-    )
+    return json_error_response(request, 404, "not_found", f"nothing at {request.path_info}")
 
 
 def unauthorized_response(request: Request) -> Response:
@@ -161,10 +162,15 @@ def unauthorized_response(request: Request) -> Response:
     scheme = getattr(identity_provider(request.registry), "scheme", None)
     if scheme is None:
         return json_error_response(
-            request, 401, "unauthorized",
-            "authentication required, and no plugin that authenticates is enabled")
+            request,
+            401,
+            "unauthorized",
+            "authentication required, and no plugin that authenticates is enabled",
+        )
     response = json_error_response(
-        request, 401, "unauthorized",
+        request,
+        401,
+        "unauthorized",
         f"authentication required: send a valid 'Authorization: {scheme} <credentials>' header",
     )
     response.headers["WWW-Authenticate"] = f'{scheme} realm="plinth"'
@@ -213,9 +219,13 @@ def last_resort_view(context: Exception, request: Request) -> Response:
         # client sees that attempt's response.
         log.info("retrying request %s after %s", request_id, type(context).__name__)
     else:
-        log.exception("unhandled error in request %s", request_id)
+        # An exception view runs after the except block: the traceback is
+        # the context's, passed explicitly.
+        log.error("unhandled error in request %s", request_id, exc_info=context)
     return json_error_response(
-        request, 500, "internal_error",
+        request,
+        500,
+        "internal_error",
         "an unexpected error occurred; quote the request id when reporting it",
         {"request_id": request_id},
     )

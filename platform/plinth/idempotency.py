@@ -29,12 +29,19 @@ from .errors import api_error
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 
-PARAMETER = {"name": HEADER, "in": "header", "required": False,
-             # What the server takes: 1 to 200 printable characters.
-             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
-                        "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
-             "description": "replaying a key returns the first response, with no "
-                            "second effect"}
+PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    # What the server takes: 1 to 200 printable characters.
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$",
+    },
+    "description": "replaying a key returns the first response, with no second effect",
+}
 """``Idempotency-Key`` as an OpenAPI parameter: every POST that needs
 credentials takes it, so every such endpoint documents it."""
 
@@ -82,31 +89,43 @@ def idempotency_deriver(view: Any, info: Any) -> Any:
             return view(context, request)
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise api_error(400, "invalid_idempotency_key",
-                            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters")
+            raise api_error(
+                400,
+                "invalid_idempotency_key",
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters",
+            )
         db = request.db
         principal = request.authenticated_userid
         ttl = timedelta(seconds=request.registry.settings["plinth.idempotency_ttl"])
         now = clock.now()
         print_ = fingerprint(request)
-        record = db.scalars(select(IdempotencyRecord).where(
-            IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)).first()
+        record = db.scalars(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
+        ).first()
         if record is not None and record.created_at < now - ttl:
             db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
             record = None
         if record is not None:
             if record.fingerprint != print_:
-                raise api_error(422, "idempotency_key_reused",
-                                f"this {HEADER} was used for another request",
-                                {"idempotency_key": key})
-            response = Response(status=record.status or 200, body=record.body or b"",
-                                content_type="application/json", charset="utf-8")
+                raise api_error(
+                    422,
+                    "idempotency_key_reused",
+                    f"this {HEADER} was used for another request",
+                    {"idempotency_key": key},
+                )
+            response = Response(
+                status=record.status or 200,
+                body=record.body or b"",
+                content_type="application/json",
+                charset="utf-8",
+            )
             if record.location:
                 response.location = record.location
             response.headers["Idempotent-Replayed"] = "true"
             return response
-        record = IdempotencyRecord(principal=principal, key=key, fingerprint=print_,
-                                   created_at=now)
+        record = IdempotencyRecord(principal=principal, key=key, fingerprint=print_, created_at=now)
         db.add(record)
         try:
             db.flush()

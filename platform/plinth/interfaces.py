@@ -57,7 +57,8 @@ class IIdentityProvider(Interface):
 
     scheme = Attribute(
         "The HTTP authentication scheme of the credentials it reads (``Bearer``): "
-        "a 401 challenges with it in ``WWW-Authenticate``.")
+        "a 401 challenges with it in ``WWW-Authenticate``."
+    )
 
     def identify(request):
         """Return an :class:`plinth.security.Identity` or None when the request

@@ -102,10 +102,21 @@ class ConsoleFormatter(logging.Formatter):
     default_time_format = "%H:%M:%S"
     default_msec_format = None
 
-    def __init__(self, fmt: str | None = None, datefmt: str | None = None,
-                 style: Any = "%", *args: Any, **kwargs: Any) -> None:
-        super().__init__(fmt or "%(asctime)s %(levelname)s [%(name)s] %(message)s",
-                         datefmt, style, *args, **kwargs)
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            fmt or "%(asctime)s %(levelname)s [%(name)s] %(message)s",
+            datefmt,
+            style,
+            *args,
+            **kwargs,
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)

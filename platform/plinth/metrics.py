@@ -21,13 +21,16 @@ from sqlalchemy.engine import Engine
 
 from . import requestcontext
 
-REQUESTS = Counter("plinth_http_requests", "HTTP requests answered",
-                   ["route", "method", "status"])
-LATENCY = Histogram("plinth_http_request_seconds", "time to produce a response",
-                    ["route", "method"])
-STATEMENTS = Histogram("plinth_db_statements_per_request",
-                       "SQL statements a request ran (transaction control left out)",
-                       ["route"], buckets=(0, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128))
+REQUESTS = Counter("plinth_http_requests", "HTTP requests answered", ["route", "method", "status"])
+LATENCY = Histogram(
+    "plinth_http_request_seconds", "time to produce a response", ["route", "method"]
+)
+STATEMENTS = Histogram(
+    "plinth_db_statements_per_request",
+    "SQL statements a request ran (transaction control left out)",
+    ["route"],
+    buckets=(0, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128),
+)
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"

@@ -31,29 +31,40 @@ ERROR_SCHEMA = {
 }
 
 STANDARD_ERRORS = {
-    "400": "invalid input", "401": "no or invalid credentials", "403": "not allowed",
-    "404": "not found", "409": "conflict", "412": "If-Match did not match",
-    "413": "body too large", "415": "wrong content type",
-    "422": "Idempotency-Key reused with another request", "429": "rate limited",
+    "400": "invalid input",
+    "401": "no or invalid credentials",
+    "403": "not allowed",
+    "404": "not found",
+    "409": "conflict",
+    "412": "If-Match did not match",
+    "413": "body too large",
+    "415": "wrong content type",
+    "422": "Idempotency-Key reused with another request",
+    "429": "rate limited",
 }
 
 
 def error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def json_response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or {"type": "object"}}},
+    }
 
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, Any],
-                     view: Any = None) -> None:
+def add_openapi_path(
+    config: Any, path: str, method: str, operation: dict[str, Any], view: Any = None
+) -> None:
     """Directive: publish ``operation`` for ``method path`` in /openapi.json.
 
     ``view`` is the view that serves it; an operation that names none, or a
@@ -65,12 +76,14 @@ def add_openapi_path(config: Any, path: str, method: str, operation: dict[str, A
     method = method.lower()
 
     def register() -> None:
-        config.registry.setdefault("plinth.openapi.paths", {}).setdefault(path, {})[method] = \
+        config.registry.setdefault("plinth.openapi.paths", {}).setdefault(path, {})[method] = (
             operation
+        )
         config.registry.pop("plinth.openapi.document", None)
 
-    intr = config.introspectable("plinth openapi", (path, method), f"{method.upper()} {path}",
-                                 "plinth openapi operation")
+    intr = config.introspectable(
+        "plinth openapi", (path, method), f"{method.upper()} {path}", "plinth openapi operation"
+    )
     intr["path"] = path
     intr["method"] = method
     intr["view"] = view
@@ -93,17 +106,22 @@ def undocumented_views(registry: Any) -> list[str]:
         intr = entry["introspectable"]
         view, method, path = intr["view"], intr["method"], intr["path"]
         if view is None:
-            problems.append(f"operation {method.upper()} {path} is documented but no view "
-                            "serves it: declare it with config.add_endpoint(view, ...)")
+            problems.append(
+                f"operation {method.upper()} {path} is documented but no view "
+                "serves it: declare it with config.add_endpoint(view, ...)"
+            )
         elif (view, method) not in served and (view, "*") not in served:
-            problems.append(f"operation {method.upper()} {path} is documented for view "
-                            f"{view_name(view)}, which is not registered for "
-                            f"{method.upper()}")
+            problems.append(
+                f"operation {method.upper()} {path} is documented for view "
+                f"{view_name(view)}, which is not registered for "
+                f"{method.upper()}"
+            )
     return sorted(problems)
 
 
 def check_documented_views(config: Any) -> None:
     """After every view is registered: an operation without a view stops start-up."""
+
     def check() -> None:
         problems = undocumented_views(config.registry)
         if problems:
@@ -136,16 +154,22 @@ def _server_rules(schema: Any, registry: Any) -> None:
         if names == "grantable":
             # An ACL entry names a permission, ALL, or a role (declared or
             # stored at run time, so described by its shape).
-            schema["anyOf"] = [{"enum": [*permissions, "ALL"]},
-                               {"pattern": f"^role:{ROLE_NAME.pattern}$"}]
+            schema["anyOf"] = [
+                {"enum": [*permissions, "ALL"]},
+                {"pattern": f"^role:{ROLE_NAME.pattern}$"},
+            ]
         else:
             schema["enum"] = permissions
     kind = schema.get("type")
-    if (kind == "string" or (isinstance(kind, list) and "string" in kind)) \
-            and "pattern" not in schema and "enum" not in schema and "format" not in schema:
+    if (
+        (kind == "string" or (isinstance(kind, list) and "string" in kind))
+        and "pattern" not in schema
+        and "enum" not in schema
+        and "format" not in schema
+    ):
         schema["pattern"] = NO_NUL
     for key, value in schema.items():
-        if key in ("properties",) and isinstance(value, dict):
+        if key == "properties" and isinstance(value, dict):
             for sub in value.values():
                 _server_rules(sub, registry)
         elif key in ("items", "not", "oneOf", "anyOf", "allOf", "additionalProperties"):
@@ -185,8 +209,9 @@ def build_document(registry: Any) -> dict[str, Any]:
         "info": {
             "title": "Plinth",
             "version": __version__,
-            "description": "Enabled plugins: " + ", ".join(
-                f"{p.name} {p.version}" for p in plugins) if plugins else "No plugins enabled.",
+            "description": "Enabled plugins: " + ", ".join(f"{p.name} {p.version}" for p in plugins)
+            if plugins
+            else "No plugins enabled.",
         },
         "paths": paths,
         "components": {

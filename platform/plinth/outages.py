@@ -35,13 +35,19 @@ def database_unavailable_view(context: Exception, request: Request) -> Response:
         # a transient one: pyramid_retry serves the request again.
         return last_resort_view(context, request)
     cause = getattr(context, "orig", None) or context
-    log.warning("database unavailable for request %s: %s: %s",
-                getattr(request, "request_id", None), type(cause).__name__,
-                str(cause).strip().splitlines()[0] if str(cause).strip() else "")
+    log.warning(
+        "database unavailable for request %s: %s: %s",
+        getattr(request, "request_id", None),
+        type(cause).__name__,
+        str(cause).strip().splitlines()[0] if str(cause).strip() else "",
+    )
     response = json_error_response(
-        request, 503, "unavailable",
+        request,
+        503,
+        "unavailable",
         "the database is unavailable for now: try again shortly",
-        {"request_id": getattr(request, "request_id", None)})
+        {"request_id": getattr(request, "request_id", None)},
+    )
     response.headers["Retry-After"] = RETRY_AFTER
     return response
 

@@ -20,11 +20,12 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 PAGING = (
-    QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                             "default": DEFAULT_LIMIT},
-                   description=f"items per page, {DEFAULT_LIMIT} when absent"),
-    QueryParameter("cursor", {"type": "string"},
-                   description="next_cursor of the previous page"),
+    QueryParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        description=f"items per page, {DEFAULT_LIMIT} when absent",
+    ),
+    QueryParameter("cursor", {"type": "string"}, description="next_cursor of the previous page"),
 )
 """The query parameters of a paginated list: ``query=[*PAGING, ...]``."""
 
@@ -51,22 +52,29 @@ def cursor_after(request: Request, kind: type[Any]) -> Any:
     try:
         padded = raw + "=" * (-len(raw) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != 1 or \
-                type(values[0]) is not kind:
+        if not isinstance(values, list) or len(values) != 1 or type(values[0]) is not kind:
             raise ValueError("wrong shape")
         return values[0]
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise query_error("cursor", "invalid cursor", "the cursor is not one this server issued",
-                          code="invalid_cursor") from None
+        raise query_error(
+            "cursor",
+            "invalid cursor",
+            "the cursor is not one this server issued",
+            code="invalid_cursor",
+        ) from None
 
 
-def page(rows: list[Any], limit: int, key: Callable[[Any], Any],
-         shape: Callable[[Any], Any] = lambda row: row) -> dict[str, Any]:
+def page(
+    rows: list[Any],
+    limit: int,
+    key: Callable[[Any], Any],
+    shape: Callable[[Any], Any] = lambda row: row,
+) -> dict[str, Any]:
     """A page of a list fetched with ``limit + 1`` rows: the items (shaped by
     ``shape``) and, if there are more, the cursor to the next page."""
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [shape(row) for row in rows],
-            "next_cursor": encode_cursor([key(rows[-1])]) if more else None}
-
-
+    return {
+        "items": [shape(row) for row in rows],
+        "next_cursor": encode_cursor([key(rows[-1])]) if more else None,
+    }

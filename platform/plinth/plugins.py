@@ -52,7 +52,8 @@ def _resolve(name: str, available: dict[str, EntryPoint]) -> PluginInfo:
         except ImportError as exc:
             raise PluginError(
                 f"plugin {name!r} is registered but cannot be imported ({exc}): "
-                f"reinstall its distribution") from None
+                f"reinstall its distribution"
+            ) from None
         dist = ep.dist.name if ep.dist is not None else None
         dist_version = ep.dist.version if ep.dist is not None else "unknown"
     else:
@@ -64,18 +65,21 @@ def _resolve(name: str, available: dict[str, EntryPoint]) -> PluginInfo:
                 raise PluginError(
                     f"unknown plugin {name!r} in plinth.plugins: install it "
                     f"(e.g. pip install -e plugins/{name}) or remove it "
-                    f"(installed: {known})") from None
+                    f"(installed: {known})"
+                ) from None
             raise PluginError(
                 f"plugin {name!r} is not installed: pip install the distribution that "
-                f"provides it, or remove it from plinth.plugins") from None
+                f"provides it, or remove it from plinth.plugins"
+            ) from None
         dist = getattr(module, "distribution", None)
         try:
             dist_version = version(dist) if dist else getattr(module, "__version__", "unknown")
         except PackageNotFoundError:
             dist_version = getattr(module, "__version__", "unknown")
     if not hasattr(module, "includeme"):
-        raise PluginError(f"plugin {name!r} ({module.__name__}) has no includeme: "
-                          f"it is not a Plinth plugin")
+        raise PluginError(
+            f"plugin {name!r} ({module.__name__}) has no includeme: it is not a Plinth plugin"
+        )
     requires = tuple(getattr(module, "requires", ()))
     optional = tuple(getattr(module, "optional", ()))
     return PluginInfo(name, module, dist_version, dist, requires, optional)
@@ -88,8 +92,7 @@ def resolve_plugins(names: list[str]) -> list[PluginInfo]:
     infos: dict[str, PluginInfo] = {}
     for name in names:
         if name in seen:
-            raise PluginError(f"plugin {name!r} is listed twice in plinth.plugins: "
-                              f"list it once")
+            raise PluginError(f"plugin {name!r} is listed twice in plinth.plugins: list it once")
         seen.add(name)
         infos[name] = _resolve(name, available)
     for info in infos.values():
@@ -97,7 +100,8 @@ def resolve_plugins(names: list[str]) -> list[PluginInfo]:
             if dependency not in infos:
                 raise PluginError(
                     f"plugin {info.name!r} requires plugin {dependency!r}: "
-                    f"add {dependency!r} to plinth.plugins")
+                    f"add {dependency!r} to plinth.plugins"
+                )
     ordered: list[PluginInfo] = []
     state: dict[str, str] = {}
 
@@ -106,8 +110,10 @@ def resolve_plugins(names: list[str]) -> list[PluginInfo]:
             return
         if state.get(info.name) == "visiting":
             cycle = " -> ".join([*chain, info.name])
-            raise PluginError(f"plugins depend on each other in a cycle ({cycle}): "
-                              f"remove one of those dependencies")
+            raise PluginError(
+                f"plugins depend on each other in a cycle ({cycle}): "
+                f"remove one of those dependencies"
+            )
         state[info.name] = "visiting"
         for dependency in info.requires + tuple(o for o in info.optional if o in infos):
             visit(infos[dependency], [*chain, info.name])
@@ -139,6 +145,7 @@ def disabled_plugins(enabled: list[PluginInfo]) -> list[dict[str, Any]]:
     result = []
     for name, ep in sorted(installed_entry_points().items()):
         if name not in names:
-            result.append({"name": name,
-                           "version": ep.dist.version if ep.dist is not None else "unknown"})
+            result.append(
+                {"name": name, "version": ep.dist.version if ep.dist is not None else "unknown"}
+            )
     return result

@@ -6,8 +6,7 @@ from pyramid.request import Request
 
 from .errors import api_error
 
-IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
-            "schema": {"type": "string"}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}
 """The ``If-Match`` header as an OpenAPI parameter, for endpoints that honour it."""
 
 
@@ -26,9 +25,11 @@ def check_if_match(request: Request, current_etag: str | None) -> None:
     else:
         tags = [tag.strip() for tag in if_match.split(",")]
         # Unquoted tags are a common client slip; accept them, but never W/.
-        matched = current_etag is not None and (
-            f'"{current_etag}"' in tags or current_etag in tags)
+        matched = current_etag is not None and (f'"{current_etag}"' in tags or current_etag in tags)
     if not matched:
-        raise api_error(412, "precondition_failed",
-                        "the resource changed since you read it: fetch it again and retry",
-                        {"etag": current_etag})
+        raise api_error(
+            412,
+            "precondition_failed",
+            "the resource changed since you read it: fetch it again and retry",
+            {"etag": current_etag},
+        )

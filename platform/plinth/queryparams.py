@@ -28,16 +28,21 @@ def query_problem(name: str, problem: str) -> dict[str, Any]:
     return {"location": "query", "field": name, "message": problem}
 
 
-def query_error(name: str, problem: str, message: str | None = None,
-                code: str = "invalid_request") -> APIError:
+def query_error(
+    name: str, problem: str, message: str | None = None, code: str = "invalid_request"
+) -> APIError:
     """The 400 for query parameter ``name``: raise it.
 
     ``problem`` is the short reason in ``details`` ("required", "not an
     integer"); ``message`` the sentence for people (default: "query
     parameter 'name': problem").
     """
-    return api_error(400, code, message or f"query parameter {name!r}: {problem}",
-                     {"errors": [query_problem(name, problem)]})
+    return api_error(
+        400,
+        code,
+        message or f"query parameter {name!r}: {problem}",
+        {"errors": [query_problem(name, problem)]},
+    )
 
 
 # Declared parameters -------------------------------------------------------
@@ -78,17 +83,26 @@ class QueryParameter:
         """The compiled validator of a converted value (the format is checked apart)."""
         from .validation import StrictValidator
 
-        return StrictValidator({k: v for k, v in self.schema.items()
-                                if k not in ("format", "default")})
+        return StrictValidator(
+            {k: v for k, v in self.schema.items() if k not in ("format", "default")}
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.schema, "required": self.required,
-                "description": self.description}
+        return {
+            "name": self.name,
+            **self.schema,
+            "required": self.required,
+            "description": self.description,
+        }
 
     def document(self) -> dict[str, Any]:
         """The parameter as an OpenAPI parameter object."""
-        parameter: dict[str, Any] = {"name": self.name, "in": "query",
-                                     "required": self.required, "schema": dict(self.schema)}
+        parameter: dict[str, Any] = {
+            "name": self.name,
+            "in": "query",
+            "required": self.required,
+            "schema": dict(self.schema),
+        }
         if self.description:
             parameter["description"] = self.description
         if not self.required:
@@ -104,8 +118,9 @@ class BadValue(ValueError):
 def invalid_query(problems: list[dict[str, Any]]) -> APIError:
     """The 400 for several bad query parameters at once."""
     fields = ", ".join(repr(p["field"]) for p in problems)
-    return api_error(400, "invalid_request", f"invalid query parameter(s): {fields}",
-                     {"errors": problems})
+    return api_error(
+        400, "invalid_request", f"invalid query parameter(s): {fields}", {"errors": problems}
+    )
 
 
 def convert(parameter: QueryParameter, raw: str) -> Any:
@@ -149,8 +164,7 @@ def typed(parameter: QueryParameter, value: Any) -> Any:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise BadValue("must be an ISO 8601 date and time, e.g. 2024-05-01T12:00:00Z") \
-            from None
+        raise BadValue("must be an ISO 8601 date and time, e.g. 2024-05-01T12:00:00Z") from None
     # A time without an offset is taken as UTC, the time zone the database uses.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -175,8 +189,12 @@ def check_default(parameter: QueryParameter) -> str | None:
     return None
 
 
-def parse_query(parameters: Sequence[QueryParameter], query: Any,
-                strict: bool = False, reserved: Collection[str] = ()) -> dict[str, Any]:
+def parse_query(
+    parameters: Sequence[QueryParameter],
+    query: Any,
+    strict: bool = False,
+    reserved: Collection[str] = (),
+) -> dict[str, Any]:
     """The declared ``parameters`` from ``query`` (a WebOb MultiDict), or a 400.
 
     An empty value counts as absent; a parameter given twice is an error.
@@ -191,8 +209,9 @@ def parse_query(parameters: Sequence[QueryParameter], query: Any,
         for name in dict.fromkeys(query.keys()):
             if name not in declared and name not in reserved:
                 known = ", ".join(sorted(declared)) or "none"
-                problems.append(query_problem(
-                    name, f"unknown parameter (this call takes: {known})"))
+                problems.append(
+                    query_problem(name, f"unknown parameter (this call takes: {known})")
+                )
     for parameter in parameters:
         name = parameter.name
         raws = [r for r in query.getall(name) if r != ""]

@@ -37,8 +37,13 @@ ROLE_BODY_SCHEMA = {
     "required": ["permissions"],
     "properties": {
         "title": {"type": "string", "maxLength": 200},
-        "permissions": {"type": "array", "minItems": 1, "maxItems": 100, "uniqueItems": True,
-                        "items": {"type": "string", "minLength": 1, "maxLength": 100}},
+        "permissions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "uniqueItems": True,
+            "items": {"type": "string", "minLength": 1, "maxLength": 100},
+        },
     },
 }
 
@@ -61,8 +66,12 @@ class Role:
     source: str  # "declared" or "stored"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title,
-                "permissions": sorted(self.permissions), "source": self.source}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "permissions": sorted(self.permissions),
+            "source": self.source,
+        }
 
 
 def declare_role(config: Any, name: str, permissions: Any, title: str = "") -> None:
@@ -84,8 +93,9 @@ def declare_role(config: Any, name: str, permissions: Any, title: str = "") -> N
         known = registered_permissions(config.registry)
         unknown = sorted(p for p in role.permissions if p not in known)
         if unknown:
-            raise ConfigurationError(f"role {name!r} names undeclared permissions "
-                                     f"{', '.join(unknown)}")
+            raise ConfigurationError(
+                f"role {name!r} names undeclared permissions {', '.join(unknown)}"
+            )
         config.registry.setdefault(REGISTRY_KEY, {})[name] = role
 
     intr = config.introspectable("plinth role", name, role.title, "plinth role")
@@ -100,10 +110,11 @@ def declared_roles(registry: Any) -> dict[str, Role]:
 
 def stored_roles(db: Session | Connection) -> dict[str, Role]:
     connection = db.connection() if isinstance(db, Session) else db
-    rows = connection.execute(select(StoredRole.name, StoredRole.title,
-                                     StoredRole.permissions))
-    return {name: Role(name, title or name, frozenset(permissions or ()), "stored")
-            for name, title, permissions in rows}
+    rows = connection.execute(select(StoredRole.name, StoredRole.title, StoredRole.permissions))
+    return {
+        name: Role(name, title or name, frozenset(permissions or ()), "stored")
+        for name, title, permissions in rows
+    }
 
 
 class RoleTable(Mapping[str, frozenset[str]]):
@@ -153,7 +164,8 @@ def request_roles(request: Any) -> RoleTable:
         cache = security_cache(request.registry, "acl.roles")
         table = request.__dict__["_plinth_roles"] = RoleTable(
             declared_roles(request.registry),
-            lambda: cached(request, cache, "stored", lambda: stored_roles(request.db)))
+            lambda: cached(request, cache, "stored", lambda: stored_roles(request.db)),
+        )
     return table
 
 
@@ -164,29 +176,57 @@ def all_roles(db: Session, registry: Any) -> list[Role]:
 
 def check_name(name: str) -> None:
     if not ROLE_NAME.fullmatch(name):
-        raise api_error(400, "invalid_request", f"bad role name {name!r}",
-                        {"errors": [{"location": "path", "field": "name",
-                                     "message": "1 to 64 of a-z 0-9 . _ -, starting with a "
-                                                "letter or digit"}]})
+        raise api_error(
+            400,
+            "invalid_request",
+            f"bad role name {name!r}",
+            {
+                "errors": [
+                    {
+                        "location": "path",
+                        "field": "name",
+                        "message": "1 to 64 of a-z 0-9 . _ -, starting with a letter or digit",
+                    }
+                ]
+            },
+        )
 
 
-def save_role(db: Session, registry: Any, name: str, permissions: list[str], title: str | None,
-              actor: str | None, request_id: str | None = None) -> tuple[Role, bool]:
+def save_role(
+    db: Session,
+    registry: Any,
+    name: str,
+    permissions: list[str],
+    title: str | None,
+    actor: str | None,
+    request_id: str | None = None,
+) -> tuple[Role, bool]:
     """Create or replace the stored role ``name``; (role, created).  Audited."""
     check_name(name)
     if name in declared_roles(registry):
-        raise api_error(409, "declared_role",
-                        f"role {name!r} is declared by a plugin and cannot be changed")
+        raise api_error(
+            409, "declared_role", f"role {name!r} is declared by a plugin and cannot be changed"
+        )
     known = registered_permissions(registry)
     lock_for_write(db)
-    problems = [{"field": f"permissions/{i}", "message": f"unknown permission {p!r}"}
-                for i, p in enumerate(permissions) if p not in known]
+    problems = [
+        {"field": f"permissions/{i}", "message": f"unknown permission {p!r}"}
+        for i, p in enumerate(permissions)
+        if p not in known
+    ]
     if problems:
-        raise api_error(400, "invalid_role", "the role names unknown permissions",
-                        {"errors": problems, "permissions": list(known)})
+        raise api_error(
+            400,
+            "invalid_role",
+            "the role names unknown permissions",
+            {"errors": problems, "permissions": list(known)},
+        )
     current = db.get(StoredRole, name)
-    before = None if current is None else {"title": current.title,
-                                           "permissions": list(current.permissions)}
+    before = (
+        None
+        if current is None
+        else {"title": current.title, "permissions": list(current.permissions)}
+    )
     if current is None:
         current = StoredRole(name=name, title=title or "", permissions=sorted(permissions))
         db.add(current)
@@ -202,28 +242,35 @@ def save_role(db: Session, registry: Any, name: str, permissions: list[str], tit
 
 
 def entries_naming(db: Session, name: str) -> list[dict[str, Any]]:
-    rows = db.execute(select(AclEntry.path, AclEntry.position)
-                      .where(AclEntry.permission == ROLE_PREFIX + name)
-                      .order_by(AclEntry.path, AclEntry.position))
+    rows = db.execute(
+        select(AclEntry.path, AclEntry.position)
+        .where(AclEntry.permission == ROLE_PREFIX + name)
+        .order_by(AclEntry.path, AclEntry.position)
+    )
     return [{"resource": path, "position": position} for path, position in rows]
 
 
-def delete_role(db: Session, registry: Any, name: str, actor: str | None,
-                request_id: str | None = None) -> None:
+def delete_role(
+    db: Session, registry: Any, name: str, actor: str | None, request_id: str | None = None
+) -> None:
     """Delete the stored role ``name``: 409 while entries name it.  Audited."""
     check_name(name)
     if name in declared_roles(registry):
-        raise api_error(409, "declared_role",
-                        f"role {name!r} is declared by a plugin and cannot be deleted")
+        raise api_error(
+            409, "declared_role", f"role {name!r} is declared by a plugin and cannot be deleted"
+        )
     lock_for_write(db)
     current = db.get(StoredRole, name)
     if current is None:
         raise api_error(404, "not_found", f"no stored role {name!r}")
     using = entries_naming(db, name)
     if using:
-        raise api_error(409, "role_in_use",
-                        f"{len(using)} ACL entr(ies) name role:{name}: revoke them first",
-                        {"entries": using[:50], "count": len(using)})
+        raise api_error(
+            409,
+            "role_in_use",
+            f"{len(using)} ACL entr(ies) name role:{name}: revoke them first",
+            {"entries": using[:50], "count": len(using)},
+        )
     before = {"title": current.title, "permissions": list(current.permissions)}
     db.execute(delete(StoredRole).where(StoredRole.name == name))
     audit.record(db, "role.deleted", actor, f"role:{name}", before, None, request_id)
@@ -234,12 +281,11 @@ def is_grantable(permission: str, registry: Any, roles: Mapping[str, frozenset[s
     ``role:NAME`` for a role in force."""
     if permission == ALL or permission in registered_permissions(registry):
         return True
-    name = permission[len(ROLE_PREFIX):] if permission.startswith(ROLE_PREFIX) else None
+    name = permission[len(ROLE_PREFIX) :] if permission.startswith(ROLE_PREFIX) else None
     return name is not None and name in roles
 
 
 def includeme(config: Any) -> None:
     config.registry.setdefault(REGISTRY_KEY, {})
     config.add_directive("declare_role", declare_role)
-    config.declare_role("acl.admin", ["acl.view", "acl.manage"],
-                        title="Read and change ACLs")
+    config.declare_role("acl.admin", ["acl.view", "acl.manage"], title="Read and change ACLs")

@@ -36,7 +36,8 @@ def check_name(name: str) -> None:
         raise ScaffoldError(
             f"bad plugin name {name!r}: lower-case letters and digits, words joined by "
             f"single underscores, starting with a letter, at most {MAX_NAME} characters "
-            f"(e.g. shelves or cold_store)")
+            f"(e.g. shelves or cold_store)"
+        )
     if keyword.iskeyword(name) or name == "plinth":
         raise ScaffoldError(f"bad plugin name {name!r}: it is a reserved word")
 
@@ -81,8 +82,9 @@ def generate(name: str, directory: Path) -> Path:
     rendered = []
     for relative, source in _walk(files("plinth") / "plugin_template", Path()):
         parts = [values["package"] if part == "package" else part for part in relative.parts]
-        rendered.append((Path(*parts), Template(source.read_text(encoding="utf-8"))
-                         .substitute(values)))
+        rendered.append(
+            (Path(*parts), Template(source.read_text(encoding="utf-8")).substitute(values))
+        )
     # Render everything before writing anything, so that a broken template
     # leaves no half-written plugin behind.
     for relative, text in rendered:

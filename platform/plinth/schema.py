@@ -57,7 +57,7 @@ def disabled_locations(registry: Any) -> dict[str, str]:
             continue
         try:
             module = entry_point.load()
-        except Exception:  # noqa: BLE001 - a broken plugin we do not use
+        except Exception:  # noqa: BLE001, S112 - a broken plugin we do not use
             continue
         folder = files(module.__name__).joinpath("migrations", "versions")
         if folder.is_dir():
@@ -66,8 +66,9 @@ def disabled_locations(registry: Any) -> dict[str, str]:
     return dict(found)
 
 
-def alembic_config(registry: Any, with_disabled: bool = False,
-                   only_disabled: set[str] | None = None) -> Config:
+def alembic_config(
+    registry: Any, with_disabled: bool = False, only_disabled: set[str] | None = None
+) -> Config:
     """The Alembic configuration of the enabled branches.
 
     ``with_disabled`` adds the installed-but-disabled plugins' version
@@ -78,8 +79,11 @@ def alembic_config(registry: Any, with_disabled: bool = False,
     cfg.set_main_option("path_separator", "os")
     locations = dict(registry.get("plinth.migrations", {}))
     if with_disabled:
-        disabled = {label: path for label, path in disabled_locations(registry).items()
-                    if only_disabled is None or label in only_disabled}
+        disabled = {
+            label: path
+            for label, path in disabled_locations(registry).items()
+            if only_disabled is None or label in only_disabled
+        }
         locations = {**disabled, **locations}
     cfg.set_main_option("version_locations", os.pathsep.join(locations.values()))
     return cfg
@@ -106,8 +110,11 @@ def upgrade(registry: Any, engine: Engine) -> None:
         raise SchemaError(unknown_revisions_hint(unknown))
     cfg = alembic_config(registry, with_disabled=True)
     script = ScriptDirectory.from_config(cfg)
-    labels = [label for label in registry.get("plinth.migrations", {})
-              if _branch_head(script, label) is not None]
+    labels = [
+        label
+        for label in registry.get("plinth.migrations", {})
+        if _branch_head(script, label) is not None
+    ]
     with _connected(cfg, engine):
         for label in labels:
             command.upgrade(cfg, f"{label}@head")
@@ -118,10 +125,16 @@ def _disabled_in_use(registry: Any, engine: Engine) -> set[str]:
     script = ScriptDirectory.from_config(alembic_config(registry, with_disabled=True))
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
-    folders = {os.path.realpath(os.path.dirname(script.get_revision(r).path))
-               for r in current if r in known_revisions(registry)}
-    return {label for label, path in disabled_locations(registry).items()
-            if os.path.realpath(path) in folders}
+    folders = {
+        os.path.realpath(os.path.dirname(script.get_revision(r).path))
+        for r in current
+        if r in known_revisions(registry)
+    }
+    return {
+        label
+        for label, path in disabled_locations(registry).items()
+        if os.path.realpath(path) in folders
+    }
 
 
 def revision(registry: Any, engine: Engine, label: str, message: str) -> Any:
@@ -133,15 +146,18 @@ def revision(registry: Any, engine: Engine, label: str, message: str) -> Any:
     unknown = migration_state(registry, engine).unknown
     if unknown:
         raise SchemaError(unknown_revisions_hint(unknown))
-    cfg = alembic_config(registry, with_disabled=True,
-                         only_disabled=_disabled_in_use(registry, engine))
+    cfg = alembic_config(
+        registry, with_disabled=True, only_disabled=_disabled_in_use(registry, engine)
+    )
     locations = registry.get("plinth.migrations", {})
     script = ScriptDirectory.from_config(cfg)
     has_branch = _branch_head(script, label) is not None
     try:
         with _connected(cfg, engine):
             return command.revision(
-                cfg, message, autogenerate=True,
+                cfg,
+                message,
+                autogenerate=True,
                 head=f"{label}@head" if has_branch else "base",
                 branch_label=None if has_branch else label,
                 version_path=locations[label],
@@ -163,8 +179,11 @@ def branch_lineages(registry: Any) -> dict[str, list[str]]:
     lineages = {}
     for label in registry.get("plinth.migrations", {}):
         head = _branch_head(script, label)
-        lineages[label] = ([r.revision for r in script.iterate_revisions(head.revision, "base")]
-                           if head is not None else [])
+        lineages[label] = (
+            [r.revision for r in script.iterate_revisions(head.revision, "base")]
+            if head is not None
+            else []
+        )
     registry["plinth.migrations.lineages"] = lineages
     return dict(lineages)
 
@@ -190,10 +209,12 @@ def no_revisions_hint(label: str) -> str:
 def unknown_revisions_hint(unknown: list[str]) -> str:
     """What an operator reads about revisions that no installed plugin knows."""
     names = ", ".join(unknown)
-    return (f"the database holds revision(s) {names} that no installed plugin knows "
-            f"(was a plugin uninstalled?): 'plinth db upgrade' fails until you reinstall "
-            f"that plugin (it need not be enabled), or run 'plinth db forget {unknown[0]}' "
-            f"to keep its tables but stop tracking them")
+    return (
+        f"the database holds revision(s) {names} that no installed plugin knows "
+        f"(was a plugin uninstalled?): 'plinth db upgrade' fails until you reinstall "
+        f"that plugin (it need not be enabled), or run 'plinth db forget {unknown[0]}' "
+        f"to keep its tables but stop tracking them"
+    )
 
 
 @dataclass(frozen=True)
@@ -215,8 +236,9 @@ class MigrationState:
 
     @property
     def without_revisions(self) -> list[str]:
-        return [label for label, state in self.branches.items()
-                if state["status"] == "no revisions"]
+        return [
+            label for label, state in self.branches.items() if state["status"] == "no revisions"
+        ]
 
 
 def migration_state(registry: Any, engine: Engine) -> MigrationState:
@@ -231,8 +253,7 @@ def migration_state(registry: Any, engine: Engine) -> MigrationState:
         applied = next((r for r in revisions if r in current), None)
         pending = head is not None and applied != head
         status = "no revisions" if head is None else "pending" if pending else "applied"
-        branches[label] = {"head": head, "applied": applied, "pending": pending,
-                           "status": status}
+        branches[label] = {"head": head, "applied": applied, "pending": pending, "status": status}
     return MigrationState(branches, sorted(current - known))
 
 
@@ -263,14 +284,17 @@ def forget(registry: Any, engine: Engine, revision: str) -> None:
     retired with :func:`downgrade_to_base`, which removes its tables too.
     """
     if revision in known_revisions(registry):
-        raise SchemaError(f"revision {revision!r} belongs to an installed plugin: retire its "
-                          f"branch with 'plinth db downgrade NAME' instead")
+        raise SchemaError(
+            f"revision {revision!r} belongs to an installed plugin: retire its "
+            f"branch with 'plinth db downgrade NAME' instead"
+        )
     with engine.begin() as connection:
         context = MigrationContext.configure(connection)
         if revision not in context.get_current_heads():
             raise SchemaError(f"revision {revision!r} is not in the database")
-        versions = table(context.version_table, column("version_num"),
-                         schema=context.version_table_schema)
+        versions = table(
+            context.version_table, column("version_num"), schema=context.version_table_schema
+        )
         connection.execute(versions.delete().where(versions.c.version_num == revision))
 
 

@@ -43,9 +43,11 @@ SIZE_KEY = "plinth.security_cache_size"
 # Stored ACLs read in the statement that read the request's version.
 READ_WITH_VERSION = "_plinth_acls_read_with_version"
 
-LOOKUPS = Counter("plinth_security_cache_lookups",
-                  "per-process security cache lookups, by cache and result",
-                  ["cache", "result"])
+LOOKUPS = Counter(
+    "plinth_security_cache_lookups",
+    "per-process security cache lookups, by cache and result",
+    ["cache", "result"],
+)
 
 
 class VersionedCache:
@@ -182,8 +184,9 @@ class VersionedAcls(dict[str, Any]):
 def request_acl_cache(request: Any) -> dict[str, Any]:
     """The dict the ACL engine keeps a request's lineage ACLs in."""
     if uses_caches(request):
-        acls = VersionedAcls(security_cache(request.registry, "acl.lineage"),
-                             request.security_version)
+        acls = VersionedAcls(
+            security_cache(request.registry, "acl.lineage"), request.security_version
+        )
         for path, stored in request.__dict__.pop(READ_WITH_VERSION, {}).items():
             acls[path] = stored
         return acls

@@ -81,8 +81,10 @@ def trigger_name(table: str, event: str) -> str:
 def create_function(op: Any) -> None:
     """PostgreSQL's trigger function (SQLite triggers carry their own body)."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS "
-                   f"$$ BEGIN {BUMP}; RETURN NULL; END $$")
+        op.execute(
+            f"CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
 
 
 def bump_on_change(op: Any, table: str, update_columns: Iterable[str] = ()) -> None:
@@ -95,15 +97,21 @@ def bump_on_change(op: Any, table: str, update_columns: Iterable[str] = ()) -> N
     update = "UPDATE OF " + ", ".join(columns) if columns else "UPDATE"
     if op.get_bind().dialect.name == "postgresql":
         # Statement-level: one bump per statement, however many rows it touches.
-        op.execute(f"CREATE TRIGGER {trigger_name(table, 'change')} "
-                   f"AFTER INSERT OR {update} OR DELETE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()")
-        op.execute(f"CREATE TRIGGER {trigger_name(table, 'truncate')} AFTER TRUNCATE ON "
-                   f"{table} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()")
+        op.execute(
+            f"CREATE TRIGGER {trigger_name(table, 'change')} "
+            f"AFTER INSERT OR {update} OR DELETE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {trigger_name(table, 'truncate')} AFTER TRUNCATE ON "
+            f"{table} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+        )
         return
     for event, clause in (("insert", "INSERT"), ("update", update), ("delete", "DELETE")):
-        op.execute(f"CREATE TRIGGER {trigger_name(table, event)} AFTER {clause} ON {table} "
-                   f"BEGIN {BUMP}; END")
+        op.execute(
+            f"CREATE TRIGGER {trigger_name(table, event)} AFTER {clause} ON {table} "
+            f"BEGIN {BUMP}; END"
+        )
 
 
 def drop_bump(op: Any, table: str) -> None:
@@ -127,8 +135,11 @@ def missing_triggers(registry: Any, connection: Any) -> list[str]:
     """Declared security tables that no trigger bumps the version for."""
     present = trigger_names(connection)
     prefix = "bump_security_version_"
-    return sorted(table for table in registry.get(TABLES_KEY, {})
-                  if not any(name.startswith(f"{prefix}{table}_") for name in present))
+    return sorted(
+        table
+        for table in registry.get(TABLES_KEY, {})
+        if not any(name.startswith(f"{prefix}{table}_") for name in present)
+    )
 
 
 def current_version(connection: Any) -> int:

@@ -80,13 +80,16 @@ def serve(app: Any, drain_timeout: float = DEFAULT_DRAIN_TIMEOUT, **options: Any
     server.print_listen("Serving on http://{}:{}")
     adj = server.adj
     while not stopping:
-        wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map,
-                       use_poll=adj.asyncore_use_poll, count=1)
+        wasyncore.loop(
+            timeout=adj.asyncore_loop_timeout,
+            map=socket_map,
+            use_poll=adj.asyncore_use_poll,
+            count=1,
+        )
     log.info("stopping: draining in-flight requests for up to %s s", drain_timeout)
     cut_off = drain(server, drain_timeout)
     if cut_off:
-        log.warning("stopped with %d request(s) still in flight after %s s",
-                    cut_off, drain_timeout)
+        log.warning("stopped with %d request(s) still in flight after %s s", cut_off, drain_timeout)
     else:
         log.info("stopped: every request in flight was answered")
 

@@ -35,6 +35,7 @@ def get_service(registry: Any, iface: Any, name: str = "") -> Any:
     """Like :func:`query_service`, but a missing service is a LookupError naming it."""
     service = query_service(registry, iface, name)
     if service is None:
-        raise LookupError(f"no service is registered for {iface.__name__}"
-                          + (f" named {name!r}" if name else ""))
+        raise LookupError(
+            f"no service is registered for {iface.__name__}" + (f" named {name!r}" if name else "")
+        )
     return service

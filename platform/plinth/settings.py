@@ -66,17 +66,13 @@ def setting_value(
     environ = os.environ if environ is None else environ
     raw = environ.get(env_name(key), settings.get(key, default))
     if raw is _MISSING:
-        raise SettingError(
-            f"setting {key!r} is required: set it in the ini or as {env_name(key)}"
-        )
+        raise SettingError(f"setting {key!r} is required: set it in the ini or as {env_name(key)}")
     if convert is None:
         return raw
     try:
         return convert(raw)
     except (TypeError, ValueError) as exc:
-        raise SettingError(
-            f"setting {key!r} has a bad value {raw!r}: {exc}"
-        ) from None
+        raise SettingError(f"setting {key!r} has a bad value {raw!r}: {exc}") from None
 
 
 def declare_setting(

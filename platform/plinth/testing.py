@@ -77,15 +77,17 @@ def empty_tables(engine: Any) -> None:
 
     # The security version's one row stays: emptying the security tables
     # bumps it (triggers), so no process keeps a cached token of a past test.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)
-              if t.name != "security_version"]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "security_version"]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            connection.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for table in tables:
-                connection.execute(text(f'DELETE FROM "{table}"'))
+                connection.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - the metadata's names
 
 
 def acl_entry(principal: str, permission: str, action: str = "Allow") -> dict[str, str]:
@@ -112,8 +114,7 @@ class TestingIdentityProvider:
             return self.real.expand_principal(db, principal)
         return [principal]
 
-    def allowed_users(self, db: Any, rule: Any, after: str | None,
-                      limit: int | None) -> list[str]:
+    def allowed_users(self, db: Any, rule: Any, after: str | None, limit: int | None) -> list[str]:
         if self.real is None or not hasattr(self.real, "allowed_users"):
             return []
         return list(self.real.allowed_users(db, rule, after, limit))
@@ -126,8 +127,9 @@ class TestingIdentityProvider:
 
 @pytest.fixture(scope="session")
 def plinth_ini(pytestconfig: pytest.Config) -> str:
-    return os.environ.get("PLINTH_TEST_INI") or str(pytestconfig.rootpath / "config" /
-                                                    "testing.ini")
+    return os.environ.get("PLINTH_TEST_INI") or str(
+        pytestconfig.rootpath / "config" / "testing.ini"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -185,8 +187,7 @@ def clean_database(plinth_app: Any) -> Iterator[None]:
 def testapp(plinth_app: Any, clean_database: None) -> Any:
     from webtest import TestApp
 
-    return TestApp(plinth_app, extra_environ={"HTTP_HOST": "localhost",
-                                              "REMOTE_ADDR": "127.0.0.1"})
+    return TestApp(plinth_app, extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1"})
 
 
 @pytest.fixture
@@ -194,10 +195,19 @@ def as_principal(plinth_app: Any, clean_database: None) -> Callable[..., Any]:
     from webtest import TestApp
 
     def make(userid: str, *principals: str) -> Any:
-        identity = Identity(userid=userid, principals=frozenset({userid, *principals}),
-                            extra={"user": userid.partition(":")[2]})
-        return TestApp(plinth_app, extra_environ={
-            "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1", IDENTITY_KEY: identity})
+        identity = Identity(
+            userid=userid,
+            principals=frozenset({userid, *principals}),
+            extra={"user": userid.partition(":")[2]},
+        )
+        return TestApp(
+            plinth_app,
+            extra_environ={
+                "HTTP_HOST": "localhost",
+                "REMOTE_ADDR": "127.0.0.1",
+                IDENTITY_KEY: identity,
+            },
+        )
 
     return make
 
@@ -237,8 +247,7 @@ def sql_counter(plinth_app: Any) -> Callable[[], Any]:
         counter = SQLCounter()
 
         def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT",
-                                                 "ROLLBACK"):
+            if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
                 counter.statements.append(statement)
 
         event.listen(engine, "before_cursor_execute", record)
@@ -274,8 +283,9 @@ def clock() -> Iterator[MovableClock]:
 
 
 @pytest.fixture
-def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
-               tmp_path: Path) -> Callable[..., Any]:
+def plinth_cli(
+    plinth_settings: dict[str, Any], clean_database: None, tmp_path: Path
+) -> Callable[..., Any]:
     """Run ``plinth -c <ini> ARGS...``; the tables are emptied after the test.
 
     Requests made through ``testapp`` have committed before a command runs,
@@ -286,11 +296,11 @@ def plinth_cli(plinth_settings: dict[str, Any], clean_database: None,
     ini = tmp_path / "plinth-cli.ini"
     url = plinth_settings["sqlalchemy.url"].replace("%", "%%")
     plugins = " ".join(str(plinth_settings.get("plinth.plugins", "")).split())
-    ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = {plugins}\n"
-                   f"sqlalchemy.url = {url}\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:plinth\nplinth.plugins = {plugins}\nsqlalchemy.url = {url}\n"
+    )
 
-    def run(*args: str, input: str | None = None) -> Any:
-        return CliRunner().invoke(cli, ["-c", str(ini), *args], input=input,
-                                  catch_exceptions=False)
+    def run(*args: str, input: str | None = None) -> Any:  # noqa: A002 - CliRunner's name
+        return CliRunner().invoke(cli, ["-c", str(ini), *args], input=input, catch_exceptions=False)
 
     return run

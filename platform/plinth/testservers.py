@@ -71,9 +71,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def call(port: int, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None, raw: bytes | None = None,
-         ) -> tuple[int, Any, Any]:
+def call(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any, Any]:
     """One request; returns (status, headers, parsed JSON body or the raw bytes).
 
     ``body`` is sent as JSON; ``raw`` is sent as it is.  ``path`` goes on the
@@ -81,8 +86,7 @@ def call(port: int, method: str, path: str, body: Any = None,
     """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        data = raw if raw is not None else (
-            json.dumps(body).encode() if body is not None else None)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         connection.putrequest(method, path, skip_accept_encoding=True)
         sent = {"Content-Type": "application/json", **(headers or {})}
         if data is not None:
@@ -100,8 +104,9 @@ def call(port: int, method: str, path: str, body: Any = None,
         connection.close()
 
 
-def race(ports: Sequence[int], requests: Sequence[tuple[Any, ...]],
-         method: str = "POST") -> list[tuple[int, Any, Any]]:
+def race(
+    ports: Sequence[int], requests: Sequence[tuple[Any, ...]], method: str = "POST"
+) -> list[tuple[int, Any, Any]]:
     """Send every request at once, alternating between the servers.
 
     A request is (path, body, headers), sent with ``method``, or (path, body,
@@ -119,9 +124,13 @@ def race(ports: Sequence[int], requests: Sequence[tuple[Any, ...]],
 
 
 @contextmanager
-def live_servers(settings: dict[str, Any], log_dir: Path, count: int = 2,
-                 options: dict[str, Any] | None = None, log: bool = False,
-                 ) -> Iterator[list[LiveServer]]:
+def live_servers(
+    settings: dict[str, Any],
+    log_dir: Path,
+    count: int = 2,
+    options: dict[str, Any] | None = None,
+    log: bool = False,
+) -> Iterator[list[LiveServer]]:
     """``count`` Waitress processes serving ``settings``, stopped afterwards.
 
     ``options`` are Waitress's (``threads``, ``max_request_body_size``, ...);
@@ -132,11 +141,18 @@ def live_servers(settings: dict[str, Any], log_dir: Path, count: int = 2,
         for _ in range(count):
             port = free_port()
             path = log_dir / f"server-{port}.log"
-            spec = {"settings": {k: str(v) for k, v in settings.items()}, "port": port,
-                    "options": {"threads": 16, **(options or {})}, "log": log}
+            spec = {
+                "settings": {k: str(v) for k, v in settings.items()},
+                "port": port,
+                "options": {"threads": 16, **(options or {})},
+                "log": log,
+            }
             with open(path, "wb") as out:
-                process = subprocess.Popen([sys.executable, "-c", SERVER, json.dumps(spec)],
-                                           stdout=out, stderr=subprocess.STDOUT)
+                process = subprocess.Popen(
+                    [sys.executable, "-c", SERVER, json.dumps(spec)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
             servers.append(LiveServer(port, process, path))
         deadline = time.monotonic() + 30
         for server in servers:
@@ -162,8 +178,9 @@ def live_servers(settings: dict[str, Any], log_dir: Path, count: int = 2,
 
 
 @pytest.fixture(scope="module")
-def plinth_servers(plinth_app: Any, plinth_settings: dict[str, Any],
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+def plinth_servers(
+    plinth_app: Any, plinth_settings: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[int]]:
     """The ports of two Waitress processes on the (already migrated) test database.
 
     Use it with ``testapp`` (or ``clean_database``) so the tables are emptied

@@ -58,8 +58,11 @@ def _json_number(literal: str) -> float | int:
 def parse_json_body(request: Request) -> Any:
     content_type = (request.content_type or "").lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise api_error(415, message="send the request body as application/json",
-                        details={"content_type": request.content_type or None})
+        raise api_error(
+            415,
+            message="send the request body as application/json",
+            details={"content_type": request.content_type or None},
+        )
     try:
         text = request.body.decode("utf-8")
         value = json.loads(text, parse_float=_json_number)
@@ -73,20 +76,23 @@ def parse_json_body(request: Request) -> Any:
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise api_error(400, "invalid_json",
-                            "the body contains an unpaired surrogate (\\ud800-\\udfff)") from None
+            raise api_error(
+                400, "invalid_json", "the body contains an unpaired surrogate (\\ud800-\\udfff)"
+            ) from None
         if "\\u0000" in text.lower() or "\x00" in text:
             raise api_error(400, "invalid_json", "NUL characters are not allowed in text")
     return value
 
 
 def validate(schema: dict[str, Any], value: Any, where: str = "body") -> Any:
-    errors = sorted(validator_for(schema).iter_errors(value),
-                    key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        validator_for(schema).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path]
+    )
     if errors:
         problems = [p for error in errors for p in _problems(error, where)][:20]
-        raise api_error(400, "invalid_request", f"the request {where} is not valid",
-                        {"errors": problems})
+        raise api_error(
+            400, "invalid_request", f"the request {where} is not valid", {"errors": problems}
+        )
     return value
 
 
@@ -117,8 +123,13 @@ def _problems(error: Any, where: str) -> list[dict[str, Any]]:
         return [p for e in min(meant, key=len) for p in _problems(e, where)]
     enums = [e for errors in alternatives.values() for e in mismatched(errors)]
     allowed = [v for e in enums for v in e.validator_value]
-    return [{"location": where, "field": _field(enums[0]),
-             "message": f"{enums[0].instance!r} is not one of {allowed!r}"}]
+    return [
+        {
+            "location": where,
+            "field": _field(enums[0]),
+            "message": f"{enums[0].instance!r} is not one of {allowed!r}",
+        }
+    ]
 
 
 def _field(error: Any) -> str | None:
@@ -150,7 +161,8 @@ def body_schema_deriver(view: Any, info: Any) -> Any:
         where = "/".join(str(p) for p in exc.absolute_path) or "its top level"
         raise ConfigurationError(
             f"view {view_name(info.original_view)} has a body_schema that is not valid "
-            f"JSON Schema (at {where}): {exc.message}") from None
+            f"JSON Schema (at {where}): {exc.message}"
+        ) from None
     # A view whose permissions depend on the body still answers 401 to a
     # caller without credentials before looking at the body.
     needs_identity = info.options.get("permits") is not None
@@ -170,5 +182,4 @@ body_schema_deriver.options = ("body_schema",)  # type: ignore[attr-defined]
 def includeme(config: Any) -> None:
     # Outer to inner: idempotency replay, body validation, body-dependent
     # permissions (plinth.viewsecurity), then the view.
-    config.add_view_deriver(body_schema_deriver, under="decorated_view",
-                            over="permits_deriver")
+    config.add_view_deriver(body_schema_deriver, under="decorated_view", over="permits_deriver")

@@ -111,19 +111,20 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any], list[str]]:
 def migrations_check(state: schema.MigrationState) -> dict[str, Any]:
     """The migrations part of ``/ready``: not ok while ``plinth db upgrade`` has work
     to do or would fail; a branch without revisions is named, but is no failure."""
-    check: dict[str, Any] = {"ok": not (state.pending or state.unknown),
-                             "pending": state.pending}
+    check: dict[str, Any] = {"ok": not (state.pending or state.unknown), "pending": state.pending}
     messages = []
     if state.unknown:
         check["unknown"] = state.unknown
         messages.append(schema.unknown_revisions_hint(state.unknown))
     if state.pending:
-        messages.append("migrations pending for " + ", ".join(state.pending)
-                        + ": run 'plinth db upgrade'")
+        messages.append(
+            "migrations pending for " + ", ".join(state.pending) + ": run 'plinth db upgrade'"
+        )
     if state.without_revisions:
         check["no_revisions"] = state.without_revisions
-        messages += [f"{label}: {schema.no_revisions_hint(label)}"
-                     for label in state.without_revisions]
+        messages += [
+            f"{label}: {schema.no_revisions_hint(label)}" for label in state.without_revisions
+        ]
     if messages:
         check["message"] = "; ".join(messages)
     return check
@@ -134,19 +135,22 @@ def openapi(request: Request) -> dict[str, Any]:
 
 
 def docs(request: Request) -> Response:
-    response = FileResponse(str(files("plinth").joinpath("static/docs.html")),
-                            request=request, content_type="text/html")
+    response = FileResponse(
+        str(files("plinth").joinpath("static/docs.html")), request=request, content_type="text/html"
+    )
     response.headers["Content-Security-Policy"] = DOCS_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response
 
 
 def metrics(request: Request) -> Response:
-    return Response(body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
-                    charset="utf-8")
+    return Response(
+        body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8"
+    )
 
 
 # ACL administration, on every resource -------------------------------------
+
 
 def acl_get(context: Any, request: Request) -> Response:
     body = acladmin.describe(request.db, context)
@@ -167,12 +171,26 @@ def acl_put(context: Any, request: Request, dry_run: bool = False) -> Response:
     check_if_match(request, current)
     body = request.validated
     if dry_run:
-        return Response(json_body=acladmin.preview_acl(
-            request.db, request.registry, context, body["entries"], body.get("inherit"),
-            caller=effective_principals(request)))
-    result = acladmin.replace_acl(request.db, request.registry, context, body["entries"],
-                                  body.get("inherit"), request.authenticated_userid,
-                                  request.request_id, caller=effective_principals(request))
+        return Response(
+            json_body=acladmin.preview_acl(
+                request.db,
+                request.registry,
+                context,
+                body["entries"],
+                body.get("inherit"),
+                caller=effective_principals(request),
+            )
+        )
+    result = acladmin.replace_acl(
+        request.db,
+        request.registry,
+        context,
+        body["entries"],
+        body.get("inherit"),
+        request.authenticated_userid,
+        request.request_id,
+        caller=effective_principals(request),
+    )
     response = Response(json_body=result)
     response.etag = result["etag"]
     return response
@@ -183,8 +201,7 @@ def permissions_view(context: Any, request: Request) -> dict[str, Any]:
     permission = request.query["permission"]
     registry = request.registry
     if permission is not None and permission not in registry.get("plinth.permissions", {}):
-        raise query_error("permission", "unknown permission",
-                          f"unknown permission {permission!r}")
+        raise query_error("permission", "unknown permission", f"unknown permission {permission!r}")
     if principal:
         principals = principals_to_explain(request, principal)
     else:
@@ -219,9 +236,12 @@ def principals_to_explain(request: Request, principal: str) -> list[str]:
         return ["system.Everyone", "system.Authenticated", principal]
     if principal in ("system.Everyone", "system.Authenticated"):
         return acladmin.expand(request.db, request.registry, principal) or [principal]
-    raise api_error(403, "forbidden",
-                    "explaining another user's permissions needs acl.view on the root",
-                    {"permission": "acl.view"})
+    raise api_error(
+        403,
+        "forbidden",
+        "explaining another user's permissions needs acl.view on the root",
+        {"permission": "acl.view"},
+    )
 
 
 def grants_view(context: Any, request: Request) -> dict[str, Any]:
@@ -236,16 +256,20 @@ def _query_time(request: Request, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw)
     except ValueError:
-        raise query_error(name, "not an ISO 8601 date/time",
-                          f"{name!r} must be an ISO 8601 date or time") from None
+        raise query_error(
+            name, "not an ISO 8601 date/time", f"{name!r} must be an ISO 8601 date or time"
+        ) from None
 
 
-_MOMENT = {"anyOf": [{"type": "string", "format": "date"},
-                     {"type": "string", "format": "date-time"}]}
+_MOMENT = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
 AUDIT_QUERY = (
     *(QueryParameter(name, {"type": "string"}) for name in ("actor", "kind", "resource")),
-    *(QueryParameter(name, _MOMENT, description="an ISO 8601 date or date and time")
-      for name in ("since", "until")),
+    *(
+        QueryParameter(name, _MOMENT, description="an ISO 8601 date or date and time")
+        for name in ("since", "until")
+    ),
     *PAGING,
 )
 """The filters and paging of the audit log, for every view that shows it."""
@@ -302,15 +326,23 @@ def includeme(config: Any) -> None:
     config.add_route("plinth.openapi", "/openapi.json")
     config.add_route("plinth.docs", "/docs")
     config.add_route("plinth.metrics", "/metrics")
-    config.add_view(docs, route_name="plinth.docs", public=True,
-                    request_method=("GET", "HEAD"))
+    config.add_view(docs, route_name="plinth.docs", public=True, request_method=("GET", "HEAD"))
     config.declare_permission(MONITOR_PERMISSION, "read /metrics and the details of /ready")
-    config.add_view(metrics, route_name="plinth.metrics", permission=MONITOR_PERMISSION,
-                    request_method="GET")
+    config.add_view(
+        metrics, route_name="plinth.metrics", permission=MONITOR_PERMISSION, request_method="GET"
+    )
     # Absolute paths: asset specs need pkg_resources, which cannot read
     # packages installed in editable mode.
-    config.add_static_view("docs/static", str(files("plinth").joinpath("static")),
-                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
-    config.add_static_view("docs/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
-                           cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view(
+        "docs/static",
+        str(files("plinth").joinpath("static")),
+        cache_max_age=3600,
+        permission=NO_PERMISSION_REQUIRED,
+    )
+    config.add_static_view(
+        "docs/swagger-ui",
+        str(swagger_ui_bundle.swagger_ui_path),
+        cache_max_age=3600,
+        permission=NO_PERMISSION_REQUIRED,
+    )
     config.add_view_predicate("explicit_view_name", ExplicitViewName)

@@ -34,8 +34,11 @@ def _exempt(info: Any) -> bool:
     # Error views render errors and grant nothing; static assets are made
     # public by add_static_view(permission=NO_PERMISSION_REQUIRED) itself.
     original = info.original_view
-    return (info.exception_only or original is default_exceptionresponse_view
-            or isinstance(original, static_view))
+    return (
+        info.exception_only
+        or original is default_exceptionresponse_view
+        or isinstance(original, static_view)
+    )
 
 
 def public_deriver(view: Any, info: Any) -> Any:
@@ -48,12 +51,14 @@ def public_deriver(view: Any, info: Any) -> Any:
         if not unguarded:
             raise ConfigurationError(
                 f"view {view_name(info.original_view)} is public=True and also has "
-                f"permission {permission!r}: keep one")
+                f"permission {permission!r}: keep one"
+            )
         return view
     if unguarded and info.options.get("permits") is None:
         raise ConfigurationError(
             f"view {view_name(info.original_view)} has no permission: give it "
-            "permission='plugin.permission', permits=..., or public=True if anyone may call it")
+            "permission='plugin.permission', permits=..., or public=True if anyone may call it"
+        )
     return view
 
 
@@ -97,13 +102,16 @@ def undeclared_permissions(registry: Any) -> list[str]:
                 continue
             close = difflib.get_close_matches(permission, declared, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"view {view_name(related['callable'])} has permission "
-                            f"{permission!r}, which no enabled plugin declares{hint}")
+            problems.append(
+                f"view {view_name(related['callable'])} has permission "
+                f"{permission!r}, which no enabled plugin declares{hint}"
+            )
     return sorted(problems)
 
 
 def check_declared_permissions(config: Any) -> None:
     """After every view is registered: a typo in a permission stops start-up."""
+
     def check() -> None:
         problems = undeclared_permissions(config.registry)
         if problems:

@@ -93,16 +93,20 @@ def visible(request: Request, permission: str, resources: Iterable[Any]) -> list
         # A superuser may do anything anywhere: no ACL to read.
         return candidates
     prefetch_acls(request, candidates)
-    return [resource for resource in candidates
-            if explain_permission(request, resource, permission, principals).allowed]
+    return [
+        resource
+        for resource in candidates
+        if explain_permission(request, resource, permission, principals).allowed
+    ]
 
 
 def _children_query(prefix: str, lineage_paths: list[str], with_version: bool) -> Any:
     res = AclResource.__table__
     # Children only: '/locations/WH1', not '/locations/WH1/A-1'.
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    child = and_(res.c.path.like(like + "%", escape="\\"),
-                 res.c.path.not_like(like + "%/%", escape="\\"))
+    child = and_(
+        res.c.path.like(like + "%", escape="\\"), res.c.path.not_like(like + "%/%", escape="\\")
+    )
     where = or_(child, res.c.path.in_(lineage_paths)) if lineage_paths else child
     return stored_acls_query(where, with_version)
 
@@ -128,12 +132,13 @@ def _load_children(request: Request, container: Any, prefix: str) -> list[str]:
     names = []
     for path, stored in found.items():
         cache[path] = stored
-        names.append(unquote(path[len(prefix):]))
+        names.append(unquote(path[len(prefix) :]))
     return names
 
 
-def visible_children(request: Request, container: Any, permission: str,
-                     child: Callable[[str], Any] | None = None) -> Visibility:
+def visible_children(
+    request: Request, container: Any, permission: str, child: Callable[[str], Any] | None = None
+) -> Visibility:
     """Which children of ``container`` the caller holds ``permission`` on.
 
     ``child(name)`` builds the child resource called ``name`` without looking
@@ -153,8 +158,7 @@ def visible_children(request: Request, container: Any, permission: str,
 
     # A child whose name has no stored entries stands for all such children;
     # the statement above showed it has none, so deciding it reads nothing.
-    probe = next(name for name in (f"0{n}" for n in range(len(stored) + 1))
-                 if name not in stored)
+    probe = next(name for name in (f"0{n}" for n in range(len(stored) + 1)) if name not in stored)
     acl_cache(request).setdefault(path_of(make(probe)), (True, []))
     default = decide(probe)
     exceptions = {}

@@ -46,14 +46,19 @@ class WhoRule:
     deciding: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
 
-def who_rule(acls: Sequence[ResourceAcl], permission: str, roles: Mapping[str, frozenset[str]],
-             chosen: frozenset[str]) -> WhoRule:
+def who_rule(
+    acls: Sequence[ResourceAcl],
+    permission: str,
+    roles: Mapping[str, frozenset[str]],
+    chosen: frozenset[str],
+) -> WhoRule:
     """The :class:`WhoRule` of ``permission`` over the lineage ``acls``."""
     seen: set[str] = set()
     ordered: list[tuple[str, bool]] = []
     deciding: list[dict[str, Any]] = [
         {"principal": p, "decided_by": {"source": "superuser", "setting": "plinth.superusers"}}
-        for p in sorted(chosen)]
+        for p in sorted(chosen)
+    ]
     default = False
     for acl in acls:
         for entry in acl.entries:
@@ -74,14 +79,16 @@ def who_rule(acls: Sequence[ResourceAcl], permission: str, roles: Mapping[str, f
     return WhoRule(tuple(ordered), default, chosen, tuple(deciding))
 
 
-def rule_for(db: Session, registry: Any, resource: Any, permission: str,
-             cache: dict[str, Any] | None = None) -> WhoRule:
+def rule_for(
+    db: Session, registry: Any, resource: Any, permission: str, cache: dict[str, Any] | None = None
+) -> WhoRule:
     acls = lineage_acls(resource, db, {} if cache is None else cache)
     return who_rule(acls, permission, role_table(db, registry), superusers(registry))
 
 
-def allowed_users(db: Session, registry: Any, rule: WhoRule, after: str | None = None,
-                  limit: int | None = None) -> list[str]:
+def allowed_users(
+    db: Session, registry: Any, rule: WhoRule, after: str | None = None, limit: int | None = None
+) -> list[str]:
     """Names of the active users ``rule`` allows, sorted, after ``after``."""
     provider = query_service(registry, IIdentityProvider)
     if provider is None or not hasattr(provider, "allowed_users"):
@@ -89,8 +96,9 @@ def allowed_users(db: Session, registry: Any, rule: WhoRule, after: str | None =
     return list(provider.allowed_users(db, rule, after, limit))
 
 
-def who(db: Session, registry: Any, resource: Any, permission: str, after: str | None,
-        limit: int) -> dict[str, Any]:
+def who(
+    db: Session, registry: Any, resource: Any, permission: str, after: str | None, limit: int
+) -> dict[str, Any]:
     """``@@who``: a page of the users allowed ``permission`` on ``resource``."""
     rule = rule_for(db, registry, resource, permission)
     names = allowed_users(db, registry, rule, after, limit + 1)

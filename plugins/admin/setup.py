@@ -9,10 +9,11 @@ setup(
     python_requires=">=3.11",
     # Namespace packages: the folders of templates and static files are
     # packages too, so that a wheel carries them.
-    packages=find_namespace_packages(include=["plinth_admin", "plinth_admin.*"],
-                                     exclude=["*.tests", "*.tests.*", "*.__pycache__"]),
-    package_data={"plinth_admin": ["templates/*.jinja2", "templates/panels/*.jinja2",
-                                   "static/*"]},
+    packages=find_namespace_packages(
+        include=["plinth_admin", "plinth_admin.*"],
+        exclude=["*.tests", "*.tests.*", "*.__pycache__"],
+    ),
+    package_data={"plinth_admin": ["templates/*.jinja2", "templates/panels/*.jinja2", "static/*"]},
     zip_safe=False,
     install_requires=[
         "plinth>=0.1,<0.2",

@@ -9,8 +9,9 @@ setup(
     python_requires=">=3.11",
     # Namespace packages: the migrations' version folder is a package too, so
     # that a wheel carries it.
-    packages=find_namespace_packages(include=["plinth_auth", "plinth_auth.*"],
-                                     exclude=["*.tests", "*.tests.*", "*.__pycache__"]),
+    packages=find_namespace_packages(
+        include=["plinth_auth", "plinth_auth.*"], exclude=["*.tests", "*.tests.*", "*.__pycache__"]
+    ),
     package_data={"plinth_auth": ["common-passwords.txt"]},
     zip_safe=False,
     install_requires=[

@@ -9,8 +9,10 @@ setup(
     python_requires=">=3.11",
     # Namespace packages, as in the other plugins: a folder of migrations,
     # templates or static files is a package too, so that a wheel carries it.
-    packages=find_namespace_packages(include=["plinth_reporting", "plinth_reporting.*"],
-                                     exclude=["*.tests", "*.tests.*", "*.__pycache__"]),
+    packages=find_namespace_packages(
+        include=["plinth_reporting", "plinth_reporting.*"],
+        exclude=["*.tests", "*.tests.*", "*.__pycache__"],
+    ),
     zip_safe=False,
     install_requires=[
         "plinth>=0.1,<0.2",

@@ -9,8 +9,10 @@ setup(
     python_requires=">=3.11",
     # Namespace packages: the folders of migrations and templates are
     # packages too, so that a wheel carries them.
-    packages=find_namespace_packages(include=["plinth_stock", "plinth_stock.*"],
-                                     exclude=["*.tests", "*.tests.*", "*.__pycache__"]),
+    packages=find_namespace_packages(
+        include=["plinth_stock", "plinth_stock.*"],
+        exclude=["*.tests", "*.tests.*", "*.__pycache__"],
+    ),
     package_data={"plinth_stock": ["templates/admin/*.jinja2"]},
     zip_safe=False,
     install_requires=[

@@ -96,8 +96,12 @@ class PlinthGroup(click.Group):
     def _environment(self, ctx: click.Context) -> Environment | None:
         root = ctx.find_root()
         if root.obj is None:
-            config_uri = (root.params.get("config") or root.meta.get("plinth.config")
-                          or os.environ.get("PLINTH_CONFIG") or DEFAULT_INI)
+            config_uri = (
+                root.params.get("config")
+                or root.meta.get("plinth.config")
+                or os.environ.get("PLINTH_CONFIG")
+                or DEFAULT_INI
+            )
             if ctx.resilient_parsing:
                 return None
             root.obj = load_environment(config_uri)
@@ -134,8 +138,15 @@ class PlinthGroup(click.Group):
 
 
 @click.group(cls=PlinthGroup)
-@click.option("-c", "--config", "config", envvar="PLINTH_CONFIG", default=DEFAULT_INI,
-              show_default=True, help="the ini file (environment: PLINTH_CONFIG)")
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    envvar="PLINTH_CONFIG",
+    default=DEFAULT_INI,
+    show_default=True,
+    help="the ini file (environment: PLINTH_CONFIG)",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: str) -> None:
     """Plinth's command-line tool."""

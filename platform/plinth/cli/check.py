@@ -9,9 +9,14 @@ import click
 
 
 @click.command("check")
-@click.option("--deploy", "ini", required=True, metavar="INI",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="the production ini to check (environment overrides applied)")
+@click.option(
+    "--deploy",
+    "ini",
+    required=True,
+    metavar="INI",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the production ini to check (environment overrides applied)",
+)
 def check(ini: Path) -> None:
     """List what is unsafe for production in INI; exit 1 if anything is."""
     from ..deploy import DeployContext, read_ini, run_checks, server_sections

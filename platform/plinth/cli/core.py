@@ -92,8 +92,10 @@ def db_current(env: Environment) -> None:
 
 @db.command("downgrade")
 @click.argument("branch")
-@click.confirmation_option(prompt="This drops the plugin's tables and their data. Go on?",
-                           help="do not ask for confirmation")
+@click.confirmation_option(
+    prompt="This drops the plugin's tables and their data. Go on?",
+    help="do not ask for confirmation",
+)
 @pass_env
 def db_downgrade(env: Environment, branch: str) -> None:
     """Retire BRANCH (a plugin name) for good: run all its downgrades.
@@ -105,8 +107,10 @@ def db_downgrade(env: Environment, branch: str) -> None:
         schema.downgrade_to_base(env.registry, env.engine, branch)
     except schema.SchemaError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{branch}: downgraded to base; now remove it from plinth.plugins "
-               f"(and uninstall it if you like)")
+    click.echo(
+        f"{branch}: downgraded to base; now remove it from plinth.plugins "
+        f"(and uninstall it if you like)"
+    )
 
 
 @db.command("forget")
@@ -136,10 +140,15 @@ def plugins(env: Environment) -> None:
     click.echo("enabled:")
     for info in enabled:
         branch = branches.get(info.name)
-        migrations = ("no migrations" if branch is None else
-                      schema.no_revisions_hint(info.name)
-                      if branch["status"] == "no revisions" else
-                      "migrations pending" if branch["pending"] else "migrations applied")
+        migrations = (
+            "no migrations"
+            if branch is None
+            else schema.no_revisions_hint(info.name)
+            if branch["status"] == "no revisions"
+            else "migrations pending"
+            if branch["pending"]
+            else "migrations applied"
+        )
         click.echo(f"  {info.name} {info.version} ({migrations})")
     click.echo("installed, not enabled:")
     for item in disabled_plugins(enabled):
@@ -197,11 +206,29 @@ def acl_show(env: Environment, path: str, as_json: bool) -> None:
         return
     inherit = "inherits" if described["inherit"] else "does not inherit"
     click.echo(f"{described['resource']} ({inherit}; etag {described['etag']})")
-    rows = [(described["resource"], e["source"], e["position"], e["action"], e["principal"],
-             e["permission"]) for e in described["entries"] + described["defaults"]]
+    rows = [
+        (
+            described["resource"],
+            e["source"],
+            e["position"],
+            e["action"],
+            e["principal"],
+            e["permission"],
+        )
+        for e in described["entries"] + described["defaults"]
+    ]
     for inherited in described["inherited"]:
-        rows += [(inherited["resource"], e["source"], e["position"], e["action"],
-                  e["principal"], e["permission"]) for e in inherited["entries"]]
+        rows += [
+            (
+                inherited["resource"],
+                e["source"],
+                e["position"],
+                e["action"],
+                e["principal"],
+                e["permission"],
+            )
+            for e in inherited["entries"]
+        ]
     echo_table(("resource", "source", "#", "action", "principal", "permission"), rows)
 
 
@@ -216,17 +243,24 @@ def echo_changes(changes: list[dict[str, Any]], as_json: bool) -> None:
         echo_json({"dry_run": True, "changes": changes})
         return
     click.echo("dry run: nothing was written")
-    echo_table(("resource", "principal", "permission", "before", "after"),
-               [(c["resource"], c["principal"], c["permission"], c["before"], c["after"])
-                for c in changes], empty="no decision would change")
+    echo_table(
+        ("resource", "principal", "permission", "before", "after"),
+        [
+            (c["resource"], c["principal"], c["permission"], c["before"], c["after"])
+            for c in changes
+        ],
+        empty="no decision would change",
+    )
 
 
-def _change(env: Environment, path: str, change: Any, dry_run: bool = False,
-            as_json: bool = False) -> None:
+def _change(
+    env: Environment, path: str, change: Any, dry_run: bool = False, as_json: bool = False
+) -> None:
     with resource_at(env, path, write=not dry_run) as (resource, session):
         current = acladmin.describe(session, resource)
-        entries = [{k: e[k] for k in ("action", "principal", "permission")}
-                   for e in current["entries"]]
+        entries = [
+            {k: e[k] for k in ("action", "principal", "permission")} for e in current["entries"]
+        ]
         entries = change(entries)
         if entries is None:
             return
@@ -235,32 +269,37 @@ def _change(env: Environment, path: str, change: Any, dry_run: bool = False,
                 preview = acladmin.preview_acl(session, env.registry, resource, entries, None)
                 echo_changes(preview["changes"], as_json)
                 return
-            result = acladmin.replace_acl(session, env.registry, resource, entries, None,
-                                          env.operator)
+            result = acladmin.replace_acl(
+                session, env.registry, resource, entries, None, env.operator
+            )
         except APIError as exc:
             raise click.ClickException(api_message(exc)) from None
     if as_json:
         echo_json(result["entries"])
         return
-    echo_table(("#", "action", "principal", "permission"),
-               [(e["position"], e["action"], e["principal"], e["permission"])
-                for e in result["entries"]])
+    echo_table(
+        ("#", "action", "principal", "permission"),
+        [(e["position"], e["action"], e["principal"], e["permission"]) for e in result["entries"]],
+    )
 
 
 def check_grant(env: Environment, session: Session, principal: str, permission: str) -> None:
     """Refuse what the operator probably mistyped: an unknown principal or permission."""
     if not is_grantable(permission, env.registry, role_table(session, env.registry)):
         kind = "role" if permission.startswith("role:") else "permission"
-        raise click.ClickException(f"unknown {kind} {permission!r} (see 'plinth roles list' "
-                                   "and 'plinth acl explain')")
+        raise click.ClickException(
+            f"unknown {kind} {permission!r} (see 'plinth roles list' and 'plinth acl explain')"
+        )
     if principal in acladmin.SYSTEM_PRINCIPALS:
         return
     if not acladmin.PRINCIPAL.fullmatch(principal):
-        raise click.ClickException(f"{principal!r} is not user:NAME, group:NAME, "
-                                   "system.Everyone or system.Authenticated")
+        raise click.ClickException(
+            f"{principal!r} is not user:NAME, group:NAME, system.Everyone or system.Authenticated"
+        )
     if acladmin.expand(session, env.registry, principal) is None:
-        raise click.ClickException(f"no such user or group {principal!r} "
-                                   "(--force grants it anyway)")
+        raise click.ClickException(
+            f"no such user or group {principal!r} (--force grants it anyway)"
+        )
 
 
 @acl.command("grant")
@@ -270,23 +309,36 @@ def check_grant(env: Environment, session: Session, principal: str, permission: 
 @click.option("--deny", is_flag=True, help="add a Deny entry instead of an Allow")
 @click.option("--position", type=int, default=None, help="insert at this position (0 first)")
 @click.option("--dry-run", is_flag=True, help="print the decisions it would flip; write nothing")
-@click.option("--force", is_flag=True,
-              help="grant to a user or group that does not exist (yet), or at a path that "
-                   "does not resolve")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="grant to a user or group that does not exist (yet), or at a path that does not resolve",
+)
 @json_option
 @pass_env
-def acl_grant(env: Environment, path: str, principal: str, permission: str, deny: bool,
-              position: int | None, dry_run: bool, force: bool, as_json: bool) -> None:
+def acl_grant(
+    env: Environment,
+    path: str,
+    principal: str,
+    permission: str,
+    deny: bool,
+    position: int | None,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Add an entry to the ACL of PATH (nothing if it is there already)."""
-    entry = {"action": "Deny" if deny else "Allow", "principal": principal,
-             "permission": permission}
+    entry = {
+        "action": "Deny" if deny else "Allow",
+        "principal": principal,
+        "permission": permission,
+    }
     with tree_root(env, write=False) as (root, session):
         exists = resolve(root, path) is not None
         if not force:
             check_grant(env, session, principal, permission)
             if not exists:
-                raise click.ClickException(f"no resource at {path!r} (--force grants there "
-                                           "anyway)")
+                raise click.ClickException(f"no resource at {path!r} (--force grants there anyway)")
     if not exists:
         if dry_run:
             raise click.ClickException(f"no resource at {path!r}: nothing to preview")
@@ -294,8 +346,9 @@ def acl_grant(env: Environment, path: str, principal: str, permission: str, deny
             with env.session() as session:
                 entries = acladmin.stored_at(session, path)
                 if entry in entries:
-                    click.echo(f"already granted: {path} {entry['action']} {principal} "
-                               f"{permission}")
+                    click.echo(
+                        f"already granted: {path} {entry['action']} {principal} {permission}"
+                    )
                     return
                 entries.insert(len(entries) if position is None else position, entry)
                 acladmin.replace_at_path(session, env.registry, path, entries, env.operator)
@@ -306,8 +359,10 @@ def acl_grant(env: Environment, path: str, principal: str, permission: str, deny
 
     def change(entries: list[dict[str, str]]) -> list[dict[str, str]] | None:
         if entry in entries:
-            click.echo(f"already granted: {path} #{entries.index(entry)} {entry['action']} "
-                       f"{principal} {permission}")
+            click.echo(
+                f"already granted: {path} #{entries.index(entry)} {entry['action']} "
+                f"{principal} {permission}"
+            )
             return None
         entries.insert(len(entries) if position is None else position, entry)
         return entries
@@ -327,8 +382,9 @@ def resolve_or_none(env: Environment, path: str) -> Any | None:
 @click.option("--dry-run", is_flag=True, help="print the decisions it would flip; write nothing")
 @json_option
 @pass_env
-def acl_revoke(env: Environment, path: str, principal: str, permission: str, dry_run: bool,
-               as_json: bool) -> None:
+def acl_revoke(
+    env: Environment, path: str, principal: str, permission: str, dry_run: bool, as_json: bool
+) -> None:
     """Remove the entries for PRINCIPAL and PERMISSION from the ACL of PATH.
 
     PATH may be a resource that no longer resolves (a deleted item, a
@@ -336,8 +392,11 @@ def acl_revoke(env: Environment, path: str, principal: str, permission: str, dry
     """
 
     def kept_of(entries: list[dict[str, str]]) -> list[dict[str, str]]:
-        kept = [e for e in entries
-                if not (e["principal"] == principal and e["permission"] == permission)]
+        kept = [
+            e
+            for e in entries
+            if not (e["principal"] == principal and e["permission"] == permission)
+        ]
         if len(kept) == len(entries):
             raise click.ClickException(f"no entry for {principal} {permission} at {path}")
         return kept
@@ -371,16 +430,19 @@ def acl_explain(env: Environment, path: str, principal: str, permission: str | N
         click.echo(f"{principal} holds: {', '.join(principals)}")
         superuser = superuser_among(env.registry, principals)
         if superuser is not None:
-            click.echo(f"{principal} is a superuser through {superuser}: every permission, "
-                       "whatever the entries say")
+            click.echo(
+                f"{principal} is a superuser through {superuser}: every permission, "
+                "whatever the entries say"
+            )
         for row in acladmin.explain(session, env.registry, resource, principals, permission):
             verdict = "allowed" if row["allowed"] else "denied "
             click.echo(f"  {verdict} {row['permission']}: {row['explanation']}")
 
 
 @acl.command("lint")
-@click.option("--fix", is_flag=True,
-              help="remove the entries of resources that no longer resolve (audited)")
+@click.option(
+    "--fix", is_flag=True, help="remove the entries of resources that no longer resolve (audited)"
+)
 @pass_env
 def acl_lint(env: Environment, fix: bool) -> None:
     """Report stored entries naming unknown principals, permissions or roles, and
@@ -392,25 +454,30 @@ def acl_lint(env: Environment, fix: bool) -> None:
         for entry in rows:
             if not is_grantable(entry.permission, env.registry, roles):
                 problems += 1
-                click.echo(f"{entry.path} #{entry.position}: unknown permission "
-                           f"{entry.permission!r}")
-            if not entry.principal.startswith("system.") and \
-                    acladmin.expand(session, env.registry, entry.principal) is None:
+                click.echo(
+                    f"{entry.path} #{entry.position}: unknown permission {entry.permission!r}"
+                )
+            if (
+                not entry.principal.startswith("system.")
+                and acladmin.expand(session, env.registry, entry.principal) is None
+            ):
                 problems += 1
-                click.echo(f"{entry.path} #{entry.position}: unknown principal "
-                           f"{entry.principal!r}")
+                click.echo(f"{entry.path} #{entry.position}: unknown principal {entry.principal!r}")
         for path in session.scalars(select(AclResource.path).order_by(AclResource.path)):
             if resolve(root, path) is not None:
                 continue
             if fix:
                 removed = acladmin.forget_path(session, path, env.operator)
-                click.echo(f"{path}: removed {removed} entr(ies) of a resource that no "
-                           "longer resolves")
+                click.echo(
+                    f"{path}: removed {removed} entr(ies) of a resource that no longer resolves"
+                )
             else:
                 problems += 1
                 count = len(acladmin.stored_at(session, path))
-                click.echo(f"{path}: {count} stored entr(ies) on a resource that no longer "
-                           "resolves (--fix removes them)")
+                click.echo(
+                    f"{path}: {count} stored entr(ies) on a resource that no longer "
+                    "resolves (--fix removes them)"
+                )
     if problems:
         sys.exit(1)
     click.echo("no problems found")
@@ -431,8 +498,10 @@ def roles_list(env: Environment, as_json: bool) -> None:
     if as_json:
         echo_json(found)
         return
-    echo_table(("name", "source", "permissions", "title"),
-               [(r["name"], r["source"], r["permissions"], r["title"]) for r in found])
+    echo_table(
+        ("name", "source", "permissions", "title"),
+        [(r["name"], r["source"], r["permissions"], r["title"]) for r in found],
+    )
 
 
 @click.command("audit")
@@ -444,9 +513,16 @@ def roles_list(env: Environment, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @json_option
 @pass_env
-def audit_command(env: Environment, actor: str | None, resource: str | None, kind: str | None,
-                  since: datetime | None, until: datetime | None, limit: int,
-                  as_json: bool) -> None:
+def audit_command(
+    env: Environment,
+    actor: str | None,
+    resource: str | None,
+    kind: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Print audit log entries, newest first (with --json one JSON object per line)."""
     with env.session(write=False) as session:
         stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
@@ -465,6 +541,7 @@ def audit_command(env: Environment, actor: str | None, resource: str | None, kin
         for entry in entries:
             click.echo(json.dumps(entry, default=str))
         return
-    echo_table(("id", "at", "actor", "kind", "resource"),
-               [(e["id"], str(e["at"])[:19], e["actor"], e["kind"], e["resource"])
-                for e in entries])
+    echo_table(
+        ("id", "at", "actor", "kind", "resource"),
+        [(e["id"], str(e["at"])[:19], e["actor"], e["kind"], e["resource"]) for e in entries],
+    )

@@ -24,9 +24,14 @@ def plugin() -> None:
 
 @plugin.command("new")
 @click.argument("name", callback=_name)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="where to write plinth-NAME")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="where to write plinth-NAME",
+)
 def new(name: str, directory: Path) -> None:
     """Write plinth-NAME, a complete plugin whose tests pass as generated."""
     try:

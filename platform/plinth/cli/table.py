@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 json_option: Callable[[Any], Any] = click.option(
-    "--json", "as_json", is_flag=True, help="print JSON instead of a table")
+    "--json", "as_json", is_flag=True, help="print JSON instead of a table"
+)
 
 
 def echo_json(value: Any) -> None:
@@ -26,8 +27,9 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-               empty: str = "(none)") -> None:
+def echo_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)"
+) -> None:
     """Columns padded to their widest cell, a header line first."""
     if not rows:
         click.echo(empty)

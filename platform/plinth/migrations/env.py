@@ -11,8 +11,9 @@ config = context.config
 connection = config.attributes["connection"]
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
-                   compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Autogenerate looks only at the enabled plugins' tables.
 
     The database may hold tables of plugins that are disabled now; their

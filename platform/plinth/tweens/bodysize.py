@@ -22,8 +22,12 @@ def body_size_tween_factory(handler: Any, registry: Any) -> Any:
     def body_size_tween(request: Request) -> Response:
         if request.content_length is not None and request.content_length > limit:
             return json_error_response(
-                request, 413, "payload_too_large",
-                f"the request body is larger than {limit} bytes", {"limit": limit})
+                request,
+                413,
+                "payload_too_large",
+                f"the request body is larger than {limit} bytes",
+                {"limit": limit},
+            )
         return handler(request)
 
     return body_size_tween

@@ -12,8 +12,9 @@ def preflight_response() -> Response:
     """The answer to a CORS preflight from an allowed origin."""
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE"
-    response.headers["Access-Control-Allow-Headers"] = \
+    response.headers["Access-Control-Allow-Headers"] = (
         "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-ID"
+    )
     response.headers["Access-Control-Max-Age"] = "600"
     return response
 

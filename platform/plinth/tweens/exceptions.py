@@ -16,6 +16,7 @@ from pyramid_retry import is_error_retryable
 
 def exception_tween_factory(handler: Any, registry: Any) -> Any:
     """Tween: the exception views' JSON answer for errors raised below."""
+
     def exception_tween(request: Request) -> Response:
         try:
             return handler(request)

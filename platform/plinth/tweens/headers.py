@@ -16,8 +16,10 @@ SECURITY_HEADERS = (
     ("Content-Security-Policy", API_CSP),
     ("Cache-Control", "no-store"),
 )
-DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
 
 
 def send_location_as_is(response: Response) -> None:
@@ -32,6 +34,7 @@ def send_location_as_is(response: Response) -> None:
 
 def security_headers_tween_factory(handler: Any, registry: Any) -> Any:
     """Tween: the security headers, unless the view set its own."""
+
     def security_headers_tween(request: Request) -> Response:
         response = handler(request)
         # One pass over the header list instead of a case-insensitive scan

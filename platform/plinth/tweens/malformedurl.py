@@ -25,14 +25,25 @@ def malformed_url(request: Request) -> tuple[str, str, dict[str, Any]] | None:
         return "invalid_url", "NUL characters are not allowed in URLs", {}
     for name, value in query.items():
         if "\x00" in name or "\x00" in value:
-            return "invalid_request", f"query parameter {name!r} contains a NUL character", {
-                "errors": [{"location": "query", "field": name,
-                            "message": "NUL characters are not allowed"}]}
+            return (
+                "invalid_request",
+                f"query parameter {name!r} contains a NUL character",
+                {
+                    "errors": [
+                        {
+                            "location": "query",
+                            "field": name,
+                            "message": "NUL characters are not allowed",
+                        }
+                    ]
+                },
+            )
     return None
 
 
 def malformed_url_tween_factory(handler: Any, registry: Any) -> Any:
     """Tween: the JSON 400 for a URL that cannot be decoded or holds NUL."""
+
     def malformed_url_tween(request: Request) -> Response:
         problem = malformed_url(request)
         if problem is not None:

@@ -54,11 +54,21 @@ def observe_tween_factory(handler: Any, registry: Any) -> Any:
         if access_log.isEnabledFor(logging.INFO):
             method, path, ms = request.method, logged_path(request), elapsed * 1000
             access_log.info(
-                "%s %s %s %.1f ms %s", method, path, status, ms,
+                "%s %s %s %.1f ms %s",
+                method,
+                path,
+                status,
+                ms,
                 resolved_userid(request) or "anonymous",
-                extra={"method": method, "path": path, "status": status,
-                       "duration_ms": round(ms, 2), "route": route,
-                       "statements": statements})
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(ms, 2),
+                    "route": route,
+                    "statements": statements,
+                },
+            )
         return response
 
     return observe_tween

@@ -37,6 +37,7 @@ def unbind(request: Request) -> None:
 
 def request_id_tween_factory(handler: Any, registry: Any) -> Any:
     """Tween: the request id, bound for the logs and sent back in ``X-Request-ID``."""
+
     def request_id_tween(request: Request) -> Response:
         request_id = request.request_id = request_id_for(request)
         requestcontext.bind(request, request_id)

@@ -27,18 +27,23 @@ TEMPLATES = files("plinth_admin").joinpath("templates", "panels")
 
 
 def _tokens(request: Request, user: User) -> list[dict[str, Any]]:
-    rows = request.db.scalars(select(Token).where(Token.user_id == user.id,
-                                                  Token.revoked_at.is_(None))
-                              .order_by(Token.created_at.desc()))
+    rows = request.db.scalars(
+        select(Token)
+        .where(Token.user_id == user.id, Token.revoked_at.is_(None))
+        .order_by(Token.created_at.desc())
+    )
     return [services.token_dict(t) for t in rows if not services.token_dict(t)["expired"]]
 
 
 def user_panel(context: UserResource, request: Request) -> dict[str, Any]:
     user = context.user
-    return {"user": services.user_dict(user) if user is not None else None,
-            "tokens": _tokens(request, user) if user is not None else [],
-            "session_token": (request.identity.extra.get("token_id")
-                              if request.identity is not None else None)}
+    return {
+        "user": services.user_dict(user) if user is not None else None,
+        "tokens": _tokens(request, user) if user is not None else [],
+        "session_token": (
+            request.identity.extra.get("token_id") if request.identity is not None else None
+        ),
+    }
 
 
 def _token_resource(context: Any, request: Request) -> Any:
@@ -104,8 +109,11 @@ def new_user_post(context: UsersContainer, request: Request) -> Any:
         raise api_error(400, "invalid_request", "A new user needs a name and a password.")
     user = _user(context, name)
     if user.user is not None:
-        raise api_error(409, "user_exists", f"There is already a user {user.__name__!r}: "
-                        "change it on its own page.")
+        raise api_error(
+            409,
+            "user_exists",
+            f"There is already a user {user.__name__!r}: change it on its own page.",
+        )
     _put_user(user, request, {"password": password, "groups": group_names(request)})
     return HTTPSeeOther(location=request.admin_path(user))
 
@@ -136,10 +144,13 @@ def group_panel(context: GroupResource, request: Request) -> dict[str, Any]:
 
 
 def own_tokens_panel(context: TokensContainer, request: Request) -> dict[str, Any]:
-    user = request.db.scalars(select(User).where(
-        User.name == request.identity.extra.get("user"))).first()
-    return {"tokens": _tokens(request, user) if user is not None else [],
-            "session_token": request.identity.extra.get("token_id")}
+    user = request.db.scalars(
+        select(User).where(User.name == request.identity.extra.get("user"))
+    ).first()
+    return {
+        "tokens": _tokens(request, user) if user is not None else [],
+        "session_token": request.identity.extra.get("token_id"),
+    }
 
 
 def tokens_post_permits(context: TokensContainer, request: Request) -> list[tuple[str, Any]]:
@@ -151,19 +162,43 @@ def tokens_post(context: TokensContainer, request: Request) -> None:
 
 
 def includeme(config: Any) -> None:
-    config.add_admin_panel("auth.user", UserResource, user_panel,
-                           str(TEMPLATES.joinpath("user.jinja2")), "Account",
-                           permission="auth.manage", post=user_post,
-                           post_permits=user_post_permits)
-    config.add_admin_panel("auth.group", GroupResource, group_panel,
-                           str(TEMPLATES.joinpath("group.jinja2")), "Members",
-                           permission="auth.manage", post=group_post,
-                           post_permits=group_post_permits)
-    config.add_admin_panel("auth.new-user", UsersContainer, new_user_panel,
-                           str(TEMPLATES.joinpath("new_user.jinja2")), "New user",
-                           permission="auth.manage", post=new_user_post,
-                           post_permits=new_user_permits)
-    config.add_admin_panel("auth.own-tokens", TokensContainer, own_tokens_panel,
-                           str(TEMPLATES.joinpath("tokens.jinja2")), "Your tokens",
-                           permission="auth.self", post=tokens_post,
-                           post_permits=tokens_post_permits)
+    config.add_admin_panel(
+        "auth.user",
+        UserResource,
+        user_panel,
+        str(TEMPLATES.joinpath("user.jinja2")),
+        "Account",
+        permission="auth.manage",
+        post=user_post,
+        post_permits=user_post_permits,
+    )
+    config.add_admin_panel(
+        "auth.group",
+        GroupResource,
+        group_panel,
+        str(TEMPLATES.joinpath("group.jinja2")),
+        "Members",
+        permission="auth.manage",
+        post=group_post,
+        post_permits=group_post_permits,
+    )
+    config.add_admin_panel(
+        "auth.new-user",
+        UsersContainer,
+        new_user_panel,
+        str(TEMPLATES.joinpath("new_user.jinja2")),
+        "New user",
+        permission="auth.manage",
+        post=new_user_post,
+        post_permits=new_user_permits,
+    )
+    config.add_admin_panel(
+        "auth.own-tokens",
+        TokensContainer,
+        own_tokens_panel,
+        str(TEMPLATES.joinpath("tokens.jinja2")),
+        "Your tokens",
+        permission="auth.self",
+        post=tokens_post,
+        post_permits=tokens_post_permits,
+    )

@@ -22,6 +22,7 @@ from .session import PATH
 CSRF_COOKIE = "plinth_admin_csrf"
 CSRF_FIELD = "csrf_token"
 
+
 def csrf_token(request: Request) -> str:
     """The token every admin form carries."""
     secret = session_credential(request)
@@ -37,8 +38,14 @@ def csrf_token(request: Request) -> str:
 def set_csrf_cookie(request: Request, response: Any) -> None:
     fresh = request.environ.get("plinth_admin.csrf")
     if fresh:
-        response.set_cookie(CSRF_COOKIE, fresh, path=request.script_name + PATH,
-                            httponly=True, samesite="Lax", secure=request.scheme == "https")
+        response.set_cookie(
+            CSRF_COOKIE,
+            fresh,
+            path=request.script_name + PATH,
+            httponly=True,
+            samesite="Lax",
+            secure=request.scheme == "https",
+        )
 
 
 def check_csrf(request: Request) -> None:

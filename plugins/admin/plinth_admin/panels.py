@@ -61,19 +61,41 @@ def add_admin_panel(
         from pyramid.exceptions import ConfigurationError
 
         raise ConfigurationError(f"admin panel {name!r} has a form but no post_permits")
-    panel = Panel(name, config.maybe_dotted(context), config.maybe_dotted(view), template,
-                  title, permission, order, config.maybe_dotted(post),
-                  config.maybe_dotted(post_permits))
-    register_once(config, "admin_panel", name, panel, PANELS_KEY, title=title,
-                  context=panel.context, template=template)
+    panel = Panel(
+        name,
+        config.maybe_dotted(context),
+        config.maybe_dotted(view),
+        template,
+        title,
+        permission,
+        order,
+        config.maybe_dotted(post),
+        config.maybe_dotted(post_permits),
+    )
+    register_once(
+        config,
+        "admin_panel",
+        name,
+        panel,
+        PANELS_KEY,
+        title=title,
+        context=panel.context,
+        template=template,
+    )
 
 
 def panels_for(request: Request, context: Any) -> list[Panel]:
     """The panels of ``context``'s page this viewer may see, in order."""
     panels = request.registry.get(PANELS_KEY, {}).values()
-    return sorted((p for p in panels if isinstance(context, p.context)
-                   and (p.permission is None or request.has_permission(p.permission, context))),
-                  key=lambda p: (p.order, p.name))
+    return sorted(
+        (
+            p
+            for p in panels
+            if isinstance(context, p.context)
+            and (p.permission is None or request.has_permission(p.permission, context))
+        ),
+        key=lambda p: (p.order, p.name),
+    )
 
 
 def includeme(config: Any) -> None:

@@ -36,9 +36,15 @@ def report_query(context: ReportResource, request: Request) -> MultiDict:
 def report_panel(context: ReportResource, request: Request) -> dict[str, Any]:
     report = context.report
     query = report_query(context, request)
-    values = {"report": report, "query": query, "error": None, "rows": [],
-              "more": False, "chart": None,
-              "csv": admin_path(request, context, "report.csv", **dict(query))}
+    values = {
+        "report": report,
+        "query": query,
+        "error": None,
+        "rows": [],
+        "more": False,
+        "chart": None,
+        "csv": admin_path(request, context, "report.csv", **dict(query)),
+    }
     try:
         params = parse_parameters(report, query)
     except APIError as exc:
@@ -63,8 +69,11 @@ def report_panel(context: ReportResource, request: Request) -> dict[str, Any]:
 def report_csv(context: ReportResource, request: Request) -> Response:
     report = context.report
     params = parse_parameters(report, report_query(context, request))
-    response = Response(app_iter=services.open_stream(request.registry, report, params, "csv"),
-                        content_type="text/csv", charset="utf-8")
+    response = Response(
+        app_iter=services.open_stream(request.registry, report, params, "csv"),
+        content_type="text/csv",
+        charset="utf-8",
+    )
     today = datetime.now(UTC).date().isoformat()
     response.headers["Content-Disposition"] = f'attachment; filename="{report.name}-{today}.csv"'
     return response
@@ -78,15 +87,37 @@ def report_chart(context: ReportResource, request: Request) -> Response:
     try:
         body = services.chart_svg(request.registry, report, params)
     except TooManyPoints as exc:
-        raise api_error(400, "chart_too_large", f"The chart would have more than {exc.limit} "
-                        "points: narrow the parameters.") from None
+        raise api_error(
+            400,
+            "chart_too_large",
+            f"The chart would have more than {exc.limit} points: narrow the parameters.",
+        ) from None
     return Response(body=body, content_type="image/svg+xml")
 
 
 def includeme(config: Any) -> None:
-    config.add_admin_panel("reporting.report", ReportResource, report_panel, TEMPLATE,
-                           "Report", permission="reports.view", order=10)
-    config.add_view(report_csv, route_name=ROUTE, context=ReportResource, name="report.csv",
-                    request_method="GET", permission="reports.view")
-    config.add_view(report_chart, route_name=ROUTE, context=ReportResource, name="chart.svg",
-                    request_method="GET", permission="reports.view")
+    config.add_admin_panel(
+        "reporting.report",
+        ReportResource,
+        report_panel,
+        TEMPLATE,
+        "Report",
+        permission="reports.view",
+        order=10,
+    )
+    config.add_view(
+        report_csv,
+        route_name=ROUTE,
+        context=ReportResource,
+        name="report.csv",
+        request_method="GET",
+        permission="reports.view",
+    )
+    config.add_view(
+        report_chart,
+        route_name=ROUTE,
+        context=ReportResource,
+        name="chart.svg",
+        request_method="GET",
+        permission="reports.view",
+    )

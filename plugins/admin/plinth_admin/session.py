@@ -58,8 +58,12 @@ def _revoke(request: Request, token_id: str, why: str) -> None:
     with Session(request.find_service(IWriteEngine)) as db, db.begin():
         token = db.get(Token, token_id)
         if token is not None:
-            services.revoke_token(db, request.registry, token,
-                                  services.Actor(f"admin-session:{why}", request.request_id))
+            services.revoke_token(
+                db,
+                request.registry,
+                token,
+                services.Actor(f"admin-session:{why}", request.request_id),
+            )
 
 
 def sign_in(request: Request, user: Any) -> None:
@@ -69,8 +73,9 @@ def sign_in(request: Request, user: Any) -> None:
     """
     sign_out(request)
     ttl = request.registry.settings["auth.token_ttl"]
-    token, secret = services.issue_token(request.db, request.registry, user, ttl,
-                                         services.Actor(user.principal, request.request_id))
+    token, secret = services.issue_token(
+        request.db, request.registry, user, ttl, services.Actor(user.principal, request.request_id)
+    )
     # Counts as use, so that the idle clock starts now.
     token.last_used_at = token.created_at
     use_session_credential(request, secret)
@@ -82,8 +87,12 @@ def sign_out(request: Request) -> None:
     if identity is not None and session_credential(request) is not None:
         token = request.db.get(Token, identity.extra["token_id"])
         if token is not None:
-            services.revoke_token(request.db, request.registry, token,
-                                  services.Actor(identity.userid, request.request_id))
+            services.revoke_token(
+                request.db,
+                request.registry,
+                token,
+                services.Actor(identity.userid, request.request_id),
+            )
     forget(request)
 
 
@@ -101,5 +110,12 @@ def apply_cookie(request: Request, response: Any) -> None:
     if value is None:
         response.delete_cookie(name, path=path)
         return
-    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True,
-                        samesite="Lax", secure=request.scheme == "https")
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="Lax",
+        secure=request.scheme == "https",
+    )

@@ -30,8 +30,9 @@ def console_browser(plinth_app: Any, clean_database: None) -> Callable[..., Any]
     from webtest import TestApp
 
     def make(remote_addr: str = "127.0.0.1") -> Any:
-        return TestApp(plinth_app, extra_environ={"HTTP_HOST": "localhost",
-                                                  "REMOTE_ADDR": remote_addr})
+        return TestApp(
+            plinth_app, extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": remote_addr}
+        )
 
     return make
 
@@ -44,9 +45,16 @@ def console(console_browser: Callable[..., Any]) -> Callable[..., Any]:
     def sign_in(name: str, password: str = PASSWORD, app: Any = None) -> Any:
         app = app or console_browser()
         form_page = app.get("/admin/")
-        response = app.post("/admin/@@signin", {
-            "username": name, "password": password, "csrf_token": csrf_of(form_page),
-            "next": "/admin/"}, status=303)
+        response = app.post(
+            "/admin/@@signin",
+            {
+                "username": name,
+                "password": password,
+                "csrf_token": csrf_of(form_page),
+                "next": "/admin/",
+            },
+            status=303,
+        )
         assert response.headers["Location"].endswith("/admin/")
         return app
 

@@ -36,9 +36,9 @@ def includeme(config: Any) -> None:
         config.declare_security_table(table)
     config.add_cli_command("plinth_auth.cli.users")
     config.add_cli_command("plinth_auth.cli.tokens")
-    config.add_deploy_check("auth.superuser_passwords",
-                            "plinth_auth.deploy.check_superuser_passwords")
+    config.add_deploy_check(
+        "auth.superuser_passwords", "plinth_auth.deploy.check_superuser_passwords"
+    )
     config.add_deploy_check("auth.ratelimit_storage", "plinth_auth.deploy.check_ratelimit_storage")
     config.include(".views")
     config.include(".subscribers")
-

@@ -41,11 +41,18 @@ def users_add(env: Environment, name: str, password_stdin: bool, groups: tuple[s
     try:
         with env.session() as db:
             user, created = services.save_user(
-                db, env.registry, name, _actor(env), password=password,
-                groups=list(groups) if groups else None)
+                db,
+                env.registry,
+                name,
+                _actor(env),
+                password=password,
+                groups=list(groups) if groups else None,
+            )
             verb = "created" if created else "updated"
-            click.echo(f"{verb} user {user.name} (groups: "
-                       f"{', '.join(g.name for g in user.groups) or 'none'})")
+            click.echo(
+                f"{verb} user {user.name} (groups: "
+                f"{', '.join(g.name for g in user.groups) or 'none'})"
+            )
     except (PasswordRejected, services.AuthError) as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from None
 
@@ -56,16 +63,22 @@ def users_add(env: Environment, name: str, password_stdin: bool, groups: tuple[s
 def users_list(env: Environment, as_json: bool) -> None:
     """List users with their state and groups."""
     with env.session(write=False) as db:
-        found = [{"name": u.name, "active": u.active, "groups": [g.name for g in u.groups],
-                  "created_at": u.created_at}
-                 for u in db.scalars(select(User).options(selectinload(User.groups))
-                                     .order_by(User.name))]
+        found = [
+            {
+                "name": u.name,
+                "active": u.active,
+                "groups": [g.name for g in u.groups],
+                "created_at": u.created_at,
+            }
+            for u in db.scalars(select(User).options(selectinload(User.groups)).order_by(User.name))
+        ]
     if as_json:
         echo_json(found)
         return
-    echo_table(("name", "state", "groups"),
-               [(u["name"], "active" if u["active"] else "disabled", u["groups"])
-                for u in found])
+    echo_table(
+        ("name", "state", "groups"),
+        [(u["name"], "active" if u["active"] else "disabled", u["groups"]) for u in found],
+    )
 
 
 def _set_active(env: Environment, name: str, active: bool) -> None:
@@ -97,10 +110,12 @@ def users_disable(env: Environment, name: str) -> None:
 
 @users.command("delete")
 @click.argument("name")
-@click.option("--keep-grants", is_flag=True,
-              help="keep the ACL entries naming user:NAME (removed by default)")
-@click.option("--remove-grants", is_flag=True, hidden=True,
-              help="the default now; accepted for old scripts")
+@click.option(
+    "--keep-grants", is_flag=True, help="keep the ACL entries naming user:NAME (removed by default)"
+)
+@click.option(
+    "--remove-grants", is_flag=True, hidden=True, help="the default now; accepted for old scripts"
+)
 @pass_env
 def users_delete(env: Environment, name: str, keep_grants: bool, remove_grants: bool) -> None:
     """Delete NAME, its tokens and the ACL entries naming it (audited)."""
@@ -114,8 +129,9 @@ def users_delete(env: Environment, name: str, keep_grants: bool, remove_grants: 
             removed = services.delete_user(db, env.registry, user, _actor(env), keep_grants)
     except services.AuthError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"deleted user {name}" + ("" if keep_grants else
-                                         f" and {removed} ACL entr(ies) naming it"))
+    click.echo(
+        f"deleted user {name}" + ("" if keep_grants else f" and {removed} ACL entr(ies) naming it")
+    )
 
 
 @users.command("ensure-admin")
@@ -133,11 +149,11 @@ def users_ensure_admin(env: Environment, name: str) -> None:
             return
         password = os.environ.get("PLINTH_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         try:
-            services.save_user(db, env.registry, name, _actor(env), password=password,
-                               groups=["admins"])
+            services.save_user(
+                db, env.registry, name, _actor(env), password=password, groups=["admins"]
+            )
         except (PasswordRejected, services.AuthError) as exc:
-            raise click.ClickException(
-                f"PLINTH_ADMIN_PASSWORD is not acceptable: {exc}") from None
+            raise click.ClickException(f"PLINTH_ADMIN_PASSWORD is not acceptable: {exc}") from None
     if os.environ.get("PLINTH_ADMIN_PASSWORD"):
         click.echo(f"created admin user {name!r} with the password from PLINTH_ADMIN_PASSWORD")
     else:
@@ -155,13 +171,15 @@ def tokens() -> None:
 @click.option("--all", "everything", is_flag=True, help="also revoked and expired tokens")
 @json_option
 @pass_env
-def tokens_list(env: Environment, username: str | None, everything: bool,
-                as_json: bool) -> None:
+def tokens_list(env: Environment, username: str | None, everything: bool, as_json: bool) -> None:
     """List API tokens (never their secrets): live ones unless --all."""
     now = clock.now()
     with env.session(write=False) as db:
-        stmt = (select(Token, User.name).join(User, User.id == Token.user_id)
-                .order_by(User.name, Token.created_at))
+        stmt = (
+            select(Token, User.name)
+            .join(User, User.id == Token.user_id)
+            .order_by(User.name, Token.created_at)
+        )
         if username is not None:
             stmt = stmt.where(User.name == username)
         found: list[dict[str, Any]] = []
@@ -170,15 +188,33 @@ def tokens_list(env: Environment, username: str | None, everything: bool,
             state = "revoked" if token.revoked_at else "expired" if expired else "live"
             if state != "live" and not everything:
                 continue
-            found.append({"id": token.id, "user": name, "state": state,
-                          "created_at": token.created_at, "expires_at": token.expires_at,
-                          "last_used_at": token.last_used_at})
+            found.append(
+                {
+                    "id": token.id,
+                    "user": name,
+                    "state": state,
+                    "created_at": token.created_at,
+                    "expires_at": token.expires_at,
+                    "last_used_at": token.last_used_at,
+                }
+            )
     if as_json:
         echo_json(found)
         return
-    echo_table(("id", "user", "state", "created", "expires", "last used"),
-               [(t["id"], t["user"], t["state"], _minute(t["created_at"]),
-                 _minute(t["expires_at"]), _minute(t["last_used_at"])) for t in found])
+    echo_table(
+        ("id", "user", "state", "created", "expires", "last used"),
+        [
+            (
+                t["id"],
+                t["user"],
+                t["state"],
+                _minute(t["created_at"]),
+                _minute(t["expires_at"]),
+                _minute(t["last_used_at"]),
+            )
+            for t in found
+        ],
+    )
 
 
 def _minute(moment: datetime | None) -> str | None:

@@ -23,30 +23,38 @@ def denied(message: str, details: dict[str, Any] | None = None) -> APIError:
 
 
 def caller_groups(request: Any) -> set[str]:
-    return {p.partition(":")[2] for p in effective_principals(request)
-            if p.startswith("group:")}
+    return {p.partition(":")[2] for p in effective_principals(request) if p.startswith("group:")}
 
 
-def check_account_change(request: Any, name: str, user: User | None,
-                         groups: list[str] | None = None, active: bool | None = None,
-                         password: str | None = None, deleting: bool = False) -> None:
+def check_account_change(
+    request: Any,
+    name: str,
+    user: User | None,
+    groups: list[str] | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+    deleting: bool = False,
+) -> None:
     """Raise 403 ``delegation_denied`` unless the caller may make this change."""
     if is_superuser(request):
         return
     registry = request.registry
     current = [g.name for g in user.groups] if user is not None else []
     if is_superuser_account(registry, name, current) or (
-            groups is not None and is_superuser_account(registry, name, groups)):
+        groups is not None and is_superuser_account(registry, name, groups)
+    ):
         raise denied("only a superuser creates, changes, disables or deletes a superuser")
     if deleting:
         return
     mine = caller_groups(request)
     outside = sorted(set(groups or []) - set(current) - mine)
     if outside:
-        raise denied("you may add users only to groups you are in yourself",
-                     {"groups": outside})
+        raise denied("you may add users only to groups you are in yourself", {"groups": outside})
     takes_over = user is not None and (password is not None or (active and not user.active))
     foreign = sorted(set(current) - mine)
     if takes_over and foreign:
-        raise denied("setting the password of, or re-enabling, a user in groups you are not "
-                     "in would give you their rights", {"groups": foreign})
+        raise denied(
+            "setting the password of, or re-enabling, a user in groups you are not "
+            "in would give you their rights",
+            {"groups": foreign},
+        )

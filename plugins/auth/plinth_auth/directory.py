@@ -37,36 +37,52 @@ def allowed_users_query(rule: Any, after: str | None, limit: int | None) -> Any:
     group_position: Any = null()
     if by_group:
         earliest = (
-            select(memberships.c.user_id,
-                   case(by_group, value=groups.c.name).label("position"))
+            select(memberships.c.user_id, case(by_group, value=groups.c.name).label("position"))
             .join(groups, groups.c.id == memberships.c.group_id)
             .where(groups.c.name.in_(list(by_group)))
-            .subquery())
-        first_group = (select(earliest.c.user_id, func.min(earliest.c.position).label("position"))
-                       .group_by(earliest.c.user_id).subquery())
+            .subquery()
+        )
+        first_group = (
+            select(earliest.c.user_id, func.min(earliest.c.position).label("position"))
+            .group_by(earliest.c.user_id)
+            .subquery()
+        )
         source = users.outerjoin(first_group, first_group.c.user_id == users.c.id)
         group_position = first_group.c.position
     first: Any
     if by_user and by_group:
-        first = case((group_position.is_(None), user_position),
-                     (user_position.is_(None), group_position),
-                     (user_position < group_position, user_position),
-                     else_=group_position)
+        first = case(
+            (group_position.is_(None), user_position),
+            (user_position.is_(None), group_position),
+            (user_position < group_position, user_position),
+            else_=group_position,
+        )
     else:
         first = user_position if by_user else group_position
-    allowed = or_(first.in_(allowing) if allowing else false(),
-                  and_(first.is_(None), true() if rule.default else false())
-                  if (by_user or by_group) else (true() if rule.default else false()))
+    allowed = or_(
+        first.in_(allowing) if allowing else false(),
+        and_(first.is_(None), true() if rule.default else false())
+        if (by_user or by_group)
+        else (true() if rule.default else false()),
+    )
     chosen_users = [p.partition(":")[2] for p in rule.superusers if p.startswith("user:")]
     chosen_groups = [p.partition(":")[2] for p in rule.superusers if p.startswith("group:")]
     superuser = or_(
         users.c.name.in_(chosen_users) if chosen_users else false(),
-        users.c.id.in_(select(memberships.c.user_id)
-                       .join(groups, groups.c.id == memberships.c.group_id)
-                       .where(groups.c.name.in_(chosen_groups))) if chosen_groups else false())
-    stmt = (select(users.c.name).select_from(source)
-            .where(users.c.active.is_(True), or_(superuser, allowed))
-            .order_by(users.c.name))
+        users.c.id.in_(
+            select(memberships.c.user_id)
+            .join(groups, groups.c.id == memberships.c.group_id)
+            .where(groups.c.name.in_(chosen_groups))
+        )
+        if chosen_groups
+        else false(),
+    )
+    stmt = (
+        select(users.c.name)
+        .select_from(source)
+        .where(users.c.active.is_(True), or_(superuser, allowed))
+        .order_by(users.c.name)
+    )
     if after is not None:
         stmt = stmt.where(users.c.name > after)
     if limit is not None:
@@ -80,13 +96,22 @@ def allowed_users(db: Any, rule: Any, after: str | None, limit: int | None) -> l
 
 def members_query() -> Any:
     """(principal, user) pairs: every active user's own, group and system principals."""
-    own = select((literal("user:") + users.c.name).label("principal"),
-                 users.c.name.label("user")).where(users.c.active.is_(True))
-    grouped = (select((literal("group:") + groups.c.name).label("principal"),
-                      users.c.name.label("user"))
-               .select_from(memberships.join(groups, groups.c.id == memberships.c.group_id)
-                            .join(users, users.c.id == memberships.c.user_id))
-               .where(users.c.active.is_(True)))
-    everyone = [select(literal(system).label("principal"), users.c.name.label("user"))
-                .where(users.c.active.is_(True)) for system in (Everyone, Authenticated)]
+    own = select(
+        (literal("user:") + users.c.name).label("principal"), users.c.name.label("user")
+    ).where(users.c.active.is_(True))
+    grouped = (
+        select((literal("group:") + groups.c.name).label("principal"), users.c.name.label("user"))
+        .select_from(
+            memberships.join(groups, groups.c.id == memberships.c.group_id).join(
+                users, users.c.id == memberships.c.user_id
+            )
+        )
+        .where(users.c.active.is_(True))
+    )
+    everyone = [
+        select(literal(system).label("principal"), users.c.name.label("user")).where(
+            users.c.active.is_(True)
+        )
+        for system in (Everyone, Authenticated)
+    ]
     return union_all(own, grouped, *everyone).subquery("members")

@@ -48,8 +48,11 @@ IDENTITY_QUERY = (
     .join(User, User.id == Token.user_id)
     .outerjoin(memberships, memberships.c.user_id == User.id)
     .outerjoin(Group, Group.id == memberships.c.group_id)
-    .where(Token.secret_hash == bindparam("secret_hash"), Token.revoked_at.is_(None),
-           User.active.is_(True))
+    .where(
+        Token.secret_hash == bindparam("secret_hash"),
+        Token.revoked_at.is_(None),
+        User.active.is_(True),
+    )
 )
 
 
@@ -87,8 +90,12 @@ class TokenIdentityProvider:
         if bearer is not None:
             # Per process, for as long as no token, user or membership changes
             # (plinth.securitycache): a warm read spends no statement here.
-            info = cached(request, security_cache(request.registry, "auth.tokens"),
-                          secret_hash, lambda: load_token(request.db, secret_hash))
+            info = cached(
+                request,
+                security_cache(request.registry, "auth.tokens"),
+                secret_hash,
+                lambda: load_token(request.db, secret_hash),
+            )
         else:
             # A session's idle timeout needs the token's last use as any
             # process recorded it, and recording a use does not bump the
@@ -101,9 +108,11 @@ class TokenIdentityProvider:
             token_id = info.token_id
             info.last_used = now
             request.add_finished_callback(lambda req: _touch(req, token_id, now))
-        return Identity(userid=f"user:{info.username}", principals=info.principals,
-                        extra={"user": info.username, "token_id": info.token_id,
-                               "last_used_at": last_used})
+        return Identity(
+            userid=f"user:{info.username}",
+            principals=info.principals,
+            extra={"user": info.username, "token_id": info.token_id, "last_used_at": last_used},
+        )
 
     def expand_principal(self, db: Any, principal: str) -> list[str] | None:
         kind, _, name = principal.partition(":")
@@ -119,8 +128,7 @@ class TokenIdentityProvider:
             return [Authenticated, principal] if exists is not None else None
         return None
 
-    def allowed_users(self, db: Any, rule: Any, after: str | None,
-                      limit: int | None) -> list[str]:
+    def allowed_users(self, db: Any, rule: Any, after: str | None, limit: int | None) -> list[str]:
         return directory.allowed_users(db, rule, after, limit)
 
     def members(self, db: Any) -> Any:
@@ -139,9 +147,14 @@ def _touch(request: Any, token_id: str, moment: datetime) -> None:
         with engine.begin() as connection:
             connection.execute(
                 update(Token)
-                .where(Token.id == token_id,
-                       or_(Token.last_used_at.is_(None),
-                           and_(Token.last_used_at < moment - LAST_USED_GRANULARITY)))
-                .values(last_used_at=moment))
+                .where(
+                    Token.id == token_id,
+                    or_(
+                        Token.last_used_at.is_(None),
+                        and_(Token.last_used_at < moment - LAST_USED_GRANULARITY),
+                    ),
+                )
+                .values(last_used_at=moment)
+            )
     except Exception:
         log.warning("could not record the use of token %s", token_id, exc_info=True)

@@ -12,10 +12,14 @@ from plinth.api import AwareDateTime, Base
 memberships = Table(
     "auth_memberships",
     Base.metadata,
-    Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("group_id", Integer, ForeignKey("auth_groups.id", ondelete="CASCADE"),
-           primary_key=True, index=True),
+    Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "group_id",
+        Integer,
+        ForeignKey("auth_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -29,8 +33,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False)
 
-    groups: Mapped[list[Group]] = relationship(secondary=memberships, back_populates="users",
-                                               order_by="Group.name")
+    groups: Mapped[list[Group]] = relationship(
+        secondary=memberships, back_populates="users", order_by="Group.name"
+    )
 
     @property
     def principal(self) -> str:
@@ -43,8 +48,9 @@ class Group(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(150), unique=True, nullable=False)
 
-    users: Mapped[list[User]] = relationship(secondary=memberships, back_populates="groups",
-                                             order_by="User.name")
+    users: Mapped[list[User]] = relationship(
+        secondary=memberships, back_populates="groups", order_by="User.name"
+    )
 
 
 class Token(Base):
@@ -53,8 +59,9 @@ class Token(Base):
     __tablename__ = "auth_tokens"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("auth_users.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False)

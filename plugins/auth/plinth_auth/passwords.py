@@ -20,8 +20,9 @@ MAX_LENGTH = 1024
 # letters occur in too many good passwords.
 MIN_NAME_IN_PASSWORD = 3
 
-hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB,
-                        parallelism=PARALLELISM, type=Type.ID)
+hasher = PasswordHasher(
+    time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM, type=Type.ID
+)
 
 
 class PasswordRejected(ValueError):
@@ -31,8 +32,11 @@ class PasswordRejected(ValueError):
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     text = files("plinth_auth").joinpath("common-passwords.txt").read_text("utf-8")
-    return frozenset(line.strip().lower() for line in text.splitlines()
-                     if line.strip() and not line.startswith("#"))
+    return frozenset(
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 
 
 def check_policy(password: str, username: str | None = None) -> None:

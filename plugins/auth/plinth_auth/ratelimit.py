@@ -44,7 +44,8 @@ FAILURE_POLICIES = ("open", "closed")
 STORAGE_ERRORS = Counter(
     "plinth_auth_ratelimit_storage_errors",
     "login rate-limit checks that could not reach their storage",
-    ["policy"])
+    ["policy"],
+)
 
 # A Redis that stops answering must not hold a login thread for long.
 REDIS_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
@@ -80,10 +81,12 @@ class LoginLimiter:
             storage = storage_from_string(uri, **options)
         except Exception as exc:  # noqa: BLE001 - limits raises several kinds
             raise ConfigurationError(
-                f"setting 'auth.ratelimit_storage' has a bad value {uri!r}: {exc}") from None
+                f"setting 'auth.ratelimit_storage' has a bad value {uri!r}: {exc}"
+            ) from None
         window = settings["auth.login_window"]
         return cls(
-            MovingWindowRateLimiter(storage), storage,
+            MovingWindowRateLimiter(storage),
+            storage,
             RateLimitItemPerSecond(settings["auth.login_attempts"], window),
             RateLimitItemPerSecond(settings["auth.client_login_attempts"], window),
             RateLimitItemPerSecond(1, window),
@@ -97,16 +100,21 @@ class LoginLimiter:
         except StorageError as exc:
             STORAGE_ERRORS.labels(self.failure).inc()
             if self.failure == "closed":
-                log.error("login rate-limit storage unreachable, refusing logins: %s",
-                          exc.storage_error)
+                log.error(
+                    "login rate-limit storage unreachable, refusing logins: %s", exc.storage_error
+                )
                 raise LimiterUnavailable() from exc
-            log.warning("login rate-limit storage unreachable, logins are not limited: %s",
-                        exc.storage_error)
+            log.warning(
+                "login rate-limit storage unreachable, logins are not limited: %s",
+                exc.storage_error,
+            )
             return fallback
 
     def _checks(self, username: str, client: str) -> list[tuple[Any, str, str]]:
-        return [(self.per_account, "account", username.lower()),
-                (self.per_client, "client", client)]
+        return [
+            (self.per_account, "account", username.lower()),
+            (self.per_client, "client", client),
+        ]
 
     def retry_after(self, username: str, client: str) -> int | None:
         """Seconds to wait if either limit is used up, else None.

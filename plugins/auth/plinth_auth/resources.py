@@ -19,8 +19,9 @@ class AuthContainer(Resource):
     __default_acl__ = [(Allow, Authenticated, "auth.self")]
 
     def __getitem__(self, name: str) -> Resource:
-        child = {"tokens": TokensContainer, "users": UsersContainer,
-                 "groups": GroupsContainer}.get(name)
+        child = {"tokens": TokensContainer, "users": UsersContainer, "groups": GroupsContainer}.get(
+            name
+        )
         if child is None:
             raise KeyError(name)
         return child(self, name)
@@ -82,8 +83,11 @@ class GroupsContainer(Resource):
     __view_permission__ = "auth.manage"
 
     def __getitem__(self, name: str) -> GroupResource:
-        group = self.request.db.scalars(select(Group).where(Group.name == name)).first() \
-            if NAME.fullmatch(name) else None
+        group = (
+            self.request.db.scalars(select(Group).where(Group.name == name)).first()
+            if NAME.fullmatch(name)
+            else None
+        )
         if group is None:
             raise KeyError(name)
         return GroupResource(self, name, group)
@@ -92,8 +96,7 @@ class GroupsContainer(Resource):
         stmt = select(Group).order_by(Group.name).limit(limit)
         if after is not None:
             stmt = stmt.where(Group.name > after)
-        return [GroupResource(self, group.name, group)
-                for group in self.request.db.scalars(stmt)]
+        return [GroupResource(self, group.name, group) for group in self.request.db.scalars(stmt)]
 
 
 class GroupResource(Resource):

@@ -13,8 +13,11 @@ from . import events
 
 
 def audit_auth_event(event: events.AuthEvent) -> None:
-    data = {f.name: getattr(event, f.name) for f in fields(event)
-            if f.name not in ("db", "actor", "request_id")}
+    data = {
+        f.name: getattr(event, f.name)
+        for f in fields(event)
+        if f.name not in ("db", "actor", "request_id")
+    }
     before = data.pop("before", None)
     after = data.pop("after", None)
     resource = f"/auth/users/{data['user']}" if data.get("user") else None
@@ -26,14 +29,26 @@ def audit_auth_event(event: events.AuthEvent) -> None:
 def audit_failed_login(event: events.LoginFailed, registry: Any) -> None:
     # The failed request rolls back, so this is written on its own.
     with Session(bind=get_service(registry, IWriteEngine)) as db, db.begin():
-        audit.record(db, event.kind, None, f"/auth/users/{event.username}", None,
-                     {"username": event.username, "client": event.client,
-                      "reason": event.reason}, event.request_id)
+        audit.record(
+            db,
+            event.kind,
+            None,
+            f"/auth/users/{event.username}",
+            None,
+            {"username": event.username, "client": event.client, "reason": event.reason},
+            event.request_id,
+        )
 
 
 def includeme(config: Any) -> None:
     registry = config.registry
-    for kind in (events.UserCreated, events.UserChanged, events.UserDeleted,
-                 events.MembershipChanged, events.TokenIssued, events.TokenRevoked):
+    for kind in (
+        events.UserCreated,
+        events.UserChanged,
+        events.UserDeleted,
+        events.MembershipChanged,
+        events.TokenIssued,
+        events.TokenRevoked,
+    ):
         config.add_subscriber(audit_auth_event, kind)
     config.add_subscriber(lambda event: audit_failed_login(event, registry), events.LoginFailed)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-PASSWORD = "correct-horse-battery-staple"
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - the test users' password
 
 
 @pytest.fixture
@@ -25,8 +25,15 @@ def make_user(plinth_registry: Any) -> Callable[..., str]:
 
     def make(name: str, *groups: str, password: str = PASSWORD, active: bool = True) -> str:
         with env.session() as db:
-            services.save_user(db, plinth_registry, name, services.Actor("test"),
-                               password=password, groups=list(groups), active=active)
+            services.save_user(
+                db,
+                plinth_registry,
+                name,
+                services.Actor("test"),
+                password=password,
+                groups=list(groups),
+                active=active,
+            )
         return name
 
     return make
@@ -37,8 +44,9 @@ def login(testapp: Any) -> Callable[..., dict[str, str]]:
     """Issue a token through the API and return the Authorization header."""
 
     def do(name: str, password: str = PASSWORD) -> dict[str, str]:
-        response = testapp.post_json("/auth/tokens", {"username": name, "password": password},
-                                     status=201)
+        response = testapp.post_json(
+            "/auth/tokens", {"username": name, "password": password}, status=201
+        )
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return do

@@ -48,9 +48,20 @@ def actor(request: Request) -> services.Actor:
 def bad_input(exc: services.AuthError | PasswordRejected, field: str) -> Exception:
     code = getattr(exc, "code", "weak_password")
     message = getattr(exc, "message", str(exc))
-    return api_error(400, code, message, {"errors": [
-        {"location": "body", "field": getattr(exc, "field", None) or field,
-         "message": message}]})
+    return api_error(
+        400,
+        code,
+        message,
+        {
+            "errors": [
+                {
+                    "location": "body",
+                    "field": getattr(exc, "field", None) or field,
+                    "message": message,
+                }
+            ]
+        },
+    )
 
 
 def issue_token(context: TokensContainer, request: Request) -> Response:
@@ -61,12 +72,20 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
     try:
         wait = limiter.retry_after(username, client)
     except LimiterUnavailable:
-        raise api_error(503, "unavailable",
-                        "logins are unavailable for now: the rate-limit storage cannot be "
-                        "reached", headers={"Retry-After": "5"}) from None
+        raise api_error(
+            503,
+            "unavailable",
+            "logins are unavailable for now: the rate-limit storage cannot be reached",
+            headers={"Retry-After": "5"},
+        ) from None
     if wait is not None:
-        raise api_error(429, "rate_limited", "too many failed logins: try again later",
-                        {"retry_after": wait}, headers={"Retry-After": str(wait)})
+        raise api_error(
+            429,
+            "rate_limited",
+            "too many failed logins: try again later",
+            {"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
     with request.find_service(IReadEngine).connect() as reader:
         user = services.authenticate(reader, request.db, username, password)
     if user is None:
@@ -76,17 +95,31 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
             # The check above passed a moment ago; the failure still answers 401.
             pass
         registry, request_id = request.registry, request.request_id
-        request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
-            None, None, request_id, username=username, client=client,
-            reason="bad credentials")))
+        request.add_finished_callback(
+            lambda _request: registry.notify(
+                events.LoginFailed(
+                    None,
+                    None,
+                    request_id,
+                    username=username,
+                    client=client,
+                    reason="bad credentials",
+                )
+            )
+        )
         raise api_error(401, "invalid_credentials", "the username or password is wrong")
     ttl = request.registry.settings["auth.token_ttl"]
-    token, secret = services.issue_token(request.db, request.registry, user, ttl,
-                                         services.Actor(user.principal, request.request_id))
-    response = Response(status=201, json_body={
-        "token": secret, "id": token.id,
-        "expires_at": token.expires_at.isoformat(),
-    })
+    token, secret = services.issue_token(
+        request.db, request.registry, user, ttl, services.Actor(user.principal, request.request_id)
+    )
+    response = Response(
+        status=201,
+        json_body={
+            "token": secret,
+            "id": token.id,
+            "expires_at": token.expires_at.isoformat(),
+        },
+    )
     response.location = resource_location(request, context, token.id)
     return response
 
@@ -94,8 +127,11 @@ def issue_token(context: TokensContainer, request: Request) -> Response:
 def list_tokens(context: TokensContainer, request: Request) -> dict[str, Any]:
     user = request.identity.extra["user"]
     tokens = request.db.scalars(
-        select(Token).join(User).where(User.name == user, Token.revoked_at.is_(None))
-        .order_by(Token.created_at.desc())).all()
+        select(Token)
+        .join(User)
+        .where(User.name == user, Token.revoked_at.is_(None))
+        .order_by(Token.created_at.desc())
+    ).all()
     return {"items": [services.token_dict(t) for t in tokens]}
 
 
@@ -110,8 +146,7 @@ def revoke_token(context: TokenResource, request: Request) -> Response:
 
 
 def whoami(context: AuthContainer, request: Request) -> dict[str, Any]:
-    return {"user": request.identity.extra.get("user"),
-            "principals": effective_principals(request)}
+    return {"user": request.identity.extra.get("user"), "principals": effective_principals(request)}
 
 
 def list_users(context: UsersContainer, request: Request) -> dict[str, Any]:
@@ -135,13 +170,24 @@ def get_user(context: UserResource, request: Request) -> dict[str, Any]:
 
 def put_user(context: UserResource, request: Request) -> Response:
     body = request.validated
-    check_account_change(request, context.__name__, context.user, groups=body.get("groups"),
-                         active=body.get("active"), password=body.get("password"))
+    check_account_change(
+        request,
+        context.__name__,
+        context.user,
+        groups=body.get("groups"),
+        active=body.get("active"),
+        password=body.get("password"),
+    )
     try:
         user, created = services.save_user(
-            request.db, request.registry, context.__name__, actor(request),
-            password=body.get("password"), groups=body.get("groups"),
-            active=body.get("active"))
+            request.db,
+            request.registry,
+            context.__name__,
+            actor(request),
+            password=body.get("password"),
+            groups=body.get("groups"),
+            active=body.get("active"),
+        )
     except PasswordRejected as exc:
         raise bad_input(exc, "password") from None
     except services.AuthError as exc:
@@ -163,9 +209,11 @@ def keep_grants(request: Request) -> bool:
     ``remove_grants`` still works and says the opposite."""
     keep, remove = (request.query[flag] for flag in GRANT_FLAGS)
     if keep is not None and remove is not None and keep == remove:
-        raise query_error("remove_grants", "contradicts keep_grants",
-                          "keep_grants and remove_grants contradict each other: "
-                          "send keep_grants only")
+        raise query_error(
+            "remove_grants",
+            "contradicts keep_grants",
+            "keep_grants and remove_grants contradict each other: send keep_grants only",
+        )
     if keep is not None:
         return keep
     return remove is False
@@ -186,13 +234,14 @@ def list_groups(context: GroupsContainer, request: Request) -> dict[str, Any]:
     rows = request.db.execute(
         select(Group.name, func.count(memberships.c.user_id))
         .outerjoin(memberships, memberships.c.group_id == Group.id)
-        .group_by(Group.name).order_by(Group.name)).all()
+        .group_by(Group.name)
+        .order_by(Group.name)
+    ).all()
     return {"items": [{"name": name, "members": count} for name, count in rows]}
 
 
 def get_group(context: GroupResource, request: Request) -> dict[str, Any]:
-    return {"name": context.group.name,
-            "members": sorted(u.name for u in context.group.users)}
+    return {"name": context.group.name, "members": sorted(u.name for u in context.group.users)}
 
 
 USER_NAME = {"name": "name", "in": "path", "required": True, "schema": schemas.NAME}
@@ -201,49 +250,140 @@ USER_NAME = {"name": "name", "in": "path", "required": True, "schema": schemas.N
 def includeme(config: Any) -> None:
     add = config.add_endpoint
     tags = ["auth"]
-    add(issue_token, "/auth/tokens", "POST", context=TokensContainer, name="", public=True,
-        body_schema=schemas.TOKEN_REQUEST, idempotent=False,
-        summary="Issue an API token for a username and password (public)", tags=tags,
-        responses={"201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED),
-                   "503": error_response("the login rate-limit storage is down and "
-                                         "auth.ratelimit_failure is closed")})
-    add(list_tokens, "/auth/tokens", "GET", context=TokensContainer, name="",
-        permission="auth.self", summary="Your live tokens (never their secrets)", tags=tags,
-        responses={"200": json_response("tokens")})
-    add(revoke_token, "/auth/tokens/{id}", "DELETE", context=TokenResource, name="",
-        permission="auth.manage", renderer=None,
-        summary="Revoke a token (its owner or auth.manage)", tags=tags,
-        responses={"204": {"description": "revoked"}})
-    add(whoami, "/auth/whoami", "GET", context=AuthContainer, name="whoami",
-        permission="auth.self", summary="Who you are and the principals you hold", tags=tags,
-        responses={"200": json_response("you", schemas.WHOAMI)})
-    add(list_users, "/auth/users", "GET", context=UsersContainer, name="",
-        permission="auth.manage", query=PAGING, summary="Users, by name (auth.manage)",
-        tags=tags, responses={"200": json_response("a page of users")})
-    add(get_user, "/auth/users/{name}", "GET", context=UserResource, name="",
-        permission="auth.manage", parameters=[USER_NAME], summary="A user (auth.manage)",
-        tags=tags, responses={"200": json_response("the user", schemas.USER)})
-    add(put_user, "/auth/users/{name}", "PUT", context=UserResource, name="",
-        permission="auth.manage", parameters=[USER_NAME], body_schema=schemas.USER_PUT,
-        renderer=None, summary="Create or update a user (auth.manage)", tags=tags,
-        responses={"200": json_response("updated", schemas.USER),
-                   "201": json_response("created", schemas.USER),
-                   "403": json_response("delegation_denied: beyond the caller's groups, "
-                                        "or a superuser"),
-                   "409": json_response("last_superuser")})
-    add(delete_user, "/auth/users/{name}", "DELETE", context=UserResource, name="",
-        permission="auth.manage", parameters=[USER_NAME], renderer=None,
+    add(
+        issue_token,
+        "/auth/tokens",
+        "POST",
+        context=TokensContainer,
+        name="",
+        public=True,
+        body_schema=schemas.TOKEN_REQUEST,
+        idempotent=False,
+        summary="Issue an API token for a username and password (public)",
+        tags=tags,
+        responses={
+            "201": json_response("the token; keep it secret", schemas.TOKEN_ISSUED),
+            "503": error_response(
+                "the login rate-limit storage is down and auth.ratelimit_failure is closed"
+            ),
+        },
+    )
+    add(
+        list_tokens,
+        "/auth/tokens",
+        "GET",
+        context=TokensContainer,
+        name="",
+        permission="auth.self",
+        summary="Your live tokens (never their secrets)",
+        tags=tags,
+        responses={"200": json_response("tokens")},
+    )
+    add(
+        revoke_token,
+        "/auth/tokens/{id}",
+        "DELETE",
+        context=TokenResource,
+        name="",
+        permission="auth.manage",
+        renderer=None,
+        summary="Revoke a token (its owner or auth.manage)",
+        tags=tags,
+        responses={"204": {"description": "revoked"}},
+    )
+    add(
+        whoami,
+        "/auth/whoami",
+        "GET",
+        context=AuthContainer,
+        name="whoami",
+        permission="auth.self",
+        summary="Who you are and the principals you hold",
+        tags=tags,
+        responses={"200": json_response("you", schemas.WHOAMI)},
+    )
+    add(
+        list_users,
+        "/auth/users",
+        "GET",
+        context=UsersContainer,
+        name="",
+        permission="auth.manage",
+        query=PAGING,
+        summary="Users, by name (auth.manage)",
+        tags=tags,
+        responses={"200": json_response("a page of users")},
+    )
+    add(
+        get_user,
+        "/auth/users/{name}",
+        "GET",
+        context=UserResource,
+        name="",
+        permission="auth.manage",
+        parameters=[USER_NAME],
+        summary="A user (auth.manage)",
+        tags=tags,
+        responses={"200": json_response("the user", schemas.USER)},
+    )
+    add(
+        put_user,
+        "/auth/users/{name}",
+        "PUT",
+        context=UserResource,
+        name="",
+        permission="auth.manage",
+        parameters=[USER_NAME],
+        body_schema=schemas.USER_PUT,
+        renderer=None,
+        summary="Create or update a user (auth.manage)",
+        tags=tags,
+        responses={
+            "200": json_response("updated", schemas.USER),
+            "201": json_response("created", schemas.USER),
+            "403": json_response("delegation_denied: beyond the caller's groups, or a superuser"),
+            "409": json_response("last_superuser"),
+        },
+    )
+    add(
+        delete_user,
+        "/auth/users/{name}",
+        "DELETE",
+        context=UserResource,
+        name="",
+        permission="auth.manage",
+        parameters=[USER_NAME],
+        renderer=None,
         query=[QueryParameter(flag, {"type": "boolean"}) for flag in GRANT_FLAGS],
         summary="Delete a user (auth.manage) and the ACL entries naming it, unless "
-                "keep_grants=true (remove_grants=false, the older spelling, too)",
+        "keep_grants=true (remove_grants=false, the older spelling, too)",
         tags=tags,
-        responses={"204": {"description": "deleted"},
-                   "403": json_response("delegation_denied: a superuser"),
-                   "409": json_response("last_superuser")})
-    add(list_groups, "/auth/groups", "GET", context=GroupsContainer, name="",
-        permission="auth.manage", summary="Groups with their member counts (auth.manage)",
-        tags=tags, responses={"200": json_response("groups")})
-    add(get_group, "/auth/groups/{name}", "GET", context=GroupResource, name="",
-        permission="auth.manage", parameters=[USER_NAME],
-        summary="A group and its members (auth.manage)", tags=tags,
-        responses={"200": json_response("the group")})
+        responses={
+            "204": {"description": "deleted"},
+            "403": json_response("delegation_denied: a superuser"),
+            "409": json_response("last_superuser"),
+        },
+    )
+    add(
+        list_groups,
+        "/auth/groups",
+        "GET",
+        context=GroupsContainer,
+        name="",
+        permission="auth.manage",
+        summary="Groups with their member counts (auth.manage)",
+        tags=tags,
+        responses={"200": json_response("groups")},
+    )
+    add(
+        get_group,
+        "/auth/groups/{name}",
+        "GET",
+        context=GroupResource,
+        name="",
+        permission="auth.manage",
+        parameters=[USER_NAME],
+        summary="A group and its members (auth.manage)",
+        tags=tags,
+        responses={"200": json_response("the group")},
+    )

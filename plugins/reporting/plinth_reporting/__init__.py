@@ -23,8 +23,10 @@ def includeme(config: Any) -> None:
         config.register_service(replica_engine(url), IReadEngine, name=ENGINE_NAME)
     config.registry.setdefault("reporting.reports", {})
     config.add_directive("add_report", "plinth_reporting.registry.add_report")
-    config.declare_permission("reports.view", "see a report (grant it per report at "
-                                              "/reports/<name>, or at /reports for all)")
+    config.declare_permission(
+        "reports.view",
+        "see a report (grant it per report at /reports/<name>, or at /reports for all)",
+    )
     config.declare_role("reports.reader", ["reports.view"], title="Read reports")
     config.add_tree_child("reports", "plinth_reporting.resources.ReportsContainer")
     config.include(".views")

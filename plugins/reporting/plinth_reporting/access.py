@@ -31,10 +31,20 @@ from plinth.api import (
 
 entries = AclEntry.__table__
 
-RESOURCE = {"name": "resource", "type": "string", "minLength": 1, "maxLength": 512,
-            "description": "only this resource and those below it"}
-PRINCIPAL = {"name": "principal", "type": "string", "minLength": 1, "maxLength": 200,
-             "description": "only entries naming this principal"}
+RESOURCE = {
+    "name": "resource",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 512,
+    "description": "only this resource and those below it",
+}
+PRINCIPAL = {
+    "name": "principal",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 200,
+    "description": "only entries naming this principal",
+}
 
 
 def review_query(registry: Any) -> Any:
@@ -42,26 +52,42 @@ def review_query(registry: Any) -> Any:
         roles = {**stored_roles(db), **declared_roles(registry)}
         grants: Any = entries.c.permission
         if roles:
-            grants = case({ROLE_PREFIX + name: " ".join(sorted(role.permissions))
-                           for name, role in roles.items()},
-                          value=entries.c.permission, else_=entries.c.permission)
+            grants = case(
+                {
+                    ROLE_PREFIX + name: " ".join(sorted(role.permissions))
+                    for name, role in roles.items()
+                },
+                value=entries.c.permission,
+                else_=entries.c.permission,
+            )
         provider = query_service(registry, IIdentityProvider)
-        members = provider.members(db) if provider is not None and \
-            hasattr(provider, "members") else None
+        members = (
+            provider.members(db) if provider is not None and hasattr(provider, "members") else None
+        )
         source: Any = entries
         user: Any = null()
         if members is not None:
             source = entries.outerjoin(members, members.c.principal == entries.c.principal)
             user = members.c.user
-        stmt = (select(entries.c.path.label("resource"), entries.c.position,
-                       entries.c.action, entries.c.principal, entries.c.permission,
-                       grants.label("grants"), user.label("user"))
-                .select_from(source)
-                .order_by(entries.c.path, entries.c.position, user))
+        stmt = (
+            select(
+                entries.c.path.label("resource"),
+                entries.c.position,
+                entries.c.action,
+                entries.c.principal,
+                entries.c.permission,
+                grants.label("grants"),
+                user.label("user"),
+            )
+            .select_from(source)
+            .order_by(entries.c.path, entries.c.position, user)
+        )
         if params.get("resource"):
             prefix = params["resource"].rstrip("/")
-            stmt = stmt.where((entries.c.path == (prefix or "/"))
-                              | entries.c.path.startswith(prefix + "/", autoescape=True))
+            stmt = stmt.where(
+                (entries.c.path == (prefix or "/"))
+                | entries.c.path.startswith(prefix + "/", autoescape=True)
+            )
         if params.get("principal"):
             stmt = stmt.where(entries.c.principal == literal(params["principal"]))
         return stmt
@@ -71,15 +97,28 @@ def review_query(registry: Any) -> Any:
 
 def includeme(config: Any) -> None:
     config.add_report(
-        "access-review", review_query(config.registry),
+        "access-review",
+        review_query(config.registry),
         title="Access review",
         description="Per resource with stored entries: who holds which permission or "
-                    "role, through which principal, expanded to users",
-        columns=[("resource", "string"), ("position", "integer"), ("action", "string"),
-                 ("principal", "string"), ("permission", "string"),
-                 {"name": "grants", "type": "string",
-                  "description": "the permissions the entry grants (a role's, spelt out)"},
-                 {"name": "user", "type": "string",
-                  "description": "an active user holding the principal"}],
+        "role, through which principal, expanded to users",
+        columns=[
+            ("resource", "string"),
+            ("position", "integer"),
+            ("action", "string"),
+            ("principal", "string"),
+            ("permission", "string"),
+            {
+                "name": "grants",
+                "type": "string",
+                "description": "the permissions the entry grants (a role's, spelt out)",
+            },
+            {
+                "name": "user",
+                "type": "string",
+                "description": "an active user holding the principal",
+            },
+        ],
         parameters=[RESOURCE, PRINCIPAL],
-        default_acl=[(Deny, Everyone, "reports.view")])
+        default_acl=[(Deny, Everyone, "reports.view")],
+    )

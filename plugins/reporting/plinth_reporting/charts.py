@@ -23,23 +23,26 @@ _ready = False
 
 def _matplotlib() -> Any:
     global _ready
-    import matplotlib
+    import matplotlib as mpl
 
     with _setup_lock:
         if not _ready:
             # Agg: no display, no GUI toolkit; text stays text in the SVG
             # (smaller, selectable) and the output is reproducible.
-            matplotlib.use("Agg")
-            matplotlib.rcParams["svg.fonttype"] = "none"
-            matplotlib.rcParams["svg.hashsalt"] = "plinth"
+            mpl.use("Agg")
+            mpl.rcParams["svg.fonttype"] = "none"
+            mpl.rcParams["svg.hashsalt"] = "plinth"
             _ready = True
-    return matplotlib
+    return mpl
 
 
 def label(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) \
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour or value.minute)
             else value.date().isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else str(value)
@@ -67,7 +70,7 @@ def printable(text: str, limit: int = 160) -> str:
     """
     glyphs = drawable()
     cleaned = "".join(c if c.isprintable() and ord(c) in glyphs else "?" for c in text)
-    return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "..."
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "..."
 
 
 def _pretty(name: str) -> str:
@@ -79,8 +82,14 @@ def _is_time(values: Sequence[Any]) -> bool:
 
 
 def _as_datetime(value: date) -> datetime:
-    return value if isinstance(value, datetime) else datetime(value.year, value.month,
-                                                              value.day)
+    # A calendar day on the chart's axis: no time zone to speak of.
+    return (
+        value
+        if isinstance(value, datetime)
+        else datetime(  # noqa: DTZ001
+            value.year, value.month, value.day
+        )
+    )
 
 
 PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4}
@@ -95,9 +104,13 @@ def period_label(start: date, period: str | None) -> str:
     return start.strftime("%Y-%m-%d")
 
 
-def render_svg(chart: Chart, title: str, subtitle: str,
-               points: Sequence[tuple[Any, Sequence[float]]], period: str | None = None
-               ) -> bytes:
+def render_svg(
+    chart: Chart,
+    title: str,
+    subtitle: str,
+    points: Sequence[tuple[Any, Sequence[float]]],
+    period: str | None = None,
+) -> bytes:
     """``points`` ([(x, [y, ...])]) drawn as ``chart`` says, as SVG bytes.
 
     Dates and times go on a time axis, so that a period without data shows as
@@ -139,12 +152,16 @@ def render_svg(chart: Chart, title: str, subtitle: str,
         slot = 0.8 * span / max(1, len(series))
         for n, (name, values) in enumerate(zip(chart.y, series, strict=True)):
             offset = (n - (len(series) - 1) / 2) * slot
-            axes.bar([p + offset for p in positions], values, width=slot,
-                     label=_pretty(name))
+            axes.bar([p + offset for p in positions], values, width=slot, label=_pretty(name))
     else:
         for name, values in zip(chart.y, series, strict=True):
-            axes.plot(positions, values, marker="o" if count <= 60 else None,
-                      markersize=3, label=_pretty(name))
+            axes.plot(
+                positions,
+                values,
+                marker="o" if count <= 60 else None,
+                markersize=3,
+                label=_pretty(name),
+            )
     if on_time_axis and period in PERIOD_DAYS and 0 < count <= MAX_TICK_LABELS:
         # Few periods: one tick per period, named as the report names it, and
         # half a period of room on each side (one day must not read as hours).
@@ -159,16 +176,27 @@ def render_svg(chart: Chart, title: str, subtitle: str,
         labels = [label(x) for x in xs]
         shown = list(range(0, count, max(1, -(-count // MAX_TICK_LABELS))))
         slanted = any(len(labels[p]) > 6 for p in shown)
-        axes.set_xticks([positions[p] for p in shown], [printable(labels[p]) for p in shown],
-                        rotation=45 if slanted else 0, ha="right" if slanted else "center",
-                        **plain)
+        axes.set_xticks(
+            [positions[p] for p in shown],
+            [printable(labels[p]) for p in shown],
+            rotation=45 if slanted else 0,
+            ha="right" if slanted else "center",
+            **plain,
+        )
     axes.yaxis.set_major_locator(MaxNLocator(nbins=8))
     axes.yaxis.set_major_formatter(FuncFormatter(_number))
     axes.grid(axis="y", alpha=0.3)
     axes.set_axisbelow(True)
     if count == 0:
-        axes.text(0.5, 0.5, "no data for these parameters", ha="center", va="center",
-                  transform=axes.transAxes, color="#777777")
+        axes.text(
+            0.5,
+            0.5,
+            "no data for these parameters",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+            color="#777777",
+        )
         axes.set_xticks([])
     if len(chart.y) > 1 and count:
         for text in axes.legend(frameon=False).get_texts():

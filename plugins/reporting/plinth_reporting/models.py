@@ -66,8 +66,14 @@ class Chart:
         return value if value in CHART_PERIODS else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "x": self.x, "y": list(self.y), "title": self.title,
-                "x_label": self.x_label, "y_label": self.y_label}
+        return {
+            "kind": self.kind,
+            "x": self.x,
+            "y": list(self.y),
+            "title": self.title,
+            "x_label": self.x_label,
+            "y_label": self.y_label,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,9 @@ class Report:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "name": self.name, "title": self.title, "description": self.description,
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
             "parameters": [p.as_dict() for p in self.parameters],
             "columns": [c.as_dict() for c in self.columns],
             "formats": self.formats,

@@ -34,6 +34,7 @@ Converter = Callable[[Any], Any]
 
 # Values -------------------------------------------------------------------------
 
+
 def _integer(value: Any) -> int | None:
     # PostgreSQL's SUM of integers is a bigint or a numeric: always an int here.
     return None if value is None else int(value)
@@ -112,8 +113,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _formula_safe_sql(expr: Any) -> Any:
     """SQL: text ``expr`` with a single quote before a formula's first character."""
     text = cast(expr, String)
-    return case((func.substr(text, 1, 1).in_(FORMULA_START), literal("'") + text),
-                else_=text)
+    return case((func.substr(text, 1, 1).in_(FORMULA_START), literal("'") + text), else_=text)
 
 
 def _datetime_sql(dialect: str, expr: Any) -> Any | None:
@@ -125,19 +125,22 @@ def _datetime_sql(dialect: str, expr: Any) -> Any | None:
     """
     if dialect == "sqlite":
         text = cast(expr, String)
-        whole = case((func.substr(text, 20) == ".000000", func.substr(text, 1, 19)),
-                     else_=text)
+        whole = case((func.substr(text, 20) == ".000000", func.substr(text, 1, 19)), else_=text)
         return func.replace(whole, " ", "T") + "+00:00"
     if dialect == "postgresql" and getattr(expr.type, "timezone", False):
         utc = func.timezone("UTC", expr)
         fraction = func.to_char(utc, "US")
-        return (func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
-                + case((fraction == "000000", ""), else_="." + fraction) + "+00:00")
+        return (
+            func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+            + case((fraction == "000000", ""), else_="." + fraction)
+            + "+00:00"
+        )
     return None
 
 
-def csv_select(statement: Any, columns: Sequence[Column],
-               dialect: str) -> tuple[Any, set[str]] | None:
+def csv_select(
+    statement: Any, columns: Sequence[Column], dialect: str
+) -> tuple[Any, set[str]] | None:
     """``statement`` selecting exactly ``columns``, with the database writing
     them as the CSV shows them, and the names of the columns it formats; None
     if the statement cannot be rewritten.
@@ -177,6 +180,7 @@ def csv_select(statement: Any, columns: Sequence[Column],
 
 # Streams ------------------------------------------------------------------------
 
+
 class MissingColumns(RuntimeError):
     """The report's query does not return every declared column (a bug in the report)."""
 
@@ -189,8 +193,13 @@ class RowStream:
     and the connection, and is safe to call more than once.
     """
 
-    def __init__(self, connection: Connection, statement: Any, columns: Sequence[Column],
-                 chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        statement: Any,
+        columns: Sequence[Column],
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
         self.connection: Connection | None = connection
         self.statement = statement
         self.columns = tuple(columns)
@@ -206,8 +215,9 @@ class RowStream:
         try:
             # yield_per: a server-side cursor where the driver has one, and
             # a bounded row buffer everywhere.
-            self.result = self.connection.execution_options(
-                yield_per=self.chunk_rows).execute(self.statement)
+            self.result = self.connection.execution_options(yield_per=self.chunk_rows).execute(
+                self.statement
+            )
             keys = list(self.result.keys())
             missing = [c.name for c in self.columns if c.name not in keys]
             if missing:
@@ -236,10 +246,12 @@ class RowStream:
         # itemgetter picks the columns in C; only the cells that need a
         # conversion cost a Python call.
         indexes = self.indexes
-        pick = itemgetter(*indexes) if len(indexes) > 1 else (
-            lambda row: (row[indexes[0]],))
-        conversions = [(position, convert) for position, convert in
-                       enumerate(self.converters) if convert is not None]
+        pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row: (row[indexes[0]],))
+        conversions = [
+            (position, convert)
+            for position, convert in enumerate(self.converters)
+            if convert is not None
+        ]
         for chunk in self.fetched():
             rows = [list(pick(row)) for row in chunk]
             for position, convert in conversions:
@@ -290,14 +302,15 @@ class CsvStream(RowStream):
 
     def start(self) -> RowStream:
         if self.connection is not None:
-            rewritten = csv_select(self.statement, self.columns,
-                                   self.connection.dialect.name)
+            rewritten = csv_select(self.statement, self.columns, self.connection.dialect.name)
             if rewritten is not None:
                 self.statement, formatted = rewritten
                 self.formatted = frozenset(formatted)
         super().start()
-        self.converters = [None if c.name in self.formatted else convert
-                           for c, convert in zip(self.columns, self.converters, strict=True)]
+        self.converters = [
+            None if c.name in self.formatted else convert
+            for c, convert in zip(self.columns, self.converters, strict=True)
+        ]
         return self
 
     def chunks(self) -> Iterator[bytes]:
@@ -306,10 +319,16 @@ class CsvStream(RowStream):
         writer.writerow(self._header())
         # Only the declared text columns: -5 in an integer or decimal column
         # is a number, and a date or a time never starts with these.
-        text = [n for n, column in enumerate(self.columns)
-                if column.type == "string" and column.name not in self.formatted]
-        as_fetched = (not text and all(convert is None for convert in self.converters)
-                      and self.indexes == list(range(len(self.columns))))
+        text = [
+            n
+            for n, column in enumerate(self.columns)
+            if column.type == "string" and column.name not in self.formatted
+        ]
+        as_fetched = (
+            not text
+            and all(convert is None for convert in self.converters)
+            and self.indexes == list(range(len(self.columns)))
+        )
         chunks: Iterator[Sequence[Any]] = self.fetched() if as_fetched else self.rows()
         for rows in chunks:
             if text:
@@ -324,14 +343,20 @@ class CsvStream(RowStream):
     def _header(self) -> list[str]:
         names = [[c.name] for c in self.columns]
         neutralise(names, [0])
-        return [name for name, in names]
+        return [name for (name,) in names]
 
 
 class JsonStream(RowStream):
     """``{..head.., "rows": [{column: value}, ...], "row_count": n}``, streamed."""
 
-    def __init__(self, connection: Connection, statement: Any, columns: Sequence[Column],
-                 head: dict[str, Any], chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        statement: Any,
+        columns: Sequence[Column],
+        head: dict[str, Any],
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
         super().__init__(connection, statement, columns, chunk_rows)
         self.head = head
 
@@ -349,8 +374,9 @@ class JsonStream(RowStream):
         yield f'],"row_count":{self.count}}}'.encode()
 
 
-def fetch_points(connection: Connection, statement: Any, x: str, y: Sequence[str],
-                 limit: int) -> list[tuple[Any, list[float]]]:
+def fetch_points(
+    connection: Connection, statement: Any, x: str, y: Sequence[str], limit: int
+) -> list[tuple[Any, list[float]]]:
     """The chart's points: y values summed per x, in first-seen x order.
 
     Raises ``TooManyPoints`` past ``limit`` distinct x values: a chart of

@@ -28,12 +28,14 @@ COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime")
 PARAMETER_TYPES = ("string", "integer", "number", "boolean")
 PARAMETER_FORMATS = ("date", "date-time")
 # JSON Schema keywords a parameter may carry besides its type.
-PARAMETER_KEYWORDS = frozenset({"format", "enum", "default", "minimum", "maximum",
-                                "minLength", "maxLength", "pattern"})
+PARAMETER_KEYWORDS = frozenset(
+    {"format", "enum", "default", "minimum", "maximum", "minLength", "maxLength", "pattern"}
+)
 CHART_KINDS = ("bar", "line")
 
 
 # Declarations --------------------------------------------------------------------
+
 
 def _fail(report: str, message: str) -> ConfigurationError:
     return ConfigurationError(f"report {report!r}: {message}")
@@ -63,11 +65,13 @@ def parse_column(report: str, spec: Any) -> Column:
     if not isinstance(name, str) or not name:
         raise _fail(report, f"column without a name: {dict(spec)!r}")
     if kind not in COLUMN_TYPES:
-        raise _fail(report, f"column {name!r} has type {kind!r}; use one of "
-                            f"{', '.join(COLUMN_TYPES)}")
+        raise _fail(
+            report, f"column {name!r} has type {kind!r}; use one of {', '.join(COLUMN_TYPES)}"
+        )
     scale = spec.get("scale")
-    if scale is not None and (kind != "decimal" or not isinstance(scale, int) or
-                              not 0 <= scale <= 12):
+    if scale is not None and (
+        kind != "decimal" or not isinstance(scale, int) or not 0 <= scale <= 12
+    ):
         raise _fail(report, f"column {name!r}: scale is 0 to 12, for decimal columns only")
     return Column(name, kind, str(spec.get("description", "")), scale)
 
@@ -83,15 +87,15 @@ def parse_parameter(report: str, spec: Any) -> Parameter:
     schema = {k: v for k, v in spec.items() if k not in ("name", "required", "description")}
     kind = schema.get("type")
     if kind not in PARAMETER_TYPES:
-        raise _fail(report, f"parameter {name!r} has type {kind!r}; use one of "
-                            f"{', '.join(PARAMETER_TYPES)}")
+        raise _fail(
+            report, f"parameter {name!r} has type {kind!r}; use one of {', '.join(PARAMETER_TYPES)}"
+        )
     unknown = set(schema) - PARAMETER_KEYWORDS - {"type"}
     if unknown:
         raise _fail(report, f"parameter {name!r}: unsupported keywords {sorted(unknown)}")
     fmt = schema.get("format")
     if fmt is not None and (kind != "string" or fmt not in PARAMETER_FORMATS):
-        raise _fail(report, f"parameter {name!r}: format is 'date' or 'date-time', "
-                            f"on a string")
+        raise _fail(report, f"parameter {name!r}: format is 'date' or 'date-time', on a string")
     required = spec.get("required", False)
     if not isinstance(required, bool):
         raise _fail(report, f"parameter {name!r}: required is true or false")
@@ -104,12 +108,12 @@ def parse_parameter(report: str, spec: Any) -> Parameter:
     return parameter
 
 
-def parse_chart(config: Any, report: str, spec: Any, columns: Sequence[Column],
-                parameters: Sequence[Parameter]) -> Chart:
+def parse_chart(
+    config: Any, report: str, spec: Any, columns: Sequence[Column], parameters: Sequence[Parameter]
+) -> Chart:
     if not isinstance(spec, Mapping):
         raise _fail(report, f"a chart is a mapping, not {spec!r}")
-    unknown = set(spec) - {"kind", "x", "y", "title", "x_label", "y_label", "query",
-                           "x_period"}
+    unknown = set(spec) - {"kind", "x", "y", "title", "x_label", "y_label", "query", "x_period"}
     if unknown:
         raise _fail(report, f"unknown chart keys {sorted(unknown)}")
     kind = spec.get("kind")
@@ -118,11 +122,13 @@ def parse_chart(config: Any, report: str, spec: Any, columns: Sequence[Column],
     y = spec.get("y")
     y_columns = (y,) if isinstance(y, str) else tuple(y or ())
     x = spec.get("x")
-    if not isinstance(x, str) or not y_columns or \
-            not all(isinstance(c, str) for c in y_columns):
+    if not isinstance(x, str) or not y_columns or not all(isinstance(c, str) for c in y_columns):
         raise _fail(report, "a chart names its x column and one or more y columns")
-    query = (_resolve(config, report, spec["query"], "the chart query")
-             if spec.get("query") is not None else None)
+    query = (
+        _resolve(config, report, spec["query"], "the chart query")
+        if spec.get("query") is not None
+        else None
+    )
     if query is not None and not callable(query):
         raise _fail(report, "the chart query is not callable")
     if query is None:
@@ -135,12 +141,26 @@ def parse_chart(config: Any, report: str, spec: Any, columns: Sequence[Column],
             if types[name] not in ("integer", "decimal"):
                 raise _fail(report, f"the chart plots {name!r}, which is not a number")
     x_period = spec.get("x_period")
-    if x_period is not None and x_period not in CHART_PERIODS and \
-            x_period not in {p.name for p in parameters}:
-        raise _fail(report, f"chart x_period {x_period!r} is neither one of "
-                            f"{', '.join(CHART_PERIODS)} nor a parameter")
-    return Chart(kind, x, y_columns, str(spec.get("title", "")),
-                 str(spec.get("x_label", "")), str(spec.get("y_label", "")), query, x_period)
+    if (
+        x_period is not None
+        and x_period not in CHART_PERIODS
+        and x_period not in {p.name for p in parameters}
+    ):
+        raise _fail(
+            report,
+            f"chart x_period {x_period!r} is neither one of "
+            f"{', '.join(CHART_PERIODS)} nor a parameter",
+        )
+    return Chart(
+        kind,
+        x,
+        y_columns,
+        str(spec.get("title", "")),
+        str(spec.get("x_label", "")),
+        str(spec.get("y_label", "")),
+        query,
+        x_period,
+    )
 
 
 def add_report(
@@ -192,8 +212,9 @@ def add_report(
     Two reports with one name conflict at start-up.
     """
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise ConfigurationError(f"bad report name {name!r}: lower case letters, digits "
-                                 f"and '-', at most 64")
+        raise ConfigurationError(
+            f"bad report name {name!r}: lower case letters, digits and '-', at most 64"
+        )
     query = _resolve(config, name, query, "the query")
     if not callable(query):
         raise _fail(name, "query is not callable")
@@ -207,11 +228,21 @@ def add_report(
     parsed_parameters = tuple(parse_parameter(name, p) for p in parameters)
     if len({p.name for p in parsed_parameters}) != len(parsed_parameters):
         raise _fail(name, "two parameters have the same name")
-    parsed_chart = (parse_chart(config, name, chart, parsed_columns, parsed_parameters)
-                    if chart else None)
+    parsed_chart = (
+        parse_chart(config, name, chart, parsed_columns, parsed_parameters) if chart else None
+    )
     source = getattr(query, "__module__", "") or ""
-    report = Report(name, title, description, query, parsed_columns, parsed_parameters,
-                    parsed_chart, source, tuple((a, p, perm) for a, p, perm in default_acl))
+    report = Report(
+        name,
+        title,
+        description,
+        query,
+        parsed_columns,
+        parsed_parameters,
+        parsed_chart,
+        source,
+        tuple((a, p, perm) for a, p, perm in default_acl),
+    )
 
     intr = config.introspectable("plinth reports", name, title, "plinth report")
     intr["report"] = report

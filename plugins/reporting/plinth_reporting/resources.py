@@ -26,16 +26,23 @@ class ReportsContainer(Resource):
         return ReportResource(self, name, report)
 
     def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
-        names = sorted(n for n in registered_reports(self.request.registry)
-                       if after is None or n > after)[:limit] if self.request else []
+        names = (
+            sorted(
+                n for n in registered_reports(self.request.registry) if after is None or n > after
+            )[:limit]
+            if self.request
+            else []
+        )
         return [self[name] for name in names]
 
     def reports(self) -> list[ReportResource]:
         """Every registered report as a resource, in name order."""
         if self.request is None:
             return []
-        return [ReportResource(self, name, report)
-                for name, report in registered_reports(self.request.registry).items()]
+        return [
+            ReportResource(self, name, report)
+            for name, report in registered_reports(self.request.registry).items()
+        ]
 
 
 class ReportResource(Resource):

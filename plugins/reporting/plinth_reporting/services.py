@@ -32,9 +32,10 @@ def replica_engine(url: str) -> Engine:
         return make_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         # The message leaves the value out: a database URL may hold a password.
-        raise SettingError(f"setting 'reporting.database_url' is not a usable database URL "
-                           f"({type(exc).__name__}): use dialect+driver://user@host/db"
-                           ) from None
+        raise SettingError(
+            f"setting 'reporting.database_url' is not a usable database URL "
+            f"({type(exc).__name__}): use dialect+driver://user@host/db"
+        ) from None
 
 
 def reporting_engine(registry: Any) -> Engine:
@@ -47,8 +48,9 @@ def connect(registry: Any) -> Connection:
     return reporting_engine(registry).connect()
 
 
-def statement(report: Report, connection: Connection, params: dict[str, Any],
-              chart: bool = False) -> Any:
+def statement(
+    report: Report, connection: Connection, params: dict[str, Any], chart: bool = False
+) -> Any:
     """The report's (or its chart's) statement for ``params``."""
     if chart and report.chart is not None and report.chart.query is not None:
         return report.chart.query(connection, params)
@@ -69,8 +71,7 @@ def json_head(report: Report, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def open_stream(registry: Any, report: Report, params: dict[str, Any],
-                fmt: str) -> RowStream:
+def open_stream(registry: Any, report: Report, params: dict[str, Any], fmt: str) -> RowStream:
     """The executed report, ready to stream as ``fmt`` (json or csv).
 
     The caller hands the stream to the response; whoever iterates it (or
@@ -99,6 +100,7 @@ def chart_svg(registry: Any, report: Report, params: dict[str, Any]) -> bytes:
     with connect(registry) as connection:
         stmt = statement(report, connection, params, chart=True)
         points = fetch_points(connection, stmt, chart.x, chart.y, MAX_CHART_POINTS)
-    shown = ", ".join(f"{name} {json_value(value)}" for name, value in params.items()
-                      if value is not None)
+    shown = ", ".join(
+        f"{name} {json_value(value)}" for name, value in params.items() if value is not None
+    )
     return render_svg(chart, report.title, shown, points, chart.period(params))

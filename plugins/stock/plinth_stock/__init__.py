@@ -26,13 +26,17 @@ def includeme(config: Any) -> None:
     longest = config.plinth_setting("stock.max_reservation_ttl", 7 * 24 * 3600, positive_int)
     if ttl > longest:
         # The request body's schema caps ttl_seconds; the default must fit too.
-        raise SettingError(f"setting 'stock.reservation_ttl' ({ttl}) is longer than "
-                           f"'stock.max_reservation_ttl' ({longest})")
+        raise SettingError(
+            f"setting 'stock.reservation_ttl' ({ttl}) is longer than "
+            f"'stock.max_reservation_ttl' ({longest})"
+        )
     for name, description in PERMISSIONS.items():
         config.declare_permission(name, description)
-    config.declare_role("stock.clerk", ["stock.view", "stock.receive", "stock.issue",
-                                        "stock.reserve"],
-                        title="Receive, issue and reserve stock")
+    config.declare_role(
+        "stock.clerk",
+        ["stock.view", "stock.receive", "stock.issue", "stock.reserve"],
+        title="Receive, issue and reserve stock",
+    )
     config.declare_role("stock.manager", list(PERMISSIONS), title="Every stock permission")
     config.add_tree_child("stock", "plinth_stock.resources.StockContainer")
     config.add_tree_child("locations", "plinth_stock.resources.LocationsContainer")

@@ -28,16 +28,22 @@ def item_panel(context: ItemResource, request: Request) -> dict[str, Any]:
     if item is not None:
         locations = find_resource(find_root(context), "/locations")
         item["locations"] = [
-            level for level in item["locations"]
-            if request.has_permission("stock.view",
-                                      LevelResource(locations[level["location"]], context.sku))]
+            level
+            for level in item["locations"]
+            if request.has_permission(
+                "stock.view", LevelResource(locations[level["location"]], context.sku)
+            )
+        ]
     return {"item": item}
 
 
 def location_panel(context: LocationResource, request: Request) -> dict[str, Any]:
     location = services.get_location(request.db, context.code)
-    levels = services.location_levels(request.db, location, LEVELS_SHOWN, None)[:LEVELS_SHOWN] \
-        if location is not None else []
+    levels = (
+        services.location_levels(request.db, location, LEVELS_SHOWN, None)[:LEVELS_SHOWN]
+        if location is not None
+        else []
+    )
     return {"location": location, "levels": levels, "kinds": list(KIND_PERMISSION)}
 
 
@@ -48,8 +54,7 @@ def movement_body(request: Request) -> dict[str, Any]:
     try:
         body["quantity"] = int(post.get("quantity", ""))
     except ValueError:
-        raise api_error(400, "invalid_request", "The quantity must be a whole number.") \
-            from None
+        raise api_error(400, "invalid_request", "The quantity must be a whole number.") from None
     for name in ("reason", "reference"):
         if post.get(name, "").strip():
             body[name] = post[name].strip()
@@ -76,16 +81,36 @@ def record_movement(context: LocationResource, request: Request) -> None:
     body = movement_body(request)
     with stock_errors():
         where = services.place(request.db, level.sku, context.code)
-        services.record_movement(request.db, where, body["kind"], body["quantity"],
-                                 request.authenticated_userid, body.get("reason"),
-                                 body.get("reference"), after_commit(request))
+        services.record_movement(
+            request.db,
+            where,
+            body["kind"],
+            body["quantity"],
+            request.authenticated_userid,
+            body.get("reason"),
+            body.get("reference"),
+            after_commit(request),
+        )
 
 
 def includeme(config: Any) -> None:
-    config.add_admin_panel("stock.item", ItemResource, item_panel,
-                           str(TEMPLATES.joinpath("item.jinja2")), "Item",
-                           permission="stock.view", order=10)
-    config.add_admin_panel("stock.location", LocationResource, location_panel,
-                           str(TEMPLATES.joinpath("location.jinja2")), "Stock levels",
-                           permission="stock.view", order=10, post=record_movement,
-                           post_permits=movement_permits)
+    config.add_admin_panel(
+        "stock.item",
+        ItemResource,
+        item_panel,
+        str(TEMPLATES.joinpath("item.jinja2")),
+        "Item",
+        permission="stock.view",
+        order=10,
+    )
+    config.add_admin_panel(
+        "stock.location",
+        LocationResource,
+        location_panel,
+        str(TEMPLATES.joinpath("location.jinja2")),
+        "Stock levels",
+        permission="stock.view",
+        order=10,
+        post=record_movement,
+        post_permits=movement_permits,
+    )

@@ -72,8 +72,10 @@ def parse_items(reader: Any) -> tuple[list[Row], list[str]]:
     rows, errors = [], []
     for number, record in enumerate(reader, start=2):
         try:
-            values: dict[str, Any] = {"sku": _check_code(record["sku"].strip(), "sku"),
-                                      "name": record["name"].strip()}
+            values: dict[str, Any] = {
+                "sku": _check_code(record["sku"].strip(), "sku"),
+                "name": record["name"].strip(),
+            }
             if not values["name"] or len(values["name"]) > 200:
                 raise ValueError("name must be 1 to 200 characters")
             if record.get("reorder_point", "").strip():
@@ -92,11 +94,16 @@ def parse_counts(reader: Any) -> tuple[list[Row], list[str]]:
     rows, errors = [], []
     for number, record in enumerate(reader, start=2):
         try:
-            rows.append(Row(number, {
-                "location": _check_code(record["location"].strip(), "location"),
-                "sku": _check_code(record["sku"].strip(), "sku"),
-                "quantity": _int(record["quantity"], 0, MAX_QUANTITY),
-            }))
+            rows.append(
+                Row(
+                    number,
+                    {
+                        "location": _check_code(record["location"].strip(), "location"),
+                        "sku": _check_code(record["sku"].strip(), "sku"),
+                        "quantity": _int(record["quantity"], 0, MAX_QUANTITY),
+                    },
+                )
+            )
         except ValueError as exc:
             errors.append(f"line {number}: {exc}")
     return rows, errors
@@ -104,8 +111,12 @@ def parse_counts(reader: Any) -> tuple[list[Row], list[str]]:
 
 @stock.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--reference", default="import", show_default=True,
-              help="reference of the adjustments made for counts")
+@click.option(
+    "--reference",
+    default="import",
+    show_default=True,
+    help="reference of the adjustments made for counts",
+)
 @pass_env
 def import_csv(env: Environment, path: str, reference: str) -> None:
     """Load items (columns sku,name[,unit,reorder_point,unit_cost]) or counted
@@ -127,13 +138,16 @@ def import_csv(env: Environment, path: str, reference: str) -> None:
             rows, errors = parse_items(reader)
         else:
             raise click.ClickException(
-                "the header must name sku,name (items) or location,sku,quantity (counts)")
+                "the header must name sku,name (items) or location,sku,quantity (counts)"
+            )
     if errors:
         for error in errors[:100]:
             click.echo(error, err=True)
         raise click.ClickException(f"{len(errors)} bad row(s); nothing was imported")
-    with env.session() as db, click.progressbar(rows, label=f"importing {kind}",
-                                                file=sys.stderr) as bar:
+    with (
+        env.session() as db,
+        click.progressbar(rows, label=f"importing {kind}", file=sys.stderr) as bar,
+    ):
         changed = 0
         for row in bar:
             try:
@@ -144,7 +158,8 @@ def import_csv(env: Environment, path: str, reference: str) -> None:
                     changed += _apply_count(db, row.values, reference, env.operator)
             except services.StockError as exc:
                 raise click.ClickException(
-                    f"line {row.line}: {exc.message}; nothing was imported") from None
+                    f"line {row.line}: {exc.message}; nothing was imported"
+                ) from None
     click.echo(f"imported {len(rows)} {kind} row(s), {changed} change(s)")
 
 
@@ -154,8 +169,7 @@ def _apply_count(db: Any, values: dict[str, Any], reference: str, actor: str) ->
     change = values["quantity"] - current
     if change == 0:
         return 0
-    services.record_movement(db, where, "adjustment", change, actor, "stock count",
-                             reference)
+    services.record_movement(db, where, "adjustment", change, actor, "stock count", reference)
     return 1
 
 
@@ -181,10 +195,15 @@ def demo(env: Environment) -> None:
         for code, name in DEMO_LOCATIONS:
             services.put_location(db, code, name)
         for sku, name, reorder, cost, quantities in DEMO_ITEMS:
-            services.put_item(db, sku, {"name": name, "reorder_point": reorder,
-                                        "unit_cost": cost})
+            services.put_item(db, sku, {"name": name, "reorder_point": reorder, "unit_cost": cost})
             for code, quantity in quantities.items():
-                services.record_movement(db, services.place(db, sku, code), "receipt",
-                                         quantity, env.operator, None, "demo data")
-    click.echo("loaded demo data: locations WH1, WH2; items A-1 (12), B-2 (0), C-3 (5), "
-               "D-4, E-5")
+                services.record_movement(
+                    db,
+                    services.place(db, sku, code),
+                    "receipt",
+                    quantity,
+                    env.operator,
+                    None,
+                    "demo data",
+                )
+    click.echo("loaded demo data: locations WH1, WH2; items A-1 (12), B-2 (0), C-3 (5), D-4, E-5")

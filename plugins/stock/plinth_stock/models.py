@@ -65,8 +65,9 @@ class StockLevel(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("stock_items.id"), nullable=False)
-    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), nullable=False,
-                                             index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("stock_locations.id"), nullable=False, index=True
+    )
     on_hand: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     reserved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
@@ -89,15 +90,13 @@ class Movement(Base):
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     actor: Mapped[str | None] = mapped_column(String(200))
     reservation_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False,
-                                                 index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), nullable=False, index=True)
 
 
 class Reservation(Base):
     __tablename__ = "stock_reservations"
     __table_args__ = (
-        Index("ix_stock_reservations_active", "item_id", "location_id", "status",
-              "expires_at"),
+        Index("ix_stock_reservations_active", "item_id", "location_id", "status", "expires_at"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 

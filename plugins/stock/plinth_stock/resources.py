@@ -34,8 +34,10 @@ class StockContainer(Resource):
     def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
         from .services import list_items
 
-        return [ItemResource(self, row["sku"])
-                for row in list_items(self.request.db, limit, after)[:limit]]
+        return [
+            ItemResource(self, row["sku"])
+            for row in list_items(self.request.db, limit, after)[:limit]
+        ]
 
 
 class ItemResource(Resource):
@@ -68,8 +70,10 @@ class LocationsContainer(Resource):
     def children(self, after: str | None = None, limit: int = 50) -> list[Resource]:
         from .services import list_locations
 
-        return [LocationResource(self, location.code)
-                for location in list_locations(self.request.db, limit, after)[:limit]]
+        return [
+            LocationResource(self, location.code)
+            for location in list_locations(self.request.db, limit, after)[:limit]
+        ]
 
 
 class LocationResource(Resource):
@@ -93,8 +97,10 @@ class LocationResource(Resource):
         location = get_location(self.request.db, self.code)
         if location is None:
             return []
-        return [LevelResource(self, row["sku"])
-                for row in location_levels(self.request.db, location, limit, after)[:limit]]
+        return [
+            LevelResource(self, row["sku"])
+            for row in location_levels(self.request.db, location, limit, after)[:limit]
+        ]
 
 
 class LevelResource(Resource):
@@ -141,4 +147,5 @@ class ReservationResource(Resource):
         root = parent.__parent__
         locations = LocationsContainer(root, "locations")
         self.__acl_parent__ = LevelResource(
-            LocationResource(locations, where.location.code), where.item.sku)
+            LocationResource(locations, where.location.code), where.item.sku
+        )

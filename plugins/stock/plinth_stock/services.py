@@ -48,8 +48,7 @@ def _no_notify(event: Any) -> None:
 class StockError(Exception):
     """A stock rule was broken; ``status`` is the HTTP status views answer."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 details: dict[str, Any] | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -67,26 +66,41 @@ def money(value: Any) -> str:
 
 def parse_cost(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise StockError(400, "invalid_request", "unit_cost must be a decimal number",
-                         {"errors": [{"field": "unit_cost", "message": "not a number"}]})
+        raise StockError(
+            400,
+            "invalid_request",
+            "unit_cost must be a decimal number",
+            {"errors": [{"field": "unit_cost", "message": "not a number"}]},
+        )
     try:
         cost = Decimal(str(value))
     except InvalidOperation:
         cost = Decimal("NaN")
-    if not cost.is_finite() or cost < 0 or cost > MAX_COST or \
-            cost != cost.quantize(Decimal("0.0001")):
-        raise StockError(400, "invalid_request",
-                         "unit_cost must be a non-negative decimal with at most 4 decimals",
-                         {"errors": [{"field": "unit_cost", "message": "bad decimal"}]})
+    if (
+        not cost.is_finite()
+        or cost < 0
+        or cost > MAX_COST
+        or cost != cost.quantize(Decimal("0.0001"))
+    ):
+        raise StockError(
+            400,
+            "invalid_request",
+            "unit_cost must be a non-negative decimal with at most 4 decimals",
+            {"errors": [{"field": "unit_cost", "message": "bad decimal"}]},
+        )
     return cost
 
 
 # Items ----------------------------------------------------------------------
 
+
 def item_dict(item: Item) -> dict[str, Any]:
     return {
-        "sku": item.sku, "name": item.name, "unit": item.unit,
-        "reorder_point": item.reorder_point, "unit_cost": money(item.unit_cost),
+        "sku": item.sku,
+        "name": item.name,
+        "unit": item.unit,
+        "reorder_point": item.reorder_point,
+        "unit_cost": money(item.unit_cost),
         "active": item.active,
     }
 
@@ -101,8 +115,12 @@ def expired_reserved(now: Any) -> Any:
     lv = StockLevel.__table__
     return (
         select(func.coalesce(func.sum(r.c.quantity), 0))
-        .where(r.c.item_id == lv.c.item_id, r.c.location_id == lv.c.location_id,
-               r.c.status == "active", r.c.expires_at <= now)
+        .where(
+            r.c.item_id == lv.c.item_id,
+            r.c.location_id == lv.c.location_id,
+            r.c.status == "active",
+            r.c.expires_at <= now,
+        )
         .scalar_subquery()
     )
 
@@ -110,11 +128,21 @@ def expired_reserved(now: Any) -> Any:
 def _snapshot_query() -> Any:
     i, lv, loc = Item.__table__, StockLevel.__table__, Location.__table__
     return (
-        select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
-               i.c.version, loc.c.code, lv.c.on_hand,
-               (lv.c.reserved - expired_reserved(bindparam("now"))).label("reserved"))
-        .select_from(i.outerjoin(lv, lv.c.item_id == i.c.id)
-                     .outerjoin(loc, loc.c.id == lv.c.location_id))
+        select(
+            i.c.sku,
+            i.c.name,
+            i.c.unit,
+            i.c.reorder_point,
+            i.c.unit_cost,
+            i.c.active,
+            i.c.version,
+            loc.c.code,
+            lv.c.on_hand,
+            (lv.c.reserved - expired_reserved(bindparam("now"))).label("reserved"),
+        )
+        .select_from(
+            i.outerjoin(lv, lv.c.item_id == i.c.id).outerjoin(loc, loc.c.id == lv.c.location_id)
+        )
         .where(i.c.sku == bindparam("sku"))
         .order_by(loc.c.code)
     )
@@ -137,9 +165,13 @@ def snapshot_rows(db: Session, sku: str, with_version: bool = False) -> Sequence
 VisibleCodes = Callable[[list[str]], Container[str]]
 
 
-def item_snapshot(db: Session, sku: str, now: datetime | None = None,
-                  rows: Sequence[Any] | None = None,
-                  visible: VisibleCodes | None = None) -> dict[str, Any] | None:
+def item_snapshot(
+    db: Session,
+    sku: str,
+    now: datetime | None = None,
+    rows: Sequence[Any] | None = None,
+    visible: VisibleCodes | None = None,
+) -> dict[str, Any] | None:
     """The item with its levels per location, in one statement (or from
     ``rows`` that :func:`snapshot_rows` read already).
 
@@ -147,25 +179,36 @@ def item_snapshot(db: Session, sku: str, now: datetime | None = None,
     from the totals.
     """
     if rows is None:
-        rows = db.connection().execute(SNAPSHOT_QUERY,
-                                       {"sku": sku, "now": now or clock.now()}).all()
+        rows = (
+            db.connection().execute(SNAPSHOT_QUERY, {"sku": sku, "now": now or clock.now()}).all()
+        )
     if not rows:
         return None
     first = rows[0]
     codes = [r.code for r in rows if r.code is not None]
     shown = visible(codes) if visible is not None and codes else codes
     levels = [
-        {"location": r.code, "on_hand": r.on_hand, "reserved": r.reserved,
-         "available": r.on_hand - r.reserved}
-        for r in rows if r.code is not None and r.code in shown
+        {
+            "location": r.code,
+            "on_hand": r.on_hand,
+            "reserved": r.reserved,
+            "available": r.on_hand - r.reserved,
+        }
+        for r in rows
+        if r.code is not None and r.code in shown
     ]
     on_hand = sum(level["on_hand"] for level in levels)
     reserved = sum(level["reserved"] for level in levels)
     return {
-        "sku": first.sku, "name": first.name, "unit": first.unit,
-        "reorder_point": first.reorder_point, "unit_cost": money(first.unit_cost),
+        "sku": first.sku,
+        "name": first.name,
+        "unit": first.unit,
+        "reorder_point": first.reorder_point,
+        "unit_cost": money(first.unit_cost),
         "active": first.active,
-        "stock": on_hand - reserved, "on_hand": on_hand, "reserved": reserved,
+        "stock": on_hand - reserved,
+        "on_hand": on_hand,
+        "reserved": reserved,
         "locations": levels,
         "etag": item_etag(first.version),
     }
@@ -203,11 +246,17 @@ def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
     now = clock.now()
     cost = parse_cost(data["unit_cost"]) if "unit_cost" in data else None
     if item is None:
-        new = Item(sku=sku, name=data["name"], unit=data.get("unit", "each"),
-                   reorder_point=data.get("reorder_point", 0),
-                   unit_cost=cost if cost is not None else Decimal(0),
-                   active=data.get("active", True), version=1, created_at=now,
-                   updated_at=now)
+        new = Item(
+            sku=sku,
+            name=data["name"],
+            unit=data.get("unit", "each"),
+            reorder_point=data.get("reorder_point", 0),
+            unit_cost=cost if cost is not None else Decimal(0),
+            active=data.get("active", True),
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
         if _insert_once(db, new):
             return new, True
         item = get_item(db, sku, for_update=True)
@@ -224,9 +273,15 @@ def put_item(db: Session, sku: str, data: dict[str, Any]) -> tuple[Item, bool]:
     return item, False
 
 
-def list_items(db: Session, limit: int, after: str | None, location: str | None = None,
-               below_reorder: bool = False, text: str | None = None,
-               visible: Visibility | None = None) -> list[dict[str, Any]]:
+def list_items(
+    db: Session,
+    limit: int,
+    after: str | None,
+    location: str | None = None,
+    below_reorder: bool = False,
+    text: str | None = None,
+    visible: Visibility | None = None,
+) -> list[dict[str, Any]]:
     """Items by SKU with their totals; filters: a location, below reorder point, text.
 
     With ``visible`` (which locations the caller may see), totals and the
@@ -241,11 +296,23 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
     if visible is not None and not visible.everything:
         # In the join condition: an item whose levels are all hidden is
         # still listed, with zero totals.
-        level_of_item = and_(level_of_item, lv.c.location_id.in_(
-            select(loc.c.id).where(visible.where(loc.c.code)).scalar_subquery()))
+        level_of_item = and_(
+            level_of_item,
+            lv.c.location_id.in_(
+                select(loc.c.id).where(visible.where(loc.c.code)).scalar_subquery()
+            ),
+        )
     join = i.outerjoin(lv, level_of_item)
-    stmt = select(i.c.sku, i.c.name, i.c.unit, i.c.reorder_point, i.c.unit_cost, i.c.active,
-                  on_hand.label("on_hand"), held.label("reserved"))
+    stmt = select(
+        i.c.sku,
+        i.c.name,
+        i.c.unit,
+        i.c.reorder_point,
+        i.c.unit_cost,
+        i.c.active,
+        on_hand.label("on_hand"),
+        held.label("reserved"),
+    )
     if location is not None:
         join = join.outerjoin(loc, loc.c.id == lv.c.location_id)
         stmt = stmt.where(loc.c.code == location)
@@ -256,21 +323,34 @@ def list_items(db: Session, limit: int, after: str | None, location: str | None 
         # LIKE wildcards are escaped, so that q=_ (legal in a SKU) or q=% is a
         # substring search, not "any character" / "anything".
         needle = text.lower()
-        stmt = stmt.where(or_(func.lower(i.c.sku).contains(needle, autoescape=True),
-                              func.lower(i.c.name).contains(needle, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                func.lower(i.c.sku).contains(needle, autoescape=True),
+                func.lower(i.c.name).contains(needle, autoescape=True),
+            )
+        )
     if below_reorder:
         stmt = stmt.having(on_hand - held <= i.c.reorder_point)
     # PostgreSQL's SUM over integers is NUMERIC (a Decimal here), which the
     # JSON renderer cannot serialize: make it int.
     return [
-        {"sku": r.sku, "name": r.name, "unit": r.unit, "reorder_point": r.reorder_point,
-         "unit_cost": money(r.unit_cost), "active": r.active, "on_hand": int(r.on_hand),
-         "reserved": int(r.reserved), "stock": int(r.on_hand - r.reserved)}
+        {
+            "sku": r.sku,
+            "name": r.name,
+            "unit": r.unit,
+            "reorder_point": r.reorder_point,
+            "unit_cost": money(r.unit_cost),
+            "active": r.active,
+            "on_hand": int(r.on_hand),
+            "reserved": int(r.reserved),
+            "stock": int(r.on_hand - r.reserved),
+        }
         for r in db.execute(stmt)
     ]
 
 
 # Locations ------------------------------------------------------------------
+
 
 def location_dict(location: Location) -> dict[str, Any]:
     return {"code": location.code, "name": location.name}
@@ -303,8 +383,9 @@ def put_location(db: Session, code: str, name: str) -> tuple[Location, bool]:
     return location, False
 
 
-def list_locations(db: Session, limit: int, after: str | None,
-                   visible: Visibility | None = None) -> list[Location]:
+def list_locations(
+    db: Session, limit: int, after: str | None, visible: Visibility | None = None
+) -> list[Location]:
     stmt = select(Location).order_by(Location.code).limit(limit + 1)
     if visible is not None and not visible.everything:
         stmt = stmt.where(visible.where(Location.code))
@@ -313,21 +394,39 @@ def list_locations(db: Session, limit: int, after: str | None,
     return list(db.scalars(stmt))
 
 
-def location_levels(db: Session, location: Location, limit: int,
-                    after: str | None) -> list[dict[str, Any]]:
+def location_levels(
+    db: Session, location: Location, limit: int, after: str | None
+) -> list[dict[str, Any]]:
     now = clock.now()
     i, lv = Item.__table__, StockLevel.__table__
-    stmt = (select(i.c.sku, i.c.name, lv.c.on_hand,
-                   (lv.c.reserved - expired_reserved(now)).label("reserved"))
-            .select_from(lv.join(i, i.c.id == lv.c.item_id))
-            .where(lv.c.location_id == location.id).order_by(i.c.sku).limit(limit + 1))
+    stmt = (
+        select(
+            i.c.sku,
+            i.c.name,
+            lv.c.on_hand,
+            (lv.c.reserved - expired_reserved(now)).label("reserved"),
+        )
+        .select_from(lv.join(i, i.c.id == lv.c.item_id))
+        .where(lv.c.location_id == location.id)
+        .order_by(i.c.sku)
+        .limit(limit + 1)
+    )
     if after is not None:
         stmt = stmt.where(i.c.sku > after)
-    return [{"sku": r.sku, "name": r.name, "on_hand": r.on_hand, "reserved": r.reserved,
-             "available": r.on_hand - r.reserved} for r in db.execute(stmt)]
+    return [
+        {
+            "sku": r.sku,
+            "name": r.name,
+            "on_hand": r.on_hand,
+            "reserved": r.reserved,
+            "available": r.on_hand - r.reserved,
+        }
+        for r in db.execute(stmt)
+    ]
 
 
 # Levels and movements -------------------------------------------------------
+
 
 @dataclass
 class Place:
@@ -342,8 +441,11 @@ class Place:
 
 
 def place(db: Session, sku: str, code: str) -> Place:
-    row = db.execute(select(Item, Location).join_from(Item, Location, Location.code == code)
-                     .where(Item.sku == sku)).first()
+    row = db.execute(
+        select(Item, Location)
+        .join_from(Item, Location, Location.code == code)
+        .where(Item.sku == sku)
+    ).first()
     if row is None:
         missing = "location" if get_item(db, sku) is not None else "item"
         what = f"location {code!r}" if missing == "location" else f"item {sku!r}"
@@ -354,13 +456,13 @@ def place(db: Session, sku: str, code: str) -> Place:
 def level_snapshot(db: Session, where: Place, now: datetime | None = None) -> dict[str, Any]:
     now = now or clock.now()
     lv = StockLevel.__table__
-    row = db.execute(select(lv.c.on_hand, (lv.c.reserved - expired_reserved(now))
-                            .label("reserved"))
-                     .where(lv.c.item_id == where.item.id,
-                            lv.c.location_id == where.location.id)).first()
+    row = db.execute(
+        select(lv.c.on_hand, (lv.c.reserved - expired_reserved(now)).label("reserved")).where(
+            lv.c.item_id == where.item.id, lv.c.location_id == where.location.id
+        )
+    ).first()
     on_hand, reserved = (row.on_hand, row.reserved) if row is not None else (0, 0)
-    return {**where.key, "on_hand": on_hand, "reserved": reserved,
-            "available": on_hand - reserved}
+    return {**where.key, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
 
 
 def ensure_level(db: Session, item_id: int, location_id: int) -> None:
@@ -375,20 +477,29 @@ def ensure_level(db: Session, item_id: int, location_id: int) -> None:
     db.execute(stmt)
 
 
-def release_expired(db: Session, item_id: int, location_id: int, now: datetime,
-                    notify: Notify = _no_notify) -> int:
+def release_expired(
+    db: Session, item_id: int, location_id: int, now: datetime, notify: Notify = _no_notify
+) -> int:
     """Release the level's expired reservations; returns the quantity freed."""
     r = RESERVATIONS
     rows = db.execute(
-        update(r).where(r.c.item_id == item_id, r.c.location_id == location_id,
-                        r.c.status == "active", r.c.expires_at <= now)
+        update(r)
+        .where(
+            r.c.item_id == item_id,
+            r.c.location_id == location_id,
+            r.c.status == "active",
+            r.c.expires_at <= now,
+        )
         .values(status="expired", updated_at=now)
-        .returning(r.c.id, r.c.quantity)).all()
+        .returning(r.c.id, r.c.quantity)
+    ).all()
     freed = sum(q for _, q in rows)
     if freed:
-        db.execute(update(StockLevel)
-                   .where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
-                   .values(reserved=StockLevel.reserved - freed))
+        db.execute(
+            update(StockLevel)
+            .where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
+            .values(reserved=StockLevel.reserved - freed)
+        )
         for reservation_id, quantity in rows:
             notify(events.ReservationExpired(reservation_id, quantity))
     return freed
@@ -396,21 +507,26 @@ def release_expired(db: Session, item_id: int, location_id: int, now: datetime,
 
 def insufficient(db: Session, where: Place, requested: int) -> StockError:
     snapshot = level_snapshot(db, where)
-    return StockError(409, "insufficient_stock",
-                      f"only {snapshot['available']} of {where.item.sku} available at "
-                      f"{where.location.code}, {requested} requested",
-                      {**where.key, "requested": requested,
-                       "available": snapshot["available"]})
+    return StockError(
+        409,
+        "insufficient_stock",
+        f"only {snapshot['available']} of {where.item.sku} available at "
+        f"{where.location.code}, {requested} requested",
+        {**where.key, "requested": requested, "available": snapshot["available"]},
+    )
 
 
 def _take(db: Session, where: Place, quantity: int) -> None:
     """Reduce on hand by ``quantity`` if that much is available, else 409."""
     result = db.execute(
         update(StockLevel)
-        .where(StockLevel.item_id == where.item.id,
-               StockLevel.location_id == where.location.id,
-               StockLevel.on_hand - StockLevel.reserved >= quantity)
-        .values(on_hand=StockLevel.on_hand - quantity))
+        .where(
+            StockLevel.item_id == where.item.id,
+            StockLevel.location_id == where.location.id,
+            StockLevel.on_hand - StockLevel.reserved >= quantity,
+        )
+        .values(on_hand=StockLevel.on_hand - quantity)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise insufficient(db, where, quantity)
 
@@ -420,40 +536,76 @@ def _put(db: Session, where: Place, quantity: int) -> None:
     # on_hand is a 32-bit INTEGER column.  Unguarded, a receipt taking it past
     # 2**31 - 1 would be an error on PostgreSQL and silently stored on SQLite;
     # guarded, it changes nothing and is a 409.
-    result = db.execute(update(StockLevel)
-                        .where(StockLevel.item_id == where.item.id,
-                               StockLevel.location_id == where.location.id,
-                               StockLevel.on_hand <= MAX_QUANTITY - quantity)
-                        .values(on_hand=StockLevel.on_hand + quantity))
+    result = db.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.item_id == where.item.id,
+            StockLevel.location_id == where.location.id,
+            StockLevel.on_hand <= MAX_QUANTITY - quantity,
+        )
+        .values(on_hand=StockLevel.on_hand + quantity)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StockError(409, "quantity_limit",
-                         f"on hand of {where.item.sku} at {where.location.code} would "
-                         f"exceed {MAX_QUANTITY}",
-                         {**where.key, "requested": quantity, "maximum": MAX_QUANTITY})
+        raise StockError(
+            409,
+            "quantity_limit",
+            f"on hand of {where.item.sku} at {where.location.code} would exceed {MAX_QUANTITY}",
+            {**where.key, "requested": quantity, "maximum": MAX_QUANTITY},
+        )
 
 
-def _ledger(db: Session, where: Place, kind: str, quantity: int, actor: str | None,
-            reason: str | None = None, reference: str | None = None,
-            reservation_id: str | None = None, now: datetime | None = None) -> Movement:
-    movement = Movement(item_id=where.item.id, location_id=where.location.id, kind=kind,
-                        quantity=quantity, reason=reason, reference=reference, actor=actor,
-                        reservation_id=reservation_id, created_at=now or clock.now())
+def _ledger(
+    db: Session,
+    where: Place,
+    kind: str,
+    quantity: int,
+    actor: str | None,
+    reason: str | None = None,
+    reference: str | None = None,
+    reservation_id: str | None = None,
+    now: datetime | None = None,
+) -> Movement:
+    movement = Movement(
+        item_id=where.item.id,
+        location_id=where.location.id,
+        kind=kind,
+        quantity=quantity,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        reservation_id=reservation_id,
+        created_at=now or clock.now(),
+    )
     db.add(movement)
     db.flush()
     return movement
 
 
 def movement_dict(movement: Movement, sku: str, code: str) -> dict[str, Any]:
-    return {"id": movement.id, "sku": sku, "location": code, "kind": movement.kind,
-            "quantity": movement.quantity, "reason": movement.reason,
-            "reference": movement.reference, "actor": movement.actor,
-            "reservation_id": movement.reservation_id, "created_at": iso(movement.created_at)}
+    return {
+        "id": movement.id,
+        "sku": sku,
+        "location": code,
+        "kind": movement.kind,
+        "quantity": movement.quantity,
+        "reason": movement.reason,
+        "reference": movement.reference,
+        "actor": movement.actor,
+        "reservation_id": movement.reservation_id,
+        "created_at": iso(movement.created_at),
+    }
 
 
-def record_movement(db: Session, where: Place, kind: str, quantity: int,
-                    actor: str | None, reason: str | None = None,
-                    reference: str | None = None,
-                    notify: Notify = _no_notify) -> dict[str, Any]:
+def record_movement(
+    db: Session,
+    where: Place,
+    kind: str,
+    quantity: int,
+    actor: str | None,
+    reason: str | None = None,
+    reference: str | None = None,
+    notify: Notify = _no_notify,
+) -> dict[str, Any]:
     """A receipt (+), an issue (-) or an adjustment (signed) at one place."""
     now = clock.now()
     if kind == "receipt":
@@ -469,19 +621,35 @@ def record_movement(db: Session, where: Place, kind: str, quantity: int,
         _put(db, where, change)
     movement = _ledger(db, where, kind, change, actor, reason, reference, now=now)
     level = level_snapshot(db, where, now)
-    notify(events.StockChanged(where.item.sku, where.location.code, kind, change,
-                               level["on_hand"], level["reserved"]))
-    return {"movement": movement_dict(movement, where.item.sku, where.location.code),
-            "level": level}
+    notify(
+        events.StockChanged(
+            where.item.sku, where.location.code, kind, change, level["on_hand"], level["reserved"]
+        )
+    )
+    return {
+        "movement": movement_dict(movement, where.item.sku, where.location.code),
+        "level": level,
+    }
 
 
-def transfer(db: Session, item: Item, source: Location, target: Location, quantity: int,
-             reference: str | None, actor: str | None,
-             notify: Notify = _no_notify) -> dict[str, Any]:
+def transfer(
+    db: Session,
+    item: Item,
+    source: Location,
+    target: Location,
+    quantity: int,
+    reference: str | None,
+    actor: str | None,
+    notify: Notify = _no_notify,
+) -> dict[str, Any]:
     """Move stock between locations: one atomic pair of ledger lines."""
     if source.id == target.id:
-        raise StockError(400, "invalid_request", "from and to must be different locations",
-                         {"errors": [{"field": "to", "message": "same as from"}]})
+        raise StockError(
+            400,
+            "invalid_request",
+            "from and to must be different locations",
+            {"errors": [{"field": "to", "message": "same as from"}]},
+        )
     now = clock.now()
     out_place, in_place = Place(item, source), Place(item, target)
     release_expired(db, item.id, source.id, now, notify)
@@ -491,22 +659,39 @@ def transfer(db: Session, item: Item, source: Location, target: Location, quanti
     into = _ledger(db, in_place, "transfer_in", quantity, actor, None, reference, now=now)
     for where, change in ((out_place, -quantity), (in_place, quantity)):
         level = level_snapshot(db, where, now)
-        notify(events.StockChanged(item.sku, where.location.code, "transfer", change,
-                                   level["on_hand"], level["reserved"]))
+        notify(
+            events.StockChanged(
+                item.sku,
+                where.location.code,
+                "transfer",
+                change,
+                level["on_hand"],
+                level["reserved"],
+            )
+        )
     return {
-        "sku": item.sku, "from": source.code, "to": target.code, "quantity": quantity,
+        "sku": item.sku,
+        "from": source.code,
+        "to": target.code,
+        "quantity": quantity,
         "reference": reference,
-        "movements": [movement_dict(out, item.sku, source.code),
-                      movement_dict(into, item.sku, target.code)],
+        "movements": [
+            movement_dict(out, item.sku, source.code),
+            movement_dict(into, item.sku, target.code),
+        ],
         "levels": [level_snapshot(db, out_place, now), level_snapshot(db, in_place, now)],
     }
 
 
-def list_movements(db: Session, where: Place, limit: int,
-                   before: int | None) -> list[dict[str, Any]]:
-    stmt = (select(Movement).where(Movement.item_id == where.item.id,
-                                   Movement.location_id == where.location.id)
-            .order_by(Movement.id.desc()).limit(limit + 1))
+def list_movements(
+    db: Session, where: Place, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(Movement)
+        .where(Movement.item_id == where.item.id, Movement.location_id == where.location.id)
+        .order_by(Movement.id.desc())
+        .limit(limit + 1)
+    )
     if before is not None:
         stmt = stmt.where(Movement.id < before)
     return [movement_dict(m, where.item.sku, where.location.code) for m in db.scalars(stmt)]
@@ -514,107 +699,189 @@ def list_movements(db: Session, where: Place, limit: int,
 
 # Reservations -----------------------------------------------------------------
 
-def reservation_dict(reservation: Reservation, sku: str, code: str,
-                     now: datetime | None = None) -> dict[str, Any]:
+
+def reservation_dict(
+    reservation: Reservation, sku: str, code: str, now: datetime | None = None
+) -> dict[str, Any]:
     now = now or clock.now()
     status = reservation.status
     if status == "active" and reservation.expires_at <= now:
         status = "expired"
-    return {"id": reservation.id, "sku": sku, "location": code,
-            "quantity": reservation.quantity, "reference": reservation.reference,
-            "status": status, "expires_at": iso(reservation.expires_at),
-            "created_at": iso(reservation.created_at), "actor": reservation.actor}
+    return {
+        "id": reservation.id,
+        "sku": sku,
+        "location": code,
+        "quantity": reservation.quantity,
+        "reference": reservation.reference,
+        "status": status,
+        "expires_at": iso(reservation.expires_at),
+        "created_at": iso(reservation.created_at),
+        "actor": reservation.actor,
+    }
 
 
-def reserve(db: Session, where: Place, quantity: int, reference: str, ttl: int,
-            actor: str | None, notify: Notify = _no_notify) -> dict[str, Any]:
+def reserve(
+    db: Session,
+    where: Place,
+    quantity: int,
+    reference: str,
+    ttl: int,
+    actor: str | None,
+    notify: Notify = _no_notify,
+) -> dict[str, Any]:
     now = clock.now()
     release_expired(db, where.item.id, where.location.id, now, notify)
     # The reservation row goes in before the guarded update, which then is the
     # last statement: concurrent reservations of one level queue on its row
     # lock, held from that update to the commit, so it is held for as short a
     # time as possible.  A refused reservation rolls the row back with the rest.
-    reservation = Reservation(id=uuid.uuid4().hex, item_id=where.item.id,
-                              location_id=where.location.id, quantity=quantity,
-                              reference=reference, status="active", actor=actor,
-                              expires_at=now + timedelta(seconds=ttl), created_at=now,
-                              updated_at=now)
+    reservation = Reservation(
+        id=uuid.uuid4().hex,
+        item_id=where.item.id,
+        location_id=where.location.id,
+        quantity=quantity,
+        reference=reference,
+        status="active",
+        actor=actor,
+        expires_at=now + timedelta(seconds=ttl),
+        created_at=now,
+        updated_at=now,
+    )
     db.add(reservation)
     db.flush()
     lv = LEVELS
     row = db.execute(
         update(lv)
-        .where(lv.c.item_id == where.item.id, lv.c.location_id == where.location.id,
-               lv.c.on_hand - lv.c.reserved >= quantity)
+        .where(
+            lv.c.item_id == where.item.id,
+            lv.c.location_id == where.location.id,
+            lv.c.on_hand - lv.c.reserved >= quantity,
+        )
         .values(reserved=lv.c.reserved + quantity)
         .returning(lv.c.on_hand, (lv.c.reserved - expired_reserved(now)).label("reserved"))
     ).first()
     if row is None:
         raise insufficient(db, where, quantity)
-    level = {**where.key, "on_hand": row.on_hand, "reserved": row.reserved,
-             "available": row.on_hand - row.reserved}
-    notify(events.StockChanged(where.item.sku, where.location.code, "reservation", 0,
-                               level["on_hand"], level["reserved"]))
-    return {**reservation_dict(reservation, where.item.sku, where.location.code, now),
-            "level": level}
+    level = {
+        **where.key,
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+        "available": row.on_hand - row.reserved,
+    }
+    notify(
+        events.StockChanged(
+            where.item.sku,
+            where.location.code,
+            "reservation",
+            0,
+            level["on_hand"],
+            level["reserved"],
+        )
+    )
+    return {
+        **reservation_dict(reservation, where.item.sku, where.location.code, now),
+        "level": level,
+    }
 
 
 def reservation_place(db: Session, reservation_id: str) -> tuple[Reservation, Place] | None:
-    row = db.execute(select(Reservation, Item, Location)
-                     .join(Item, Item.id == Reservation.item_id)
-                     .join(Location, Location.id == Reservation.location_id)
-                     .where(Reservation.id == reservation_id)).first()
+    row = db.execute(
+        select(Reservation, Item, Location)
+        .join(Item, Item.id == Reservation.item_id)
+        .join(Location, Location.id == Reservation.location_id)
+        .where(Reservation.id == reservation_id)
+    ).first()
     if row is None:
         return None
     return row[0], Place(row[1], row[2])
 
 
-def _finish(db: Session, reservation: Reservation, where: Place, status: str,
-            actor: str | None, notify: Notify) -> dict[str, Any]:
+def _finish(
+    db: Session,
+    reservation: Reservation,
+    where: Place,
+    status: str,
+    actor: str | None,
+    notify: Notify,
+) -> dict[str, Any]:
     """Move an active, unexpired reservation to ``status``; 409 otherwise."""
     now = clock.now()
     r = RESERVATIONS
-    done = db.execute(update(r).where(r.c.id == reservation.id, r.c.status == "active",
-                                      r.c.expires_at > now)
-                      .values(status=status, updated_at=now))
+    done = db.execute(
+        update(r)
+        .where(r.c.id == reservation.id, r.c.status == "active", r.c.expires_at > now)
+        .values(status=status, updated_at=now)
+    )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         db.refresh(reservation)
         current = reservation_dict(reservation, where.item.sku, where.location.code, now)
-        raise StockError(409, f"reservation_{current['status']}",
-                         f"the reservation is {current['status']}: it cannot be "
-                         f"{'confirmed' if status == 'confirmed' else 'released'}",
-                         {"id": reservation.id, "status": current["status"]})
+        raise StockError(
+            409,
+            f"reservation_{current['status']}",
+            f"the reservation is {current['status']}: it cannot be "
+            f"{'confirmed' if status == 'confirmed' else 'released'}",
+            {"id": reservation.id, "status": current["status"]},
+        )
     quantity = reservation.quantity
     values: dict[str, Any] = {"reserved": StockLevel.reserved - quantity}
     if status == "confirmed":
         values["on_hand"] = StockLevel.on_hand - quantity
-    db.execute(update(StockLevel).where(StockLevel.item_id == where.item.id,
-                                        StockLevel.location_id == where.location.id)
-               .values(**values))
+    db.execute(
+        update(StockLevel)
+        .where(StockLevel.item_id == where.item.id, StockLevel.location_id == where.location.id)
+        .values(**values)
+    )
     movement = None
     if status == "confirmed":
-        movement = _ledger(db, where, "reservation_confirmed", -quantity, actor, None,
-                           reservation.reference, reservation.id, now)
+        movement = _ledger(
+            db,
+            where,
+            "reservation_confirmed",
+            -quantity,
+            actor,
+            None,
+            reservation.reference,
+            reservation.id,
+            now,
+        )
     db.refresh(reservation)
     level = level_snapshot(db, where, now)
-    notify(events.StockChanged(where.item.sku, where.location.code,
-                               "issue" if movement is not None else "release",
-                               -quantity if movement is not None else 0,
-                               level["on_hand"], level["reserved"]))
-    result = {**reservation_dict(reservation, where.item.sku, where.location.code, now),
-              "level": level}
+    notify(
+        events.StockChanged(
+            where.item.sku,
+            where.location.code,
+            "issue" if movement is not None else "release",
+            -quantity if movement is not None else 0,
+            level["on_hand"],
+            level["reserved"],
+        )
+    )
+    result = {
+        **reservation_dict(reservation, where.item.sku, where.location.code, now),
+        "level": level,
+    }
     if movement is not None:
         result["movement"] = movement_dict(movement, where.item.sku, where.location.code)
     return result
 
 
-def confirm(db: Session, reservation: Reservation, where: Place, actor: str | None,
-            notify: Notify = _no_notify) -> dict[str, Any]:
+def confirm(
+    db: Session,
+    reservation: Reservation,
+    where: Place,
+    actor: str | None,
+    notify: Notify = _no_notify,
+) -> dict[str, Any]:
     return _finish(db, reservation, where, "confirmed", actor, notify)
 
 
-def release(db: Session, reservation: Reservation, where: Place, actor: str | None,
-            notify: Notify = _no_notify) -> dict[str, Any]:
+def release(
+    db: Session,
+    reservation: Reservation,
+    where: Place,
+    actor: str | None,
+    notify: Notify = _no_notify,
+) -> dict[str, Any]:
     return _finish(db, reservation, where, "released", actor, notify)
 
 
@@ -622,13 +889,23 @@ def expire_all(db: Session, notify: Notify = _no_notify) -> int:
     """Release every expired reservation (for cron); returns how many."""
     now = clock.now()
     r = Reservation.__table__
-    levels = db.execute(select(r.c.item_id, r.c.location_id).distinct()
-                        .where(r.c.status == "active", r.c.expires_at <= now)).all()
+    levels = db.execute(
+        select(r.c.item_id, r.c.location_id)
+        .distinct()
+        .where(r.c.status == "active", r.c.expires_at <= now)
+    ).all()
     count = 0
     for item_id, location_id in levels:
-        before = db.scalar(select(func.count()).select_from(r).where(
-            r.c.item_id == item_id, r.c.location_id == location_id, r.c.status == "active",
-            r.c.expires_at <= now))
+        before = db.scalar(
+            select(func.count())
+            .select_from(r)
+            .where(
+                r.c.item_id == item_id,
+                r.c.location_id == location_id,
+                r.c.status == "active",
+                r.c.expires_at <= now,
+            )
+        )
         release_expired(db, item_id, location_id, now, notify)
         count += before or 0
     return count
@@ -636,36 +913,72 @@ def expire_all(db: Session, notify: Notify = _no_notify) -> int:
 
 # Integrity ------------------------------------------------------------------
 
+
 def verify(db: Session) -> list[dict[str, Any]]:
     """Re-derive every level from the ledger and reservations; list the drift."""
     i, loc, lv = Item.__table__, Location.__table__, StockLevel.__table__
     m, r = Movement.__table__, Reservation.__table__
-    ledger = (select(m.c.item_id, m.c.location_id, func.sum(m.c.quantity).label("total"))
-              .group_by(m.c.item_id, m.c.location_id).subquery())
-    held = (select(r.c.item_id, r.c.location_id, func.sum(r.c.quantity).label("total"))
-            .where(r.c.status == "active")
-            .group_by(r.c.item_id, r.c.location_id).subquery())
+    ledger = (
+        select(m.c.item_id, m.c.location_id, func.sum(m.c.quantity).label("total"))
+        .group_by(m.c.item_id, m.c.location_id)
+        .subquery()
+    )
+    held = (
+        select(r.c.item_id, r.c.location_id, func.sum(r.c.quantity).label("total"))
+        .where(r.c.status == "active")
+        .group_by(r.c.item_id, r.c.location_id)
+        .subquery()
+    )
     problems = []
-    stmt = (select(i.c.sku, loc.c.code, lv.c.on_hand, lv.c.reserved,
-                   func.coalesce(ledger.c.total, 0), func.coalesce(held.c.total, 0))
-            .select_from(lv.join(i, i.c.id == lv.c.item_id)
-                         .join(loc, loc.c.id == lv.c.location_id)
-                         .outerjoin(ledger, and_(ledger.c.item_id == lv.c.item_id,
-                                                 ledger.c.location_id == lv.c.location_id))
-                         .outerjoin(held, and_(held.c.item_id == lv.c.item_id,
-                                               held.c.location_id == lv.c.location_id))))
+    stmt = select(
+        i.c.sku,
+        loc.c.code,
+        lv.c.on_hand,
+        lv.c.reserved,
+        func.coalesce(ledger.c.total, 0),
+        func.coalesce(held.c.total, 0),
+    ).select_from(
+        lv.join(i, i.c.id == lv.c.item_id)
+        .join(loc, loc.c.id == lv.c.location_id)
+        .outerjoin(
+            ledger, and_(ledger.c.item_id == lv.c.item_id, ledger.c.location_id == lv.c.location_id)
+        )
+        .outerjoin(
+            held, and_(held.c.item_id == lv.c.item_id, held.c.location_id == lv.c.location_id)
+        )
+    )
     for sku, code, on_hand, reserved, ledger_total, held_total in db.execute(stmt):
         if on_hand != ledger_total or reserved != held_total:
-            problems.append({"sku": sku, "location": code, "on_hand": on_hand,
-                             "ledger": int(ledger_total), "reserved": reserved,
-                             "active_reservations": int(held_total)})
-    orphans = (select(i.c.sku, loc.c.code, ledger.c.total)
-               .select_from(ledger.join(i, i.c.id == ledger.c.item_id)
-                            .join(loc, loc.c.id == ledger.c.location_id)
-                            .outerjoin(lv, and_(lv.c.item_id == ledger.c.item_id,
-                                                lv.c.location_id == ledger.c.location_id)))
-               .where(lv.c.id.is_(None), ledger.c.total != literal(0)))
+            problems.append(
+                {
+                    "sku": sku,
+                    "location": code,
+                    "on_hand": on_hand,
+                    "ledger": int(ledger_total),
+                    "reserved": reserved,
+                    "active_reservations": int(held_total),
+                }
+            )
+    orphans = (
+        select(i.c.sku, loc.c.code, ledger.c.total)
+        .select_from(
+            ledger.join(i, i.c.id == ledger.c.item_id)
+            .join(loc, loc.c.id == ledger.c.location_id)
+            .outerjoin(
+                lv, and_(lv.c.item_id == ledger.c.item_id, lv.c.location_id == ledger.c.location_id)
+            )
+        )
+        .where(lv.c.id.is_(None), ledger.c.total != literal(0))
+    )
     for sku, code, total in db.execute(orphans):
-        problems.append({"sku": sku, "location": code, "on_hand": None,
-                         "ledger": int(total), "reserved": None, "active_reservations": None})
+        problems.append(
+            {
+                "sku": sku,
+                "location": code,
+                "on_hand": None,
+                "ledger": int(total),
+                "reserved": None,
+                "active_reservations": None,
+            }
+        )
     return problems

@@ -15,10 +15,24 @@ def boom(context: Hello, request: Any) -> dict[str, Any]:
 
 
 def includeme(config: Any) -> None:
-    config.add_endpoint(greet, "/hello", "GET", context=Hello, name="",
-                        permission="example.view", summary="A greeting (example.view)",
-                        tags=["example"],
-                        responses={"200": {"description": "the greeting"}})
-    config.add_endpoint(boom, "/hello/boom", "GET", context=Hello, name="boom",
-                        permission="example.view", tags=["example"],
-                        summary="Fails on purpose: what a client sees of an unexpected error")
+    config.add_endpoint(
+        greet,
+        "/hello",
+        "GET",
+        context=Hello,
+        name="",
+        permission="example.view",
+        summary="A greeting (example.view)",
+        tags=["example"],
+        responses={"200": {"description": "the greeting"}},
+    )
+    config.add_endpoint(
+        boom,
+        "/hello/boom",
+        "GET",
+        context=Hello,
+        name="boom",
+        permission="example.view",
+        tags=["example"],
+        summary="Fails on purpose: what a client sees of an unexpected error",
+    )

@@ -19,13 +19,18 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[4]
-AXE_JS = Path(os.environ.get("PLINTH_AXE_JS") or
-              REPO / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js")
+AXE_JS = Path(
+    os.environ.get("PLINTH_AXE_JS")
+    or REPO / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+)
 
 
 def chromium_paths() -> tuple[str, str] | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") \
+    browser = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
         or shutil.which("google-chrome")
+    )
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
 
@@ -38,8 +43,14 @@ def chromium() -> Iterator[Any]:
         pytest.skip("Chromium and chromedriver are not installed")
     options = webdriver.ChromeOptions()
     options.binary_location = paths[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1280,960", "--lang=en"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,960",
+        "--lang=en",
+    ):
         options.add_argument(argument)
     # The browser's console, to catch Content-Security-Policy refusals.
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -76,9 +87,11 @@ def browser_session(chromium: Any, live_server: str, clean_database: None) -> It
 
 def csp_refusals(driver: Any) -> list[str]:
     """What the browser refused to load or run on the pages since the last call."""
-    return [entry["message"] for entry in driver.get_log("browser")
-            if "Content Security Policy" in entry["message"]
-            or "Refused to" in entry["message"]]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
 
 
 def axe_violations(driver: Any) -> list[dict[str, Any]]:
@@ -89,7 +102,15 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document).then(r => done(r.violations)).catch(e => done([{impact: 'critical',"
-        " id: 'axe-error', help: String(e), nodes: []}]));")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n.get("target") for n in v["nodes"]][:3]}
-            for v in result if v["impact"] in ("serious", "critical")]
+        " id: 'axe-error', help: String(e), nodes: []}]));"
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n.get("target") for n in v["nodes"]][:3],
+        }
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]

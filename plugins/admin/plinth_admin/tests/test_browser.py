@@ -21,10 +21,8 @@ def wait_for(driver: Any, css: str, text: str | None = None, timeout: float = 10
 
     wait = WebDriverWait(driver, timeout)
     if text is not None:
-        wait.until(expected_conditions.text_to_be_present_in_element(
-            (By.CSS_SELECTOR, css), text))
-    return wait.until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR,
-                                                                         css)))
+        wait.until(expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    return wait.until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def by_css(driver: Any, css: str) -> Any:
@@ -55,14 +53,19 @@ def demo(testapp: Any, admin: Any, make_user: Any) -> None:
         testapp.put_json(f"/locations/{code}", {"name": f"Store {code}"}, headers=admin)
     for sku, name in (("A-1", "Anchor bolt M8"), ("B-2", "Bracket")):
         testapp.put_json(f"/stock/{sku}", {"name": name, "reorder_point": 5}, headers=admin)
-    testapp.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 12},
-                      headers=admin, status=201)
+    testapp.post_json(
+        "/locations/WH1/A-1/movements",
+        {"kind": "receipt", "quantity": 12},
+        headers=admin,
+        status=201,
+    )
     make_user("root", "admins")
     make_user("rita", "receivers")
 
 
 def test_an_administrator_grants_a_permission_in_the_browser(
-        browser_session: Any, live_server: str, demo: None, testapp: Any, admin: Any) -> None:
+    browser_session: Any, live_server: str, demo: None, testapp: Any, admin: Any
+) -> None:
     driver = browser_session
     driver.get(live_server + "/admin/")
     wait_for(driver, "form.signin")
@@ -121,23 +124,25 @@ def test_an_administrator_grants_a_permission_in_the_browser(
     wait_for(driver, "form.signin")
 
 
-def test_a_forged_form_is_refused_in_the_browser(browser_session: Any, live_server: str,
-                                                 demo: None, testapp: Any,
-                                                 admin: Any) -> None:
+def test_a_forged_form_is_refused_in_the_browser(
+    browser_session: Any, live_server: str, demo: None, testapp: Any, admin: Any
+) -> None:
     driver = browser_session
     sign_in_with_keyboard(driver, live_server, "root")
     driver.get(live_server + "/admin/locations/WH1")
     wait_for(driver, "form.add-entry")
     driver.execute_script(
-        "document.querySelector('form.add-entry [name=csrf_token]').value = 'forged';")
+        "document.querySelector('form.add-entry [name=csrf_token]').value = 'forged';"
+    )
     by_css(driver, "#add-principal").send_keys("group:thieves")
     by_css(driver, "form.add-entry button[type=submit]").click()
     wait_for(driver, "h1", "Form expired")
     assert testapp.get("/locations/WH1/@@acl", headers=admin).json["entries"] == []
 
 
-def test_the_console_works_with_the_keyboard(browser_session: Any, live_server: str,
-                                             demo: None, testapp: Any, admin: Any) -> None:
+def test_the_console_works_with_the_keyboard(
+    browser_session: Any, live_server: str, demo: None, testapp: Any, admin: Any
+) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver = browser_session
@@ -169,17 +174,28 @@ def test_the_console_works_with_the_keyboard(browser_session: Any, live_server: 
     assert [e["principal"] for e in entries] == ["group:night-shift"]
 
 
-PAGE_TYPES = ["/admin/", "/admin/locations", "/admin/locations/WH1",
-              "/admin/locations/WH1/A-1", "/admin/stock/A-1", "/admin/auth/users",
-              "/admin/auth/users/rita",
-              "/admin/auth/groups/receivers", "/admin/auth/tokens",
-              "/admin/reports/stock-balance", "/admin/@@audit", "/admin/@@plugins",
-              "/admin/@@roles",
-              "/admin/auth/nothing", "/admin/locations/WH1?principal=user:rita"]
+PAGE_TYPES = [
+    "/admin/",
+    "/admin/locations",
+    "/admin/locations/WH1",
+    "/admin/locations/WH1/A-1",
+    "/admin/stock/A-1",
+    "/admin/auth/users",
+    "/admin/auth/users/rita",
+    "/admin/auth/groups/receivers",
+    "/admin/auth/tokens",
+    "/admin/reports/stock-balance",
+    "/admin/@@audit",
+    "/admin/@@plugins",
+    "/admin/@@roles",
+    "/admin/auth/nothing",
+    "/admin/locations/WH1?principal=user:rita",
+]
 
 
-def test_every_page_type_passes_an_axe_audit(browser_session: Any, live_server: str,
-                                             demo: None) -> None:
+def test_every_page_type_passes_an_axe_audit(
+    browser_session: Any, live_server: str, demo: None
+) -> None:
     driver = browser_session
     driver.get(live_server + "/admin/")
     wait_for(driver, "form.signin")

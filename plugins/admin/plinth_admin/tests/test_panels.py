@@ -21,8 +21,9 @@ def panel_post(app: Any, path: str, status: int = 303, **fields: Any) -> Any:
     return app.post(f"{path}/@@panel", fields, status=status)
 
 
-def test_user_page_shows_account_and_tokens_and_revokes(make_user: Any, console: Any,
-                                                         login: Any, testapp: Any) -> None:
+def test_user_page_shows_account_and_tokens_and_revokes(
+    make_user: Any, console: Any, login: Any, testapp: Any
+) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
     bearer = login("rita")
@@ -36,15 +37,16 @@ def test_user_page_shows_account_and_tokens_and_revokes(make_user: Any, console:
     assert audit[0]["actor"] == "user:root"
 
 
-def test_disable_from_the_user_page_ends_that_users_api_access(make_user: Any,
-                                                               console: Any, login: Any,
-                                                               testapp: Any) -> None:
+def test_disable_from_the_user_page_ends_that_users_api_access(
+    make_user: Any, console: Any, login: Any, testapp: Any
+) -> None:
     make_user("root", "admins")
     make_user("rita", "clerks")
     app = console("root")
     panel_post(app, "/admin/auth/users/rita", panel="auth.user", do="disable")
-    testapp.post_json("/auth/tokens", {"username": "rita",
-                                       "password": "correct-horse-battery-staple"}, status=401)
+    testapp.post_json(
+        "/auth/tokens", {"username": "rita", "password": "correct-horse-battery-staple"}, status=401
+    )
     assert "Enable this user" in app.get("/admin/auth/users/rita").text
 
 
@@ -57,8 +59,9 @@ def test_user_pages_need_auth_manage(make_user: Any, console: Any) -> None:
     panel_post(app, "/admin/auth/tokens", status=403, panel="auth.user", do="disable")
 
 
-def test_own_tokens_can_be_revoked_by_their_owner(make_user: Any, console: Any, login: Any,
-                                                  testapp: Any) -> None:
+def test_own_tokens_can_be_revoked_by_their_owner(
+    make_user: Any, console: Any, login: Any, testapp: Any
+) -> None:
     make_user("rita", "clerks")
     bearer = login("rita")
     api_token = testapp.get("/auth/tokens", headers=bearer).json["items"][0]["id"]
@@ -72,14 +75,14 @@ def test_own_tokens_can_be_revoked_by_their_owner(make_user: Any, console: Any, 
 
 
 def test_nobody_revokes_someone_elses_token_through_their_own_page(
-        make_user: Any, console: Any, login: Any, testapp: Any) -> None:
+    make_user: Any, console: Any, login: Any, testapp: Any
+) -> None:
     make_user("rita", "clerks")
     make_user("ann", "clerks")
     bearer = login("ann")
     ann_token = testapp.get("/auth/tokens", headers=bearer).json["items"][0]["id"]
     app = console("rita")
-    panel_post(app, "/admin/auth/tokens", status=403, panel="auth.own-tokens",
-               token=ann_token)
+    panel_post(app, "/admin/auth/tokens", status=403, panel="auth.own-tokens", token=ann_token)
     testapp.get("/auth/whoami", headers=bearer, status=200)
 
 
@@ -90,8 +93,11 @@ def test_group_page_lists_members(make_user: Any, console: Any) -> None:
     assert 'href="/admin/auth/users/rita"' in page.text
 
 
-def test_report_page_shows_rows_chart_and_csv(stocked: Any, make_user: Any,  # noqa: F811
-                                              console: Any) -> None:
+def test_report_page_shows_rows_chart_and_csv(
+    stocked: Any,  # noqa: F811
+    make_user: Any,
+    console: Any,
+) -> None:
     make_user("root", "admins")
     app = console("root")
     page = app.get("/admin/reports/stock-balance")
@@ -105,9 +111,11 @@ def test_report_page_shows_rows_chart_and_csv(stocked: Any, make_user: Any,  # n
     assert "attachment" in csv.headers["Content-Disposition"]
 
 
-def test_report_page_filters_and_shows_bad_parameters(stocked: Any,  # noqa: F811
-                                                      make_user: Any,
-                                                      console: Any) -> None:
+def test_report_page_filters_and_shows_bad_parameters(
+    stocked: Any,  # noqa: F811
+    make_user: Any,
+    console: Any,
+) -> None:
     make_user("root", "admins")
     app = console("root")
     page = app.get("/admin/reports/stock-on-hand?sku=A-1")
@@ -120,8 +128,12 @@ def test_report_page_filters_and_shows_bad_parameters(stocked: Any,  # noqa: F81
     app.get("/admin/reports/movements/@@report.csv?date_from=not-a-date", status=400)
 
 
-def test_reports_need_reports_view(stocked: Any, make_user: Any, console: Any,  # noqa: F811
-                                   testapp: Any) -> None:
+def test_reports_need_reports_view(
+    stocked: Any,  # noqa: F811
+    make_user: Any,
+    console: Any,
+    testapp: Any,
+) -> None:
     make_user("rita", "clerks")
     grant(testapp, stocked, "/reports/low-stock", ("Allow", "group:clerks", "reports.view"))
     app = console("rita")

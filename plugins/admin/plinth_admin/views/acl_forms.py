@@ -34,11 +34,16 @@ def _stored(request: Request, context: Any) -> tuple[list[dict[str, str]], bool]
     """The current stored entries and inherit flag, after the version check."""
     state = acladmin.acl_state(request.db, path_of(context))
     if request.POST.get("etag") != acladmin.etag_for(state):
-        raise api_error(412, "precondition_failed", "The ACL changed since this page was "
-                        "loaded: look at it again before changing it.")
+        raise api_error(
+            412,
+            "precondition_failed",
+            "The ACL changed since this page was loaded: look at it again before changing it.",
+        )
     acl = acladmin.describe(request.db, context)
-    entries = [{"action": e["action"], "principal": e["principal"],
-                "permission": e["permission"]} for e in acl["entries"]]
+    entries = [
+        {"action": e["action"], "principal": e["principal"], "permission": e["permission"]}
+        for e in acl["entries"]
+    ]
     return entries, acl["inherit"]
 
 
@@ -60,9 +65,11 @@ Entries = list[dict[str, str]]
 
 
 def _add(request: Request, entries: Entries, inherit: bool) -> tuple[Entries, bool | None]:
-    entry = {"action": request.POST.get("action", ""),
-             "principal": request.POST.get("principal", "").strip(),
-             "permission": request.POST.get("permission", "")}
+    entry = {
+        "action": request.POST.get("action", ""),
+        "principal": request.POST.get("principal", "").strip(),
+        "permission": request.POST.get("permission", ""),
+    }
     if entry["action"] not in ("Allow", "Deny"):
         raise api_error(400, "invalid_request", "The action is Allow or Deny.")
     entries.insert(_position(request, entries, allow_end=True), entry)
@@ -90,8 +97,16 @@ def _inherit(request: Request, entries: Entries, inherit: bool) -> tuple[Entries
 # What each ACL form does to the stored entries (and maybe the inherit flag).
 EDITS = {"add": _add, "move": _move, "remove": _remove, "inherit": _inherit}
 # The fields an edit is made of, carried from the preview to its confirmation.
-EDIT_FIELDS = ("edit", "etag", "action", "principal", "permission", "position", "direction",
-               "inherit")
+EDIT_FIELDS = (
+    "edit",
+    "etag",
+    "action",
+    "principal",
+    "permission",
+    "position",
+    "direction",
+    "inherit",
+)
 
 
 def _body(request: Request, entries: Entries, inherit: bool | None) -> dict[str, Any]:
@@ -101,18 +116,24 @@ def _body(request: Request, entries: Entries, inherit: bool | None) -> dict[str,
     return validate(acladmin.ACL_BODY_SCHEMA, body)
 
 
-def _preview(request: Request, context: Any, entries: Entries,
-             inherit: bool | None) -> list[dict[str, Any]]:
+def _preview(
+    request: Request, context: Any, entries: Entries, inherit: bool | None
+) -> list[dict[str, Any]]:
     """What ``PUT @@acl?dry_run=true`` answers: the same validation and
     delegation checks as the write, then the decisions the change flips."""
     body = _body(request, entries, inherit)
-    result = acladmin.preview_acl(request.db, request.registry, context, body["entries"],
-                                  body.get("inherit"), caller=effective_principals(request))
+    result = acladmin.preview_acl(
+        request.db,
+        request.registry,
+        context,
+        body["entries"],
+        body.get("inherit"),
+        caller=effective_principals(request),
+    )
     return list(result["changes"])
 
 
-def _replace(request: Request, context: Any, entries: Entries,
-             inherit: bool | None = None) -> None:
+def _replace(request: Request, context: Any, entries: Entries, inherit: bool | None = None) -> None:
     """Save through the view of ``PUT @@acl`` itself, so that every rule of
     the API (validation, delegation limits, the root's guard, the audit
     entry) applies to the console as well.  The page's ETag becomes the
@@ -138,7 +159,10 @@ def acl_edit(context: Any, request: Request) -> Response:
         changes = _preview(request, context, entries, inherit)
     except APIError as exc:
         return refused(context, request, exc)
-    preview = {"changes": changes, "entries": entries,
-               "inherit": inherit, "fields": {name: request.POST[name]
-                                              for name in EDIT_FIELDS if name in request.POST}}
+    preview = {
+        "changes": changes,
+        "entries": entries,
+        "inherit": inherit,
+        "fields": {name: request.POST[name] for name in EDIT_FIELDS if name in request.POST},
+    }
     return resource_page(context, request, preview=preview)

@@ -36,23 +36,37 @@ def acl_panel(request: Request, context: Any) -> dict[str, Any] | None:
             if principals is None:
                 error = f"No such principal {principal!r}."
             else:
-                explanation = {"principal": principal, "principals": principals,
-                               "permissions": acladmin.explain(
-                                   request.db, request.registry, context, principals,
-                                   permission)}
+                explanation = {
+                    "principal": principal,
+                    "principals": principals,
+                    "permissions": acladmin.explain(
+                        request.db, request.registry, context, principals, permission
+                    ),
+                }
     who, who_error = who_may(request, context, permissions[1:])
-    grantable = [*permissions, *(f"{ROLE_PREFIX}{role.name}"
-                                 for role in roles.all_roles(request.db, request.registry))]
-    return {"acl": acl, "permissions": permissions, "grantable": grantable,
-            "can_manage": bool(request.has_permission("acl.manage", context)),
-            "explanation": explanation, "explain_error": error,
-            "principal": principal, "permission": permission or "",
-            "who": who, "who_error": who_error, "who_permission": request.GET.get("who", "")}
+    grantable = [
+        *permissions,
+        *(f"{ROLE_PREFIX}{role.name}" for role in roles.all_roles(request.db, request.registry)),
+    ]
+    return {
+        "acl": acl,
+        "permissions": permissions,
+        "grantable": grantable,
+        "can_manage": bool(request.has_permission("acl.manage", context)),
+        "explanation": explanation,
+        "explain_error": error,
+        "principal": principal,
+        "permission": permission or "",
+        "who": who,
+        "who_error": who_error,
+        "who_permission": request.GET.get("who", ""),
+    }
 
 
-def who_may(request: Request, context: Any,
-            permissions: list[str]) -> tuple[dict[str, Any] | None, str | None]:
-    """"Who may do Y here": a page of ``@@who``'s answer, under its rules
+def who_may(
+    request: Request, context: Any, permissions: list[str]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """ "Who may do Y here": a page of ``@@who``'s answer, under its rules
     (naming users tells who is in which group: ``acl.view`` on the root)."""
     permission = request.GET.get("who", "").strip()
     if not permission:
@@ -64,6 +78,9 @@ def who_may(request: Request, context: Any,
     after = request.GET.get("who_after") or None
     result = whocan.who(request.db, request.registry, context, permission, after, WHO_PAGE)
     users = result["users"]
-    result["next"] = admin_path(request, context, who=permission, who_after=users[-1]) \
-        + "#who" if result["next_cursor"] else None
+    result["next"] = (
+        admin_path(request, context, who=permission, who_after=users[-1]) + "#who"
+        if result["next_cursor"]
+        else None
+    )
     return result, None

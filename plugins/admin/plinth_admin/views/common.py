@@ -16,12 +16,15 @@ from .. import csrf, session
 ROUTE = "plinth.admin"
 STATIC = "admin/@@static"
 # No inline script or style anywhere: htmx's indicator styles are off (see base).
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
-def admin_path(request: Request, resource: Any = None, view: str | None = None,
-               **query: Any) -> str:
+def admin_path(
+    request: Request, resource: Any = None, view: str | None = None, **query: Any
+) -> str:
     """The console's URL of ``resource`` (the root by default), or of its view."""
     path = resource_path(resource) if resource is not None else "/"
     url = request.script_name + "/admin" + (path if path != "/" else "/")
@@ -35,8 +38,7 @@ def static_path(request: Request, name: str) -> str:
     return f"{request.script_name}/{STATIC}/{name}"
 
 
-def render(request: Request, template: str, values: dict[str, Any],
-           status: int = 200) -> Response:
+def render(request: Request, template: str, values: dict[str, Any], status: int = 200) -> Response:
     response = render_to_response(template, values, request=request)
     response.status_int = status
     return response

@@ -20,22 +20,31 @@ from .signin import sign_in_form
 def _signed_out(request: Request) -> Response:
     expired = request.environ.get("plinth_admin.expired")
     status = 200 if request.path_info in ("/admin", "/admin/") else 401
-    return sign_in_form(request, status, "Your session has ended: sign in again."
-                        if expired else None)
+    return sign_in_form(
+        request, status, "Your session has ended: sign in again." if expired else None
+    )
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    return render(request, "error.jinja2", {"title": title, "message": message,
-                                            "home": admin_path(request)}, status)
+    return render(
+        request,
+        "error.jinja2",
+        {"title": title, "message": message, "home": admin_path(request)},
+        status,
+    )
 
 
 def forbidden(context: HTTPException, request: Request) -> Response:
     if request.identity is None and context.detail != "csrf":
         return _signed_out(request)
     if context.detail == "csrf":
-        return error_page(request, 403, "Form expired",
-                          "This form was not sent from this console (its security token "
-                          "is missing or wrong). Reload the page and try again.")
+        return error_page(
+            request,
+            403,
+            "Form expired",
+            "This form was not sent from this console (its security token "
+            "is missing or wrong). Reload the page and try again.",
+        )
     return error_page(request, 403, "Not allowed", "You are not allowed to see this here.")
 
 

@@ -30,9 +30,11 @@ def form_problems(exc: APIError) -> str:
     """An API error as one sentence for the page: its message, then the
     message of each problem it lists."""
     problems = exc.details.get("errors") or []
-    return exc.message + "".join(f" {p.get('message')}." for p in problems
-                                 if isinstance(p, dict) and p.get("message")
-                                 and p.get("message") != exc.message)
+    return exc.message + "".join(
+        f" {p.get('message')}."
+        for p in problems
+        if isinstance(p, dict) and p.get("message") and p.get("message") != exc.message
+    )
 
 
 def discard_writes(request: Any, context: Any) -> Any:

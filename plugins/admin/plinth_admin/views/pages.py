@@ -44,9 +44,10 @@ def page_permits(context: Any, request: Request) -> list[tuple[str, Any]]:
 
 
 def breadcrumbs(request: Request, context: Any) -> list[dict[str, str]]:
-    crumbs = [{"name": r.__name__ or "Root", "url": admin_path(request, r)}
-              for r in reversed(list(lineage(context)))]
-    return crumbs
+    return [
+        {"name": r.__name__ or "Root", "url": admin_path(request, r)}
+        for r in reversed(list(lineage(context)))
+    ]
 
 
 def _viewable(request: Request, children: list[Any]) -> list[Any]:
@@ -56,8 +57,11 @@ def _viewable(request: Request, children: list[Any]) -> list[Any]:
     by_permission: dict[str | None, list[Any]] = {}
     for child in children:
         by_permission.setdefault(page_permission(child), []).append(child)
-    kept = {id(child) for permission, group in by_permission.items()
-            for child in (group if permission is None else visible(request, permission, group))}
+    kept = {
+        id(child)
+        for permission, group in by_permission.items()
+        for child in (group if permission is None else visible(request, permission, group))
+    }
     return [child for child in children if id(child) in kept]
 
 
@@ -92,8 +96,9 @@ def visible_children(request: Request, context: Any) -> dict[str, Any] | None:
     }
 
 
-def render_panels(request: Request, context: Any,
-                  errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def render_panels(
+    request: Request, context: Any, errors: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The panels' HTML; a panel named in ``errors`` shows that message above it."""
     from pyramid.renderers import render as render_template
 
@@ -101,25 +106,40 @@ def render_panels(request: Request, context: Any,
     for panel in panels_for(request, context):
         values = panel.view(context, request)
         values.setdefault("panel", panel)
-        result.append({"name": panel.name, "title": panel.title,
-                       "error": (errors or {}).get(panel.name),
-                       "html": render_template(panel.template, values, request=request)})
+        result.append(
+            {
+                "name": panel.name,
+                "title": panel.title,
+                "error": (errors or {}).get(panel.name),
+                "html": render_template(panel.template, values, request=request),
+            }
+        )
     return result
 
 
-def resource_page(context: Any, request: Request, status: int = 200,
-                  error: str | None = None, preview: dict[str, Any] | None = None,
-                  panel_errors: dict[str, str] | None = None) -> Response:
-    return render(request, "resource.jinja2", {
-        "title": path_of(context),
-        "path": path_of(context),
-        "crumbs": breadcrumbs(request, context),
-        "children": visible_children(request, context),
-        "panels": render_panels(request, context, panel_errors),
-        "acl_panel": acl_panel(request, context),
-        "error": error,
-        "preview": preview,
-    }, status)
+def resource_page(
+    context: Any,
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    preview: dict[str, Any] | None = None,
+    panel_errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "resource.jinja2",
+        {
+            "title": path_of(context),
+            "path": path_of(context),
+            "crumbs": breadcrumbs(request, context),
+            "children": visible_children(request, context),
+            "panels": render_panels(request, context, panel_errors),
+            "acl_panel": acl_panel(request, context),
+            "error": error,
+            "preview": preview,
+        },
+        status,
+    )
 
 
 def refused(context: Any, request: Request, exc: APIError) -> Response:
@@ -150,8 +170,9 @@ def panel_post(context: Any, request: Request) -> Response:
         result = panel.post(context, request)
     except APIError as exc:
         context = discard_writes(request, context)
-        return resource_page(context, request, exc.code,
-                             panel_errors={panel.name: form_problems(exc)})
+        return resource_page(
+            context, request, exc.code, panel_errors={panel.name: form_problems(exc)}
+        )
     if isinstance(result, Response):
         return result
     return HTTPSeeOther(location=admin_path(request, context) + f"#panel-{panel.name}")

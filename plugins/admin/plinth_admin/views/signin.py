@@ -29,12 +29,24 @@ def safe_next(request: Request, value: str | None) -> str:
     return value
 
 
-def sign_in_form(request: Request, status: int = 200, error: str | None = None,
-                 next_url: str | None = None, username: str = "") -> Response:
-    return render(request, "signin.jinja2", {
-        "title": "Sign in", "error": error, "username": username,
-        "next": safe_next(request, next_url or request.path_qs),
-    }, status)
+def sign_in_form(
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    next_url: str | None = None,
+    username: str = "",
+) -> Response:
+    return render(
+        request,
+        "signin.jinja2",
+        {
+            "title": "Sign in",
+            "error": error,
+            "username": username,
+            "next": safe_next(request, next_url or request.path_qs),
+        },
+        status,
+    )
 
 
 @form_post
@@ -46,8 +58,13 @@ def sign_in(context: Any, request: Request) -> Response:
     client = request.remote_addr or "unknown"
     wait = limiter.retry_after(username, client)
     if wait is not None:
-        response = sign_in_form(request, 429, "Too many failed sign-ins: try again in "
-                                f"{wait} seconds.", next_url, username)
+        response = sign_in_form(
+            request,
+            429,
+            f"Too many failed sign-ins: try again in {wait} seconds.",
+            next_url,
+            username,
+        )
         response.headers["Retry-After"] = str(wait)
         return response
     user = None
@@ -57,11 +74,19 @@ def sign_in(context: Any, request: Request) -> Response:
     if user is None:
         limiter.failed(username, client)
         registry, request_id = request.registry, request.request_id
-        request.add_finished_callback(lambda _request: registry.notify(events.LoginFailed(
-            None, None, request_id, username=username, client=client,
-            reason="bad credentials (admin console)")))
-        return sign_in_form(request, 401, "The username or password is wrong.", next_url,
-                            username)
+        request.add_finished_callback(
+            lambda _request: registry.notify(
+                events.LoginFailed(
+                    None,
+                    None,
+                    request_id,
+                    username=username,
+                    client=client,
+                    reason="bad credentials (admin console)",
+                )
+            )
+        )
+        return sign_in_form(request, 401, "The username or password is wrong.", next_url, username)
     session.sign_in(request, user)
     return HTTPSeeOther(location=next_url)
 

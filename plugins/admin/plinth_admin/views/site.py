@@ -28,10 +28,16 @@ def to_console(request: Request) -> Response:
 def audit_page(context: Any, request: Request) -> Response:
     result = audit_view(context, request)
     filters = {name: request.GET.get(name, "") for name in AUDIT_FILTERS}
-    next_url = admin_path(request, view="audit", cursor=result["next_cursor"], **filters) \
-        if result["next_cursor"] else None
-    return render(request, "audit.jinja2", {"title": "Audit log", "entries": result["items"],
-                                            "filters": filters, "next": next_url})
+    next_url = (
+        admin_path(request, view="audit", cursor=result["next_cursor"], **filters)
+        if result["next_cursor"]
+        else None
+    )
+    return render(
+        request,
+        "audit.jinja2",
+        {"title": "Audit log", "entries": result["items"], "filters": filters, "next": next_url},
+    )
 
 
 def plugins_page(context: Any, request: Request) -> Response:
@@ -40,5 +46,6 @@ def plugins_page(context: Any, request: Request) -> Response:
         readiness = ready(request)
     except APIError as exc:
         readiness = {"status": "not ready", "checks": exc.details.get("checks", {})}
-    return render(request, "plugins.jinja2", {"title": "Plugins", "info": info,
-                                              "readiness": readiness})
+    return render(
+        request, "plugins.jinja2", {"title": "Plugins", "info": info, "readiness": readiness}
+    )

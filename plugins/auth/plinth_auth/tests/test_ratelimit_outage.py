@@ -43,9 +43,20 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -87,15 +98,19 @@ def errors_counted(policy: str) -> float:
 
 
 def login(app: TestApp, password: str, status: int) -> Any:
-    return app.post_json("/auth/tokens", {"username": "uma", "password": password},
-                         status=status)
+    return app.post_json("/auth/tokens", {"username": "uma", "password": password}, status=status)
 
 
 def test_redis_outage_fails_open_with_a_metric_and_a_warning(
-        plinth_settings: dict[str, Any], testapp: Any, make_user: Any,
-        redis_server: PrivateRedis, caplog: pytest.LogCaptureFixture) -> None:
-    app = app_with(plinth_settings, **{"auth.ratelimit_storage": redis_server.url,
-                                       "auth.login_attempts": "3"})
+    plinth_settings: dict[str, Any],
+    testapp: Any,
+    make_user: Any,
+    redis_server: PrivateRedis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = app_with(
+        plinth_settings, **{"auth.ratelimit_storage": redis_server.url, "auth.login_attempts": "3"}
+    )
     make_user("uma")
     login(app, "bad-password", 401)
     login(app, PASSWORD, 201)
@@ -119,10 +134,16 @@ def test_redis_outage_fails_open_with_a_metric_and_a_warning(
 
 
 def test_redis_outage_fails_closed_with_a_json_503_when_configured(
-        plinth_settings: dict[str, Any], testapp: Any, make_user: Any,
-        redis_server: PrivateRedis, plinth_engine: Any) -> None:
-    app = app_with(plinth_settings, **{"auth.ratelimit_storage": redis_server.url,
-                                       "auth.ratelimit_failure": "closed"})
+    plinth_settings: dict[str, Any],
+    testapp: Any,
+    make_user: Any,
+    redis_server: PrivateRedis,
+    plinth_engine: Any,
+) -> None:
+    app = app_with(
+        plinth_settings,
+        **{"auth.ratelimit_storage": redis_server.url, "auth.ratelimit_failure": "closed"},
+    )
     make_user("uma")
     token = login(app, PASSWORD, 201).json["token"]
 
@@ -131,10 +152,11 @@ def test_redis_outage_fails_closed_with_a_json_503_when_configured(
     for password in (PASSWORD, "bad-password"):
         response = login(app, password, 503)
         assert response.json == {
-            "status": 503, "error": "unavailable",
-            "message": "logins are unavailable for now: the rate-limit storage cannot be "
-                       "reached",
-            "details": {}}
+            "status": 503,
+            "error": "unavailable",
+            "message": "logins are unavailable for now: the rate-limit storage cannot be reached",
+            "details": {},
+        }
         assert response.headers["Retry-After"] == "5"
     assert errors_counted("closed") == before + 2
     with plinth_engine.connect() as connection:
@@ -145,5 +167,6 @@ def test_redis_outage_fails_closed_with_a_json_503_when_configured(
 
 def test_ratelimit_failure_setting_is_validated(plinth_settings: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match=r"auth\.ratelimit_failure"):
-        make_app({**plinth_settings, "plinth.plugins": "auth",
-                  "auth.ratelimit_failure": "sideways"})
+        make_app(
+            {**plinth_settings, "plinth.plugins": "auth", "auth.ratelimit_failure": "sideways"}
+        )

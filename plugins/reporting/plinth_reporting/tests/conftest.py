@@ -32,11 +32,15 @@ def other_app(plinth_settings: dict[str, Any], testapp: Any) -> Iterator[Callabl
 
     def build(plugins: str, **settings: Any) -> Any:
         app = make_app({**plinth_settings, "plinth.plugins": plugins, **settings})
-        engines.extend(e for e in (query_service(app.registry, IReadEngine),
-                                   query_service(app.registry, IReadEngine, "reporting"))
-                       if e is not None)
-        return TestApp(app, extra_environ={"HTTP_HOST": "localhost",
-                                           "REMOTE_ADDR": "127.0.0.1"})
+        engines.extend(
+            e
+            for e in (
+                query_service(app.registry, IReadEngine),
+                query_service(app.registry, IReadEngine, "reporting"),
+            )
+            if e is not None
+        )
+        return TestApp(app, extra_environ={"HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1"})
 
     yield build
     for engine in engines:

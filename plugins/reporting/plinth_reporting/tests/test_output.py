@@ -13,18 +13,24 @@ from plinth_reporting.registry import Column
 from .sample_reports import FORMULA_ROWS
 
 COLUMNS = [Column("text", "string"), Column("n", "integer"), Column("at", "datetime")]
-MOMENTS = [datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
-           datetime(2024, 3, 1, 0, 0, 0, 120, tzinfo=UTC),
-           datetime(1999, 12, 31, 12, 30, 0, 999999, tzinfo=UTC)]
+MOMENTS = [
+    datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
+    datetime(2024, 3, 1, 0, 0, 0, 120, tzinfo=UTC),
+    datetime(1999, 12, 31, 12, 30, 0, 999999, tzinfo=UTC),
+]
 
 
 def statement() -> Any:
     """Formula-like text and integers, in a known order (``position``)."""
-    selects = [select(literal(cell, String()).label("text"), literal(n, BigInteger()).label("n"),
-                      literal(position, Integer()).label("position"))
-               for position, (cell, n, _) in enumerate(FORMULA_ROWS)]
-    rows = union_all(*selects).subquery("rows")
-    return rows
+    selects = [
+        select(
+            literal(cell, String()).label("text"),
+            literal(n, BigInteger()).label("n"),
+            literal(position, Integer()).label("position"),
+        )
+        for position, (cell, n, _) in enumerate(FORMULA_ROWS)
+    ]
+    return union_all(*selects).subquery("rows")
 
 
 class PythonCsv(CsvStream):
@@ -34,21 +40,29 @@ class PythonCsv(CsvStream):
         return RowStream.start(self)
 
 
-def csv_of(engine: Any, stmt: Any, columns: list[Column],
-           stream: type[CsvStream] = CsvStream) -> bytes:
+def csv_of(
+    engine: Any, stmt: Any, columns: list[Column], stream: type[CsvStream] = CsvStream
+) -> bytes:
     return b"".join(stream(engine.connect(), stmt, columns, chunk_rows=3).start())
 
 
 def test_database_formatting_matches_python(plinth_engine: Any) -> None:
     rows = statement()
     # A timestamp per row, cycled: bound as each database stores timestamps.
-    moments = union_all(*[select(literal(n, Integer()).label("position"),
-                                 literal(MOMENTS[n % len(MOMENTS)],
-                                         DateTime(timezone=True)).label("at"))
-                          for n in range(len(FORMULA_ROWS))]).subquery("moments")
-    stmt = (select(rows.c.text, rows.c.n, moments.c.at)
-            .join_from(rows, moments, moments.c.position == rows.c.position)
-            .order_by(rows.c.position))
+    moments = union_all(
+        *[
+            select(
+                literal(n, Integer()).label("position"),
+                literal(MOMENTS[n % len(MOMENTS)], DateTime(timezone=True)).label("at"),
+            )
+            for n in range(len(FORMULA_ROWS))
+        ]
+    ).subquery("moments")
+    stmt = (
+        select(rows.c.text, rows.c.n, moments.c.at)
+        .join_from(rows, moments, moments.c.position == rows.c.position)
+        .order_by(rows.c.position)
+    )
     rewritten = csv_select(stmt, COLUMNS, plinth_engine.dialect.name)
     assert rewritten is not None
     # DISTINCT is left alone (its ORDER BY must name the select list as it is).

@@ -10,8 +10,7 @@ ERROR_KEYS = {"status", "error", "message", "details"}
 
 
 def put_location(app: Any, code: str, name: str | None = None, status: int = 201) -> Any:
-    return app.put_json(f"/locations/{code}", {"name": name or f"Location {code}"},
-                        status=status)
+    return app.put_json(f"/locations/{code}", {"name": name or f"Location {code}"}, status=status)
 
 
 def put_item(app: Any, sku: str, status: int = 201, **fields: Any) -> Any:
@@ -19,19 +18,40 @@ def put_item(app: Any, sku: str, status: int = 201, **fields: Any) -> Any:
     return app.put_json(f"/stock/{sku}", body, status=status)
 
 
-def move(app: Any, code: str, sku: str, kind: str, quantity: int, status: int = 201,
-         headers: dict[str, str] | None = None, **fields: Any) -> Any:
-    return app.post_json(f"/locations/{code}/{sku}/movements",
-                         {"kind": kind, "quantity": quantity, **fields}, status=status,
-                         headers=headers)
+def move(
+    app: Any,
+    code: str,
+    sku: str,
+    kind: str,
+    quantity: int,
+    status: int = 201,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Any:
+    return app.post_json(
+        f"/locations/{code}/{sku}/movements",
+        {"kind": kind, "quantity": quantity, **fields},
+        status=status,
+        headers=headers,
+    )
 
 
-def reserve(app: Any, code: str, sku: str, quantity: int, status: int = 201,
-            reference: str = "order-1", headers: dict[str, str] | None = None,
-            **fields: Any) -> Any:
-    return app.post_json(f"/locations/{code}/{sku}/reservations",
-                         {"quantity": quantity, "reference": reference, **fields},
-                         status=status, headers=headers)
+def reserve(
+    app: Any,
+    code: str,
+    sku: str,
+    quantity: int,
+    status: int = 201,
+    reference: str = "order-1",
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Any:
+    return app.post_json(
+        f"/locations/{code}/{sku}/reservations",
+        {"quantity": quantity, "reference": reference, **fields},
+        status=status,
+        headers=headers,
+    )
 
 
 def stocked(app: Any, sku: str = "A-1", code: str = "WH1", quantity: int = 10) -> None:
@@ -65,16 +85,27 @@ def snapshot(engine: Any) -> dict[str, Any]:
     """Everything a stock request could change, read straight from the database."""
     with engine.connect() as connection:
         return {
-            "levels": sorted(connection.execute(text(
-                "SELECT item_id, location_id, on_hand, reserved FROM stock_levels")).all()),
-            "movements": connection.execute(text(
-                "SELECT count(*) FROM stock_movements")).scalar_one(),
-            "reservations": sorted(connection.execute(text(
-                "SELECT id, status, quantity FROM stock_reservations")).all()),
-            "items": sorted(connection.execute(text(
-                "SELECT sku, name, version, unit_cost, reorder_point FROM stock_items")).all()),
-            "locations": sorted(connection.execute(text(
-                "SELECT code, name, version FROM stock_locations")).all()),
+            "levels": sorted(
+                connection.execute(
+                    text("SELECT item_id, location_id, on_hand, reserved FROM stock_levels")
+                ).all()
+            ),
+            "movements": connection.execute(
+                text("SELECT count(*) FROM stock_movements")
+            ).scalar_one(),
+            "reservations": sorted(
+                connection.execute(
+                    text("SELECT id, status, quantity FROM stock_reservations")
+                ).all()
+            ),
+            "items": sorted(
+                connection.execute(
+                    text("SELECT sku, name, version, unit_cost, reorder_point FROM stock_items")
+                ).all()
+            ),
+            "locations": sorted(
+                connection.execute(text("SELECT code, name, version FROM stock_locations")).all()
+            ),
         }
 
 

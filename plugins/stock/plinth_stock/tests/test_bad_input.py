@@ -40,7 +40,7 @@ def without(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 # (method, url, body, status, error code or None, the field named in details or None)
 JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
-    # movements: quantities
+    # Quantities of movements
     ("POST", MOVEMENTS, receipt(quantity=0), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=-1), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, {"kind": "issue", "quantity": 0}, 400, "invalid_request", "quantity"),
@@ -52,24 +52,58 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("POST", MOVEMENTS, receipt(quantity=[1]), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=BIG), 400, "invalid_request", "quantity"),
     ("POST", MOVEMENTS, receipt(quantity=HUGE), 400, "invalid_request", "quantity"),
-    ("POST", MOVEMENTS, {"kind": "issue", "quantity": HUGE}, 400, "invalid_request",
-     "quantity"),
-    # movements: adjustments
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 0, "reason": "count"}, 400,
-     "invalid_request", "quantity"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": -2}, 400, "invalid_request",
-     "reason"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 2, "reason": ""}, 400,
-     "invalid_request", "reason"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 2, "reason": "x" * 501}, 400,
-     "invalid_request", "reason"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": -BIG, "reason": "count"}, 400,
-     "invalid_request", "quantity"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": BIG, "reason": "count"}, 400,
-     "invalid_request", "quantity"),
-    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": 1.5, "reason": "count"}, 400,
-     "invalid_request", "quantity"),
-    # movements: fields and kinds
+    ("POST", MOVEMENTS, {"kind": "issue", "quantity": HUGE}, 400, "invalid_request", "quantity"),
+    # Adjustments
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": 0, "reason": "count"},
+        400,
+        "invalid_request",
+        "quantity",
+    ),
+    ("POST", MOVEMENTS, {"kind": "adjustment", "quantity": -2}, 400, "invalid_request", "reason"),
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": 2, "reason": ""},
+        400,
+        "invalid_request",
+        "reason",
+    ),
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": 2, "reason": "x" * 501},
+        400,
+        "invalid_request",
+        "reason",
+    ),
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": -BIG, "reason": "count"},
+        400,
+        "invalid_request",
+        "quantity",
+    ),
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": BIG, "reason": "count"},
+        400,
+        "invalid_request",
+        "quantity",
+    ),
+    (
+        "POST",
+        MOVEMENTS,
+        {"kind": "adjustment", "quantity": 1.5, "reason": "count"},
+        400,
+        "invalid_request",
+        "quantity",
+    ),
+    # Fields and kinds of movements
     ("POST", MOVEMENTS, receipt(colour="red"), 400, "invalid_request", "colour"),
     ("POST", MOVEMENTS, {"quantity": 1}, 400, "invalid_request", "kind"),
     ("POST", MOVEMENTS, {"kind": "receipt"}, 400, "invalid_request", "quantity"),
@@ -94,27 +128,33 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("POST", RESERVATIONS, reservation(quantity=None), 400, "invalid_request", "quantity"),
     ("POST", RESERVATIONS, reservation(quantity=BIG), 400, "invalid_request", "quantity"),
     ("POST", RESERVATIONS, reservation(quantity=HUGE), 400, "invalid_request", "quantity"),
-    ("POST", RESERVATIONS, without(reservation(), "quantity"), 400, "invalid_request",
-     "quantity"),
-    ("POST", RESERVATIONS, without(reservation(), "reference"), 400, "invalid_request",
-     "reference"),
+    ("POST", RESERVATIONS, without(reservation(), "quantity"), 400, "invalid_request", "quantity"),
+    (
+        "POST",
+        RESERVATIONS,
+        without(reservation(), "reference"),
+        400,
+        "invalid_request",
+        "reference",
+    ),
     ("POST", RESERVATIONS, reservation(reference=""), 400, "invalid_request", "reference"),
     ("POST", RESERVATIONS, reservation(reference=7), 400, "invalid_request", "reference"),
     ("POST", RESERVATIONS, reservation(expires="tomorrow"), 400, "invalid_request", "expires"),
     ("POST", RESERVATIONS, reservation(ttl_seconds=0), 400, "invalid_request", "ttl_seconds"),
     ("POST", RESERVATIONS, reservation(ttl_seconds=-60), 400, "invalid_request", "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds=7 * 24 * 3600 + 1), 400, "invalid_request",
-     "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds=BIG), 400, "invalid_request",
-     "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds=HUGE), 400, "invalid_request",
-     "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds=1.5), 400, "invalid_request",
-     "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds="60"), 400, "invalid_request",
-     "ttl_seconds"),
-    ("POST", RESERVATIONS, reservation(ttl_seconds=None), 400, "invalid_request",
-     "ttl_seconds"),
+    (
+        "POST",
+        RESERVATIONS,
+        reservation(ttl_seconds=7 * 24 * 3600 + 1),
+        400,
+        "invalid_request",
+        "ttl_seconds",
+    ),
+    ("POST", RESERVATIONS, reservation(ttl_seconds=BIG), 400, "invalid_request", "ttl_seconds"),
+    ("POST", RESERVATIONS, reservation(ttl_seconds=HUGE), 400, "invalid_request", "ttl_seconds"),
+    ("POST", RESERVATIONS, reservation(ttl_seconds=1.5), 400, "invalid_request", "ttl_seconds"),
+    ("POST", RESERVATIONS, reservation(ttl_seconds="60"), 400, "invalid_request", "ttl_seconds"),
+    ("POST", RESERVATIONS, reservation(ttl_seconds=None), 400, "invalid_request", "ttl_seconds"),
     ("POST", RESERVATIONS, [], 400, "invalid_request", None),
     # transfers
     ("POST", TRANSFERS, transfer(quantity=0), 400, "invalid_request", "quantity"),
@@ -143,12 +183,9 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("PUT", ITEM, {"name": 5}, 400, "invalid_request", "name"),
     ("PUT", ITEM, {"name": "x", "colour": "red"}, 400, "invalid_request", "colour"),
     ("PUT", ITEM, {"name": "x", "reorder_point": -1}, 400, "invalid_request", "reorder_point"),
-    ("PUT", ITEM, {"name": "x", "reorder_point": 1.5}, 400, "invalid_request",
-     "reorder_point"),
-    ("PUT", ITEM, {"name": "x", "reorder_point": "3"}, 400, "invalid_request",
-     "reorder_point"),
-    ("PUT", ITEM, {"name": "x", "reorder_point": BIG}, 400, "invalid_request",
-     "reorder_point"),
+    ("PUT", ITEM, {"name": "x", "reorder_point": 1.5}, 400, "invalid_request", "reorder_point"),
+    ("PUT", ITEM, {"name": "x", "reorder_point": "3"}, 400, "invalid_request", "reorder_point"),
+    ("PUT", ITEM, {"name": "x", "reorder_point": BIG}, 400, "invalid_request", "reorder_point"),
     ("PUT", ITEM, {"name": "x", "unit_cost": "abc"}, 400, "invalid_request", "unit_cost"),
     ("PUT", ITEM, {"name": "x", "unit_cost": "-1"}, 400, "invalid_request", "unit_cost"),
     ("PUT", ITEM, {"name": "x", "unit_cost": -0.5}, 400, "invalid_request", "unit_cost"),
@@ -160,10 +197,8 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("PUT", ITEM, {"name": "x", "unit_cost": None}, 400, "invalid_request", "unit_cost"),
     ("PUT", ITEM, {"name": "x", "active": "yes"}, 400, "invalid_request", "active"),
     ("PUT", ITEM, {"name": "x", "unit": ""}, 400, "invalid_request", "unit"),
-    ("PUT", NEW_ITEM, {"name": "x", "unit_cost": "12,50"}, 400, "invalid_request",
-     "unit_cost"),
-    ("PUT", NEW_ITEM, {"name": "x", "reorder_point": -5}, 400, "invalid_request",
-     "reorder_point"),
+    ("PUT", NEW_ITEM, {"name": "x", "unit_cost": "12,50"}, 400, "invalid_request", "unit_cost"),
+    ("PUT", NEW_ITEM, {"name": "x", "reorder_point": -5}, 400, "invalid_request", "reorder_point"),
     ("PUT", NEW_ITEM, ["x"], 400, "invalid_request", None),
     # locations
     ("PUT", LOCATION, {}, 400, "invalid_request", "name"),
@@ -192,12 +227,25 @@ JSON_CASES: list[tuple[str, str, Any, int, str | None, str | None]] = [
     ("POST", "/reservations/not-an-id/confirm", None, 404, "not_found", None),
 ]
 
-WRITE_URLS = [("POST", MOVEMENTS), ("POST", RESERVATIONS), ("POST", TRANSFERS),
-              ("PUT", ITEM), ("PUT", NEW_ITEM), ("PUT", LOCATION), ("PUT", NEW_LOCATION)]
+WRITE_URLS = [
+    ("POST", MOVEMENTS),
+    ("POST", RESERVATIONS),
+    ("POST", TRANSFERS),
+    ("PUT", ITEM),
+    ("PUT", NEW_ITEM),
+    ("PUT", LOCATION),
+    ("PUT", NEW_LOCATION),
+]
 
-VALID = {MOVEMENTS: receipt(), RESERVATIONS: reservation(), TRANSFERS: transfer(),
-         ITEM: {"name": "x"}, NEW_ITEM: {"name": "x"}, LOCATION: {"name": "x"},
-         NEW_LOCATION: {"name": "x"}}
+VALID = {
+    MOVEMENTS: receipt(),
+    RESERVATIONS: reservation(),
+    TRANSFERS: transfer(),
+    ITEM: {"name": "x"},
+    NEW_ITEM: {"name": "x"},
+    LOCATION: {"name": "x"},
+    NEW_LOCATION: {"name": "x"},
+}
 
 
 @pytest.fixture
@@ -222,15 +270,27 @@ def _id(case: tuple[Any, ...]) -> str:
     return f"{method} {url[:40]} {json.dumps(body)[:60]} -> {status}"
 
 
-@pytest.mark.parametrize("method, url, body, status, error, field", JSON_CASES,
-                         ids=[_id(c) for c in JSON_CASES])
-def test_bad_json_request(boss: Any, plinth_engine: Any, world: Any, method: str, url: str,
-                          body: Any, status: int, error: str | None,
-                          field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "error", "field"),
+    JSON_CASES,
+    ids=[_id(c) for c in JSON_CASES],
+)
+def test_bad_json_request(
+    boss: Any,
+    plinth_engine: Any,
+    world: Any,
+    method: str,
+    url: str,
+    body: Any,
+    status: int,
+    error: str | None,
+    field: str | None,
+) -> None:
     # confirm and release take no body; every other case sends its JSON (None is null)
     payload = b"" if url.endswith(("/confirm", "/release")) else json.dumps(body).encode()
-    response = boss.request(url, method=method, body=payload,
-                            headers={"Content-Type": JSON}, expect_errors=True)
+    response = boss.request(
+        url, method=method, body=payload, headers={"Content-Type": JSON}, expect_errors=True
+    )
     problem = assert_error(response, status, error)
     if field is not None:
         fields = [e.get("field") for e in problem["details"]["errors"]]
@@ -238,36 +298,52 @@ def test_bad_json_request(boss: Any, plinth_engine: Any, world: Any, method: str
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml", None])
-def test_wrong_content_type_is_415(boss: Any, plinth_engine: Any, world: Any, method: str,
-                                   url: str, content_type: str | None) -> None:
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
+)
+def test_wrong_content_type_is_415(
+    boss: Any, plinth_engine: Any, world: Any, method: str, url: str, content_type: str | None
+) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
-    response = boss.request(url, method=method, body=json.dumps(VALID[url]).encode(),
-                            headers=headers, expect_errors=True)
+    response = boss.request(
+        url,
+        method=method,
+        body=json.dumps(VALID[url]).encode(),
+        headers=headers,
+        expect_errors=True,
+    )
     assert_error(response, 415)
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
-@pytest.mark.parametrize("raw", [b"{", b"{'kind': 'receipt'}", b"", b"\xff\xfe{}",
-                                 b'{"quantity": 1,}', b"NaN"])
-def test_invalid_json_is_400(boss: Any, plinth_engine: Any, world: Any, method: str,
-                             url: str, raw: bytes) -> None:
-    response = boss.request(url, method=method, body=raw, headers={"Content-Type": JSON},
-                            expect_errors=True)
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
+@pytest.mark.parametrize(
+    "raw", [b"{", b"{'kind': 'receipt'}", b"", b"\xff\xfe{}", b'{"quantity": 1,}', b"NaN"]
+)
+def test_invalid_json_is_400(
+    boss: Any, plinth_engine: Any, world: Any, method: str, url: str, raw: bytes
+) -> None:
+    response = boss.request(
+        url, method=method, body=raw, headers={"Content-Type": JSON}, expect_errors=True
+    )
     assert_error(response, 400)
     assert_unchanged(boss, plinth_engine, world)
 
 
-@pytest.mark.parametrize("method, url", WRITE_URLS)
-def test_body_too_large_is_413(boss: Any, plinth_engine: Any, world: Any, method: str,
-                               url: str) -> None:
+@pytest.mark.parametrize(("method", "url"), WRITE_URLS)
+def test_body_too_large_is_413(
+    boss: Any, plinth_engine: Any, world: Any, method: str, url: str
+) -> None:
     body = dict(VALID[url])
     body["reference" if method == "POST" else "name"] = "x" * (2 * 1024 * 1024)
-    response = boss.request(url, method=method, body=json.dumps(body).encode(),
-                            headers={"Content-Type": JSON}, expect_errors=True)
+    response = boss.request(
+        url,
+        method=method,
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": JSON},
+        expect_errors=True,
+    )
     assert_error(response, 413, "payload_too_large")
     assert_unchanged(boss, plinth_engine, world)
 
@@ -275,16 +351,23 @@ def test_body_too_large_is_413(boss: Any, plinth_engine: Any, world: Any, method
 def test_valid_bodies_of_the_table_do_work(boss: Any, world: Any) -> None:
     """The fixture and the valid bodies are right: only the mistakes are refused."""
     for method, url in WRITE_URLS:
-        boss.request(url, method=method, body=json.dumps(VALID[url]).encode(),
-                     headers={"Content-Type": JSON}, status=(200, 201))
+        boss.request(
+            url,
+            method=method,
+            body=json.dumps(VALID[url]).encode(),
+            headers={"Content-Type": JSON},
+            status=(200, 201),
+        )
     assert level(boss, "A-1", "WH1") == {"on_hand": 10, "reserved": 3, "available": 7}
     assert level(boss, "A-1", "WH2")["on_hand"] == 1
 
 
 def test_a_default_reservation_ttl_above_the_cap_stops_start_up(
-        plinth_settings: dict[str, Any]) -> None:
+    plinth_settings: dict[str, Any],
+) -> None:
     from plinth.api import SettingError, make_app
 
     with pytest.raises(SettingError, match=r"'stock\.reservation_ttl'"):
-        make_app({**plinth_settings, "stock.reservation_ttl": "700",
-                  "stock.max_reservation_ttl": "600"})
+        make_app(
+            {**plinth_settings, "stock.reservation_ttl": "700", "stock.max_reservation_ttl": "600"}
+        )

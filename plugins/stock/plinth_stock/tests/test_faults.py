@@ -74,8 +74,12 @@ class Zygote:
         self.log = log
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", ZYGOTE, url], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=out, text=True)
+                [sys.executable, "-c", ZYGOTE, url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=out,
+                text=True,
+            )
         self.children: dict[int, int] = {}  # port -> pid
 
     def start(self, port: int) -> None:
@@ -134,7 +138,9 @@ class Server:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", SERVER, self.url, str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT)
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
@@ -160,8 +166,9 @@ def admin_token(port: int, make_user: Any) -> dict[str, str]:
     from plinth_auth.testing import PASSWORD
 
     make_user("admin", "admins")
-    status, _, body = call(port, "POST", "/auth/tokens",
-                           {"username": "admin", "password": PASSWORD})
+    status, _, body = call(
+        port, "POST", "/auth/tokens", {"username": "admin", "password": PASSWORD}
+    )
     assert status == 201, body
     return {"Authorization": f"Bearer {body['token']}"}
 
@@ -175,14 +182,19 @@ def stock_verify(tmp_path: Path, url: str) -> Any:
     from plinth.testing import cli
 
     ini = tmp_path / "verify.ini"
-    ini.write_text(f"[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\n"
-                   f"sqlalchemy.url = {url}\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:plinth\nplinth.plugins = auth stock\nsqlalchemy.url = {url}\n"
+    )
     return CliRunner().invoke(cli, ["-c", str(ini), "stock", "verify"])
 
 
 def test_kill_9_mid_write_loses_no_acknowledged_write(
-        plinth_settings: dict[str, Any], plinth_engine: Any, testapp: Any, make_user: Any,
-        tmp_path: Path) -> None:
+    plinth_settings: dict[str, Any],
+    plinth_engine: Any,
+    testapp: Any,
+    make_user: Any,
+    tmp_path: Path,
+) -> None:
     url = plinth_settings["sqlalchemy.url"]
     zygote = Zygote(url, tmp_path / "servers.log")
     ports = [free_port(), free_port()]
@@ -203,9 +215,13 @@ def test_kill_9_mid_write_loses_no_acknowledged_write(
                 port = ports[(number + sent) % 2]
                 sent += 1
                 try:
-                    status, _, body = call(port, "POST", "/locations/WH1/A-1/movements",
-                                           {"kind": "receipt", "quantity": 1,
-                                            "reference": reference}, token)
+                    status, _, body = call(
+                        port,
+                        "POST",
+                        "/locations/WH1/A-1/movements",
+                        {"kind": "receipt", "quantity": 1, "reference": reference},
+                        token,
+                    )
                 except (OSError, http.client.HTTPException):
                     # in flight when the process died, or refused while it was down:
                     # the client cannot know, and nothing is promised
@@ -236,8 +252,11 @@ def test_kill_9_mid_write_loses_no_acknowledged_write(
     assert cut_off[0] > 0  # the kills did land in the middle of requests
     assert len(acknowledged) > ROUNDS * 2, (len(acknowledged), cut_off)
     with plinth_engine.connect() as connection:
-        ledger = set(connection.scalars(text("SELECT reference FROM stock_movements "
-                                             "WHERE reference IS NOT NULL")))
+        ledger = set(
+            connection.scalars(
+                text("SELECT reference FROM stock_movements WHERE reference IS NOT NULL")
+            )
+        )
         on_hand = connection.scalar(text("SELECT on_hand FROM stock_levels"))
     assert set(acknowledged) <= ledger, set(acknowledged) - ledger
     assert on_hand == len(ledger)
@@ -267,31 +286,65 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sockets, "postgres")
-        self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                 "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         self.start()
-        engine = create_engine(self.url.rsplit("/", 1)[0] + "/postgres",
-                               isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            self.url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+        )
         with engine.connect() as connection:
             connection.execute(text("CREATE DATABASE plinth"))
         engine.dispose()
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off")
-        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                 "-o", options, "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off"
+        )
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
-        self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                 "-t", "60", "stop")
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "stop",
+        )
 
 
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
-    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                     key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
-                     else 0)
+    bindirs = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+    )
     if not bindirs or (os.geteuid() == 0 and shutil.which("runuser") is None):
         pytest.skip("PostgreSQL's server binaries are not installed")
     root = Path(tempfile.mkdtemp(prefix="plinth-pg-"))
@@ -316,13 +369,15 @@ def migrated_with_admin(url: str) -> None:
     registry = make_app({"sqlalchemy.url": url, "plinth.plugins": "auth stock"}).registry
     migrate(registry)
     with Environment(registry, "test").session() as db:
-        services.save_user(db, registry, "admin", services.Actor("test"), password=PASSWORD,
-                           groups=["admins"])
+        services.save_user(
+            db, registry, "admin", services.Actor("test"), password=PASSWORD, groups=["admins"]
+        )
     get_service(registry, IReadEngine).dispose()
 
 
 def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
-        private_postgres: PrivatePostgres, tmp_path: Path) -> None:
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
     from plinth_auth.testing import PASSWORD
 
     migrated_with_admin(private_postgres.url)
@@ -333,8 +388,9 @@ def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
     stop = threading.Event()
     try:
         server.start()
-        status, _, body = call(server.port, "POST", "/auth/tokens",
-                               {"username": "admin", "password": PASSWORD})
+        status, _, body = call(
+            server.port, "POST", "/auth/tokens", {"username": "admin", "password": PASSWORD}
+        )
         assert status == 201, body
         token = {"Authorization": f"Bearer {body['token']}"}
         set_up_item(server.port, token)
@@ -344,17 +400,21 @@ def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
             while not stop.is_set():
                 sent += 1
                 started, current = time.monotonic(), phase[0]
-                request = (("GET", "/stock/A-1", None) if (number + sent) % 2 else
-                           ("POST", "/locations/WH1/A-1/movements",
-                            {"kind": "receipt", "quantity": 1}))
+                request = (
+                    ("GET", "/stock/A-1", None)
+                    if (number + sent) % 2
+                    else (
+                        "POST",
+                        "/locations/WH1/A-1/movements",
+                        {"kind": "receipt", "quantity": 1},
+                    )
+                )
                 try:
-                    status, _, body = call(server.port, request[0], request[1],
-                                           request[2], token)
+                    status, _, body = call(server.port, request[0], request[1], request[2], token)
                 except (OSError, http.client.HTTPException) as exc:
                     hung.append((current, request[1], exc))
                     continue
-                results.append((current, request[0], status, body,
-                                time.monotonic() - started))
+                results.append((current, request[0], status, body, time.monotonic() - started))
                 time.sleep(0.02)
 
         threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
@@ -370,8 +430,10 @@ def test_postgresql_restart_under_load_is_a_json_503_then_recovers(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             back = [r for r in results if r[0] == "back"]
-            if {(method, status) for _, method, status, _, _ in back} >= \
-                    {("GET", 200), ("POST", 201)}:
+            if {(method, status) for _, method, status, _, _ in back} >= {
+                ("GET", 200),
+                ("POST", 201),
+            }:
                 break
             time.sleep(0.2)
         stop.set()

@@ -66,21 +66,25 @@ def dialect(plinth_engine: Any) -> str:
     return str(plinth_engine.dialect.name)
 
 
-def test_low_stock_at_the_largest_reorder_point(boss: Any, extremes: None,
-                                                dialect: str) -> None:
+def test_low_stock_at_the_largest_reorder_point(boss: Any, extremes: None, dialect: str) -> None:
     rows = {row["sku"]: row for row in report(boss, "low-stock")}
     assert set(rows) == {"LOW-1", "MID-1"}
     low, mid = rows["LOW-1"], rows["MID-1"]
-    assert (low["reorder_point"], low["available"], low["shortfall"],
-            low["suggested_quantity"]) == (MAX, 0, MAX, 2 * MAX)
+    assert (
+        low["reorder_point"],
+        low["available"],
+        low["shortfall"],
+        low["suggested_quantity"],
+    ) == (MAX, 0, MAX, 2 * MAX)
     money_is(dialect, low["suggested_cost"], 2 * MAX * COST)
     assert (mid["available"], mid["shortfall"], mid["suggested_quantity"]) == (MAX, 0, MAX)
     money_is(dialect, mid["suggested_cost"], MAX * COST)
 
 
 @pytest.mark.parametrize("as_of", ["", "&as_of=" + datetime.now(UTC).date().isoformat()])
-def test_stock_on_hand_at_the_largest_values(boss: Any, extremes: None, dialect: str,
-                                             as_of: str) -> None:
+def test_stock_on_hand_at_the_largest_values(
+    boss: Any, extremes: None, dialect: str, as_of: str
+) -> None:
     rows = {(row["sku"], row["location"]): row for row in report(boss, "stock-on-hand", as_of)}
     assert set(rows) == {("BIG-1", "L1"), ("BIG-1", "L2"), ("MID-1", "L2")}
     for row in rows.values():
@@ -89,8 +93,9 @@ def test_stock_on_hand_at_the_largest_values(boss: Any, extremes: None, dialect:
 
 
 @pytest.mark.parametrize("as_of", ["", "?as_of=" + datetime.now(UTC).date().isoformat()])
-def test_valuation_totals_past_two_to_the_31(boss: Any, extremes: None, dialect: str,
-                                             as_of: str) -> None:
+def test_valuation_totals_past_two_to_the_31(
+    boss: Any, extremes: None, dialect: str, as_of: str
+) -> None:
     rows = report(boss, "valuation", as_of.replace("?", "&"))
     total = rows[-1]
     assert total["line"] == "total" and total["on_hand"] == 3 * MAX
@@ -101,15 +106,22 @@ def test_valuation_totals_past_two_to_the_31(boss: Any, extremes: None, dialect:
 def test_movement_balances_at_the_largest_quantities(boss: Any, extremes: None) -> None:
     rows = report(boss, "movements", "&sku=BIG-1")
     assert [(r["location"], r["quantity"], r["balance"]) for r in rows] == [
-        ("L1", MAX, MAX), ("L1", -MAX, 0), ("L1", MAX, MAX), ("L1", -MAX, 0),
-        ("L1", MAX, MAX), ("L2", MAX, MAX), ("L3", MAX, MAX), ("L3", -MAX, 0)]
+        ("L1", MAX, MAX),
+        ("L1", -MAX, 0),
+        ("L1", MAX, MAX),
+        ("L1", -MAX, 0),
+        ("L1", MAX, MAX),
+        ("L2", MAX, MAX),
+        ("L3", MAX, MAX),
+        ("L3", -MAX, 0),
+    ]
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])
-def test_stock_balance_sums_past_two_to_the_31(boss: Any, extremes: None,
-                                               period: str) -> None:
-    rows = {(r["sku"], r["location"]): r
-            for r in report(boss, "stock-balance", f"&period={period}")}
+def test_stock_balance_sums_past_two_to_the_31(boss: Any, extremes: None, period: str) -> None:
+    rows = {
+        (r["sku"], r["location"]): r for r in report(boss, "stock-balance", f"&period={period}")
+    }
     l1 = rows[("BIG-1", "L1")]
     assert (l1["opening"], l1["in"], l1["out"], l1["closing"]) == (0, 3 * MAX, 2 * MAX, MAX)
     l3 = rows[("BIG-1", "L3")]

@@ -39,9 +39,8 @@ levels_table = StockLevel.__table__
 HEADERS = {
     "stock-on-hand": "sku,name,location,on_hand,reserved,available,unit_cost,value",
     "low-stock": "sku,name,reorder_point,on_hand,reserved,available,shortfall,"
-                 "suggested_quantity,unit_cost,suggested_cost",
-    "movements": "id,created_at,sku,name,location,kind,quantity,balance,reference,reason,"
-                 "actor",
+    "suggested_quantity,unit_cost,suggested_cost",
+    "movements": "id,created_at,sku,name,location,kind,quantity,balance,reference,reason,actor",
     "stock-balance": "period,sku,name,location,opening,in,out,closing",
     "valuation": "line,sku,name,location,on_hand,unit_cost,value",
 }
@@ -62,10 +61,10 @@ def money(value: Decimal) -> str:
 # sku: (name, reorder point, unit cost, active)
 ITEMS = {
     "A-1": ("Anchor bolt", 80, "2.5000", True),
-    "B-2": ("Bracket, steel", 22, "0.1000", True),   # available will be exactly 22
+    "B-2": ("Bracket, steel", 22, "0.1000", True),  # available will be exactly 22
     "C-3": ('Cable tie "small"', 0, "0.3333", True),
-    "D-4": ("Dowel", 3, "7.2500", True),            # never stocked: low
-    "E-5": ("Elbow", 10, "1.0000", False),          # inactive: never low
+    "D-4": ("Dowel", 3, "7.2500", True),  # never stocked: low
+    "E-5": ("Elbow", 10, "1.0000", False),  # inactive: never low
 }
 LOCATIONS = ("WH1", "WH2", "WH3")
 
@@ -119,8 +118,7 @@ def build(boss: Any, engine: Any) -> Stock:
     for code in LOCATIONS:
         put_location(boss, code)
     for sku, (name, reorder_point, cost, active) in ITEMS.items():
-        put_item(boss, sku, name=name, reorder_point=reorder_point, unit_cost=cost,
-                 active=active)
+        put_item(boss, sku, name=name, reorder_point=reorder_point, unit_cost=cost, active=active)
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     movement_times: list[datetime] = []
     reservation_times: dict[str, dict[str, datetime]] = {}
@@ -133,17 +131,21 @@ def build(boss: Any, engine: Any) -> Stock:
             movement_times.append(when)
         elif action == "transfer":
             sku, source, target, quantity, reference = args
-            boss.post_json(f"/stock/{sku}/transfers", {"from": source, "to": target,
-                                                       "quantity": quantity,
-                                                       "reference": reference}, status=201)
+            boss.post_json(
+                f"/stock/{sku}/transfers",
+                {"from": source, "to": target, "quantity": quantity, "reference": reference},
+                status=201,
+            )
             movement_times += [when, when]
         elif action == "reserve":
             label, code, sku, quantity, reference, expires = args
             rid = reserve(boss, code, sku, quantity, reference=reference).json["id"]
             ids[label] = rid
             reservation_times[rid] = {
-                "created_at": when, "updated_at": when,
-                "expires_at": tomorrow if expires == "future" else at(expires)}
+                "created_at": when,
+                "updated_at": when,
+                "expires_at": tomorrow if expires == "future" else at(expires),
+            }
         else:
             rid = ids[args[0]]
             boss.post(f"/reservations/{rid}/{action}", status=200)
@@ -171,23 +173,49 @@ def read_back(engine: Any) -> Stock:
         ledger = [
             row._asdict()
             for row in connection.execute(
-                select(m.c.id, m.c.created_at, i.c.sku, i.c.name, loc.c.code.label("location"),
-                       m.c.kind, m.c.quantity, m.c.reference, m.c.reason, m.c.actor)
-                .join(i, i.c.id == m.c.item_id).join(loc, loc.c.id == m.c.location_id)
-                .order_by(m.c.id))]
+                select(
+                    m.c.id,
+                    m.c.created_at,
+                    i.c.sku,
+                    i.c.name,
+                    loc.c.code.label("location"),
+                    m.c.kind,
+                    m.c.quantity,
+                    m.c.reference,
+                    m.c.reason,
+                    m.c.actor,
+                )
+                .join(i, i.c.id == m.c.item_id)
+                .join(loc, loc.c.id == m.c.location_id)
+                .order_by(m.c.id)
+            )
+        ]
         reservations = [
             row._asdict()
             for row in connection.execute(
-                select(r.c.id, r.c.quantity, r.c.status, r.c.created_at, r.c.updated_at,
-                       r.c.expires_at, i.c.sku, loc.c.code.label("location"))
-                .join(i, i.c.id == r.c.item_id).join(loc, loc.c.id == r.c.location_id))]
+                select(
+                    r.c.id,
+                    r.c.quantity,
+                    r.c.status,
+                    r.c.created_at,
+                    r.c.updated_at,
+                    r.c.expires_at,
+                    i.c.sku,
+                    loc.c.code.label("location"),
+                )
+                .join(i, i.c.id == r.c.item_id)
+                .join(loc, loc.c.id == r.c.location_id)
+            )
+        ]
         items = {row.sku: row._asdict() for row in connection.execute(select(items_table))}
-        levels = {(row.sku, row.code): (row.on_hand, row.reserved)
-                  for row in connection.execute(
-                      select(i.c.sku, loc.c.code, levels_table.c.on_hand,
-                             levels_table.c.reserved)
-                      .join(i, i.c.id == levels_table.c.item_id)
-                      .join(loc, loc.c.id == levels_table.c.location_id))}
+        levels = {
+            (row.sku, row.code): (row.on_hand, row.reserved)
+            for row in connection.execute(
+                select(i.c.sku, loc.c.code, levels_table.c.on_hand, levels_table.c.reserved)
+                .join(i, i.c.id == levels_table.c.item_id)
+                .join(loc, loc.c.id == levels_table.c.location_id)
+            )
+        }
     stock = Stock(ledger, reservations, items)
     # The fixture is what it should be: on hand = the ledger; R5 still counted.
     assert {pair: held[0] for pair, held in levels.items()} == on_hand_at(stock, None)
@@ -196,6 +224,7 @@ def read_back(engine: Any) -> Stock:
 
 
 # The model: what each report should say, from the rows read back ----------------
+
 
 def on_hand_at(stock: Stock, moment: datetime | None) -> dict[tuple[str, str], int]:
     """On hand per (sku, location) from the ledger before ``moment`` (all if None)."""
@@ -236,9 +265,13 @@ def moment_of(as_of: date | None) -> datetime:
     return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def expected_on_hand(stock: Stock, as_of: date | None = None, sku: str | None = None,
-                     location: str | None = None, include_zero: bool = False
-                     ) -> list[dict[str, Any]]:
+def expected_on_hand(
+    stock: Stock,
+    as_of: date | None = None,
+    sku: str | None = None,
+    location: str | None = None,
+    include_zero: bool = False,
+) -> list[dict[str, Any]]:
     moment = moment_of(as_of)
     on_hand = on_hand_at(stock, None if as_of is None else moment)
     reserved = reserved_at(stock, moment)
@@ -250,10 +283,18 @@ def expected_on_hand(stock: Stock, as_of: date | None = None, sku: str | None = 
         if not include_zero and quantity == 0 and held_quantity == 0:
             continue
         cost = stock.items[item]["unit_cost"]
-        rows.append({"sku": item, "name": stock.items[item]["name"], "location": code,
-                     "on_hand": quantity, "reserved": held_quantity,
-                     "available": quantity - held_quantity, "unit_cost": money(cost),
-                     "value": money(quantity * cost)})
+        rows.append(
+            {
+                "sku": item,
+                "name": stock.items[item]["name"],
+                "location": code,
+                "on_hand": quantity,
+                "reserved": held_quantity,
+                "available": quantity - held_quantity,
+                "unit_cost": money(cost),
+                "value": money(quantity * cost),
+            }
+        )
     return rows
 
 
@@ -270,11 +311,20 @@ def expected_low_stock(stock: Stock, sku: str | None = None) -> list[dict[str, A
         if available > row["reorder_point"]:
             continue
         suggested = 2 * row["reorder_point"] - available
-        rows.append({"sku": item, "name": row["name"], "reorder_point": row["reorder_point"],
-                     "on_hand": total, "reserved": held_quantity, "available": available,
-                     "shortfall": row["reorder_point"] - available,
-                     "suggested_quantity": suggested, "unit_cost": money(row["unit_cost"]),
-                     "suggested_cost": money(suggested * row["unit_cost"])})
+        rows.append(
+            {
+                "sku": item,
+                "name": row["name"],
+                "reorder_point": row["reorder_point"],
+                "on_hand": total,
+                "reserved": held_quantity,
+                "available": available,
+                "shortfall": row["reorder_point"] - available,
+                "suggested_quantity": suggested,
+                "unit_cost": money(row["unit_cost"]),
+                "suggested_cost": money(suggested * row["unit_cost"]),
+            }
+        )
     return rows
 
 
@@ -284,19 +334,31 @@ def expected_movements(stock: Stock, **filters: Any) -> list[dict[str, Any]]:
     for line in stock.ledger:  # id order: the balance counts the whole history
         pair = (line["sku"], line["location"])
         balances[pair] += line["quantity"]
-        rows.append({"id": line["id"], "created_at": line["created_at"].isoformat(),
-                     "sku": line["sku"], "name": line["name"], "location": line["location"],
-                     "kind": line["kind"], "quantity": line["quantity"],
-                     "balance": balances[pair], "reference": line["reference"],
-                     "reason": line["reason"], "actor": line["actor"]})
+        rows.append(
+            {
+                "id": line["id"],
+                "created_at": line["created_at"].isoformat(),
+                "sku": line["sku"],
+                "name": line["name"],
+                "location": line["location"],
+                "kind": line["kind"],
+                "quantity": line["quantity"],
+                "balance": balances[pair],
+                "reference": line["reference"],
+                "reason": line["reason"],
+                "actor": line["actor"],
+            }
+        )
     start = filters.get("date_from")
     end = filters.get("date_to")
 
     def keep(row: dict[str, Any]) -> bool:
         day = datetime.fromisoformat(row["created_at"]).date()
-        return all(filters.get(k) in (None, row[k])
-                   for k in ("sku", "location", "kind", "reference")) and \
-            (start is None or day >= start) and (end is None or day <= end)
+        return (
+            all(filters.get(k) in (None, row[k]) for k in ("sku", "location", "kind", "reference"))
+            and (start is None or day >= start)
+            and (end is None or day <= end)
+        )
 
     return sorted(filter(keep, rows), key=lambda r: (r["sku"], r["location"], r["id"]))
 
@@ -317,9 +379,14 @@ def next_period(start: date, period: str) -> date:
     return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
-def expected_balance(stock: Stock, period: str = "month", date_from: date | None = None,
-                     date_to: date | None = None, sku: str | None = None,
-                     location: str | None = None) -> list[dict[str, Any]]:
+def expected_balance(
+    stock: Stock,
+    period: str = "month",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sku: str | None = None,
+    location: str | None = None,
+) -> list[dict[str, Any]]:
     start = period_of(date_from, period) if date_from else None
     end = next_period(period_of(date_to, period), period) if date_to else None
     moved: dict[tuple[date, str, str], list[int]] = defaultdict(list)
@@ -329,40 +396,67 @@ def expected_balance(stock: Stock, period: str = "month", date_from: date | None
             continue
         if (start and day < start) or (end and day >= end):
             continue
-        moved[(period_of(day, period), line["sku"], line["location"])].append(
-            line["quantity"])
+        moved[(period_of(day, period), line["sku"], line["location"])].append(line["quantity"])
     rows = []
     for (first, item, code), quantities in sorted(moved.items()):
-        opening = sum(line["quantity"] for line in stock.ledger
-                      if (line["sku"], line["location"]) == (item, code)
-                      and line["created_at"].date() < first)
+        opening = sum(
+            line["quantity"]
+            for line in stock.ledger
+            if (line["sku"], line["location"]) == (item, code) and line["created_at"].date() < first
+        )
         quantity_in = sum(q for q in quantities if q > 0)
         quantity_out = -sum(q for q in quantities if q < 0)
-        rows.append({"period": first.isoformat(), "sku": item,
-                     "name": stock.items[item]["name"], "location": code,
-                     "opening": opening, "in": quantity_in, "out": quantity_out,
-                     "closing": opening + quantity_in - quantity_out})
+        rows.append(
+            {
+                "period": first.isoformat(),
+                "sku": item,
+                "name": stock.items[item]["name"],
+                "location": code,
+                "opening": opening,
+                "in": quantity_in,
+                "out": quantity_out,
+                "closing": opening + quantity_in - quantity_out,
+            }
+        )
     return rows
 
 
-def expected_valuation(stock: Stock, as_of: date | None = None,
-                       location: str | None = None) -> list[dict[str, Any]]:
+def expected_valuation(
+    stock: Stock, as_of: date | None = None, location: str | None = None
+) -> list[dict[str, Any]]:
     on_hand = on_hand_at(stock, None if as_of is None else moment_of(as_of))
     rows = []
     for (item, code), quantity in sorted(on_hand.items()):
         if quantity == 0 or (location and code != location):
             continue
         cost = stock.items[item]["unit_cost"]
-        rows.append({"line": "item", "sku": item, "name": stock.items[item]["name"],
-                     "location": code, "on_hand": quantity, "unit_cost": money(cost),
-                     "value": money(quantity * cost)})
-    rows.append({"line": "total", "sku": None, "name": None, "location": None,
-                 "on_hand": sum(r["on_hand"] for r in rows), "unit_cost": None,
-                 "value": money(sum((Decimal(r["value"]) for r in rows), Decimal(0)))})
+        rows.append(
+            {
+                "line": "item",
+                "sku": item,
+                "name": stock.items[item]["name"],
+                "location": code,
+                "on_hand": quantity,
+                "unit_cost": money(cost),
+                "value": money(quantity * cost),
+            }
+        )
+    rows.append(
+        {
+            "line": "total",
+            "sku": None,
+            "name": None,
+            "location": None,
+            "on_hand": sum(r["on_hand"] for r in rows),
+            "unit_cost": None,
+            "value": money(sum((Decimal(r["value"]) for r in rows), Decimal(0))),
+        }
+    )
     return rows
 
 
 # Running a report ----------------------------------------------------------------
+
 
 def query_string(params: dict[str, Any]) -> str:
     return "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
@@ -376,8 +470,13 @@ def run(app: Any, name: str, **params: Any) -> list[dict[str, Any]]:
     assert [c["name"] for c in body["columns"]] == HEADERS[name].split(",")
     assert body["row_count"] == len(body["rows"])
     for key, value in params.items():  # the parameters, as understood, are echoed
-        echo = {"true": True, "false": False}.get(value, value) if isinstance(value, str) \
-            else str(value) if isinstance(value, date) else value
+        echo = (
+            {"true": True, "false": False}.get(value, value)
+            if isinstance(value, str)
+            else str(value)
+            if isinstance(value, date)
+            else value
+        )
         assert body["parameters"][key] == echo, key
     generated = datetime.fromisoformat(body["generated_at"])
     assert abs(generated - datetime.now(UTC)) < timedelta(minutes=1)
@@ -388,12 +487,14 @@ def run(app: Any, name: str, **params: Any) -> list[dict[str, Any]]:
     # named after the UTC day (either side of a midnight passing meanwhile)
     assert response.headers["Content-Disposition"] in {
         f'attachment; filename="{name}-{day.isoformat()}.csv"'
-        for day in (before, datetime.now(UTC).date())}
+        for day in (before, datetime.now(UTC).date())
+    }
     text = response.body.decode("utf-8")
     assert text.startswith(HEADERS[name] + "\r\n")
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
-    assert parsed == [{k: "" if v is None else str(v) for k, v in row.items()}
-                      for row in body["rows"]]
+    assert parsed == [
+        {k: "" if v is None else str(v) for k, v in row.items()} for row in body["rows"]
+    ]
     return body["rows"]
 
 
@@ -413,6 +514,7 @@ def pick(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
 
 # stock-on-hand ----------------------------------------------------------------------
 
+
 def test_stock_on_hand_now(boss: Any, stock: Stock) -> None:
     rows = run(boss, "stock-on-hand")
     assert rows == expected_on_hand(stock)
@@ -426,42 +528,59 @@ def test_stock_on_hand_now(boss: Any, stock: Stock) -> None:
     ]
     assert boss.get("/stock/C-3").json["locations"] == [
         {"location": "WH1", "on_hand": 0, "reserved": 0, "available": 0},
-        {"location": "WH2", "on_hand": 7, "reserved": 0, "available": 7}]
+        {"location": "WH2", "on_hand": 7, "reserved": 0, "available": 7},
+    ]
     # the emptied level shows with include_zero only
     with_zero = run(boss, "stock-on-hand", include_zero="true")
     assert with_zero == expected_on_hand(stock, include_zero=True)
     assert ("C-3", "WH1", 0) in pick(with_zero, "sku", "location", "on_hand")
     assert run(boss, "stock-on-hand", sku="A-1") == expected_on_hand(stock, sku="A-1")
-    assert run(boss, "stock-on-hand", location="WH2") == \
-        expected_on_hand(stock, location="WH2")
-    assert run(boss, "stock-on-hand", sku="C-3", location="WH1", include_zero="true") == \
-        expected_on_hand(stock, sku="C-3", location="WH1", include_zero=True)
+    assert run(boss, "stock-on-hand", location="WH2") == expected_on_hand(stock, location="WH2")
+    assert run(
+        boss, "stock-on-hand", sku="C-3", location="WH1", include_zero="true"
+    ) == expected_on_hand(stock, sku="C-3", location="WH1", include_zero=True)
     assert run(boss, "stock-on-hand", sku="NOPE") == []
     assert run(boss, "stock-on-hand", location="WH3") == []
     # empty values are absent, as a form sends them
     assert boss.get("/reports/stock-on-hand?sku=&location=&as_of=").json["rows"] == rows
 
 
-AS_OF_DAYS = ["2024-01-29", "2024-01-30", "2024-01-31", "2024-02-01", "2024-02-04",
-              "2024-02-08", "2024-02-09", "2024-02-10", "2024-02-11", "2024-02-12",
-              "2024-02-20", "2024-02-29", "2024-03-16", "2024-03-17", "2024-03-31",
-              "2024-04-01"]
+AS_OF_DAYS = [
+    "2024-01-29",
+    "2024-01-30",
+    "2024-01-31",
+    "2024-02-01",
+    "2024-02-04",
+    "2024-02-08",
+    "2024-02-09",
+    "2024-02-10",
+    "2024-02-11",
+    "2024-02-12",
+    "2024-02-20",
+    "2024-02-29",
+    "2024-03-16",
+    "2024-03-17",
+    "2024-03-31",
+    "2024-04-01",
+]
 
 
 def test_stock_on_hand_as_of_past_days(boss: Any, stock: Stock) -> None:
     for text in AS_OF_DAYS:
         day = date.fromisoformat(text)
         assert run(boss, "stock-on-hand", as_of=day) == expected_on_hand(stock, day), text
-    assert run(boss, "stock-on-hand", as_of=date(2024, 3, 31), include_zero="true") == \
-        expected_on_hand(stock, date(2024, 3, 31), include_zero=True)
-    assert run(boss, "stock-on-hand", as_of=date(2024, 2, 10), sku="B-2", location="WH1") \
-        == expected_on_hand(stock, date(2024, 2, 10), sku="B-2", location="WH1")
+    assert run(
+        boss, "stock-on-hand", as_of=date(2024, 3, 31), include_zero="true"
+    ) == expected_on_hand(stock, date(2024, 3, 31), include_zero=True)
+    assert run(
+        boss, "stock-on-hand", as_of=date(2024, 2, 10), sku="B-2", location="WH1"
+    ) == expected_on_hand(stock, date(2024, 2, 10), sku="B-2", location="WH1")
 
     def level(day: str, sku: str, code: str) -> tuple[int, int, int] | None:
-        rows = boss.get(f"/reports/stock-on-hand?as_of={day}&sku={sku}&location={code}"
-                        ).json["rows"]
-        return (rows[0]["on_hand"], rows[0]["reserved"], rows[0]["available"]) \
-            if rows else None
+        rows = boss.get(f"/reports/stock-on-hand?as_of={day}&sku={sku}&location={code}").json[
+            "rows"
+        ]
+        return (rows[0]["on_hand"], rows[0]["reserved"], rows[0]["available"]) if rows else None
 
     # Written out: a movement at 23:59:59 counts for its day, one at 00:00:00 does not.
     assert level("2024-01-30", "B-2", "WH1") is None
@@ -492,24 +611,34 @@ def test_stock_on_hand_as_of_today_or_later_is_now(boss: Any, stock: Stock) -> N
 
 # low-stock ----------------------------------------------------------------------------
 
+
 def test_low_stock_and_suggestions(boss: Any, stock: Stock, plinth_engine: Any) -> None:
     rows = run(boss, "low-stock")
     assert rows == expected_low_stock(stock)
-    assert pick(rows, "sku", "reorder_point", "on_hand", "reserved", "available",
-                "shortfall", "suggested_quantity", "suggested_cost") == [
+    assert pick(
+        rows,
+        "sku",
+        "reorder_point",
+        "on_hand",
+        "reserved",
+        "available",
+        "shortfall",
+        "suggested_quantity",
+        "suggested_cost",
+    ) == [
         ("A-1", 80, 80, 6, 74, 6, 86, "215.0000"),
-        ("B-2", 22, 22, 0, 22, 0, 22, "2.2000"),   # at the reorder point counts
-        ("D-4", 3, 0, 0, 0, 3, 6, "43.5000"),      # never stocked
+        ("B-2", 22, 22, 0, 22, 0, 22, "2.2000"),  # at the reorder point counts
+        ("D-4", 3, 0, 0, 0, 3, 6, "43.5000"),  # never stocked
     ]
     # suggested_quantity = 2 x reorder_point - available
-    assert all(r["suggested_quantity"] == 2 * r["reorder_point"] - r["available"]
-               for r in rows)
+    assert all(r["suggested_quantity"] == 2 * r["reorder_point"] - r["available"] for r in rows)
     assert run(boss, "low-stock", sku="D-4") == expected_low_stock(stock, sku="D-4")
     assert run(boss, "low-stock", sku="C-3") == []
-    assert run(boss, "low-stock", sku="E-5") == []   # inactive
+    assert run(boss, "low-stock", sku="E-5") == []  # inactive
     # the same items as the catalog's filter (active ones)
-    listed = [r["sku"] for r in boss.get("/stock?below_reorder_point=true").json["items"]
-              if r["active"]]
+    listed = [
+        r["sku"] for r in boss.get("/stock?below_reorder_point=true").json["items"] if r["active"]
+    ]
     assert listed == [r["sku"] for r in rows]
     # a reservation makes B-2 fall below: the report follows at once
     reserve(boss, "WH2", "B-2", 1, reference="SO-11")
@@ -535,8 +664,7 @@ MOVEMENT_FILTERS: list[dict[str, Any]] = [
     {"date_to": date(2024, 1, 31)},
     {"date_from": date(2024, 2, 1)},
     {"date_from": date(2024, 3, 31), "date_to": date(2024, 3, 31)},
-    {"date_from": date(2024, 2, 1), "date_to": date(2024, 2, 29), "sku": "A-1",
-     "kind": "issue"},
+    {"date_from": date(2024, 2, 1), "date_to": date(2024, 2, 29), "sku": "A-1", "kind": "issue"},
     {"date_from": date(2024, 2, 1), "reference": "TR-2"},
 ]
 
@@ -546,23 +674,29 @@ def test_movements_with_running_balance_and_filters(boss: Any, stock: Stock) -> 
     assert everything == expected_movements(stock)
     assert len(everything) == len(stock.ledger) == 17
     for filters in MOVEMENT_FILTERS:
-        assert run(boss, "movements", **filters) == expected_movements(stock, **filters), \
-            filters
+        assert run(boss, "movements", **filters) == expected_movements(stock, **filters), filters
     # Written out: the balance counts history the filters leave out.
     transfer = run(boss, "movements", reference="TR-1")
     assert pick(transfer, "location", "kind", "quantity", "balance") == [
-        ("WH1", "transfer_out", -25, 65), ("WH2", "transfer_in", 25, 25)]
-    window = run(boss, "movements", sku="B-2", location="WH1", date_from="2024-02-10",
-                 date_to="2024-02-11")
+        ("WH1", "transfer_out", -25, 65),
+        ("WH2", "transfer_in", 25, 25),
+    ]
+    window = run(
+        boss, "movements", sku="B-2", location="WH1", date_from="2024-02-10", date_to="2024-02-11"
+    )
     assert pick(window, "created_at", "quantity", "balance", "reason") == [
         ("2024-02-10T23:59:59+00:00", -3, 27, "count"),
-        ("2024-02-11T00:00:00+00:00", 1, 28, "found")]
+        ("2024-02-11T00:00:00+00:00", 1, 28, "found"),
+    ]
     january = run(boss, "movements", date_to="2024-01-31")
     assert pick(january, "sku", "created_at") == [
-        ("A-1", "2024-01-30T09:00:00+00:00"), ("B-2", "2024-01-31T23:59:59+00:00")]
+        ("A-1", "2024-01-30T09:00:00+00:00"),
+        ("B-2", "2024-01-31T23:59:59+00:00"),
+    ]
     confirmed = run(boss, "movements", kind="reservation_confirmed")
-    assert pick(confirmed, "sku", "location", "quantity", "balance", "reference", "actor") \
-        == [("A-1", "WH1", -4, 61, "SO-3", "user:boss")]
+    assert pick(confirmed, "sku", "location", "quantity", "balance", "reference", "actor") == [
+        ("A-1", "WH1", -4, 61, "SO-3", "user:boss")
+    ]
 
 
 # stock-balance ----------------------------------------------------------------------
@@ -577,11 +711,15 @@ BALANCE_CASES: list[dict[str, Any]] = [
     {"period": "week", "date_from": date(2024, 2, 6), "date_to": date(2024, 3, 31)},
     # rounded to 1 February: January makes the openings
     {"period": "month", "date_from": date(2024, 2, 15)},
-    {"period": "month", "date_from": date(2024, 2, 1), "date_to": date(2024, 3, 1),
-     "sku": "B-2"},
+    {"period": "month", "date_from": date(2024, 2, 1), "date_to": date(2024, 3, 1), "sku": "B-2"},
     {"period": "week", "location": "WH2"},
-    {"period": "day", "date_from": date(2024, 3, 31), "date_to": date(2024, 4, 1),
-     "sku": "B-2", "location": "WH2"},
+    {
+        "period": "day",
+        "date_from": date(2024, 3, 31),
+        "date_to": date(2024, 4, 1),
+        "sku": "B-2",
+        "location": "WH2",
+    },
     {"period": "day", "date_from": date(2024, 5, 1), "date_to": date(2024, 5, 31)},
 ]
 
@@ -594,29 +732,35 @@ def test_stock_balance_per_period(boss: Any, stock: Stock) -> None:
     # Written out: months split at Jan 31 23:59:59 / Feb 1 00:00:00 ...
     months = run(boss, "stock-balance", sku="A-1", location="WH1")
     assert pick(months, "period", "opening", "in", "out", "closing")[:2] == [
-        ("2024-01-01", 0, 100, 0, 100), ("2024-02-01", 100, 0, 39, 61)]
+        ("2024-01-01", 0, 100, 0, 100),
+        ("2024-02-01", 100, 0, 39, 61),
+    ]
     # ... weeks start on Monday: Sunday 4 Feb is in the week of 29 Jan ...
     weeks = run(boss, "stock-balance", period="week", sku="A-1", location="WH2")
     assert pick(weeks, "period", "opening", "in", "out", "closing") == [
-        ("2024-01-29", 0, 25, 0, 25), ("2024-02-05", 25, 0, 5, 20),
-        ("2024-02-26", 20, 0, 1, 19)]
+        ("2024-01-29", 0, 25, 0, 25),
+        ("2024-02-05", 25, 0, 5, 20),
+        ("2024-02-26", 20, 0, 1, 19),
+    ]
     # ... and the opening carries everything before date_from.
-    ranged = run(boss, "stock-balance", period="week", date_from="2024-02-06",
-                 date_to="2024-02-11")
+    ranged = run(boss, "stock-balance", period="week", date_from="2024-02-06", date_to="2024-02-11")
     assert pick(ranged, "period", "sku", "location", "opening", "in", "out", "closing") == [
         ("2024-02-05", "A-1", "WH2", 25, 0, 5, 20),
-        ("2024-02-05", "B-2", "WH1", 30, 1, 3, 28)]
-    march = run(boss, "stock-balance", date_from="2024-03-01", date_to="2024-03-31",
-                sku="B-2")
+        ("2024-02-05", "B-2", "WH1", 30, 1, 3, 28),
+    ]
+    march = run(boss, "stock-balance", date_from="2024-03-01", date_to="2024-03-31", sku="B-2")
     assert pick(march, "period", "location", "opening", "in", "out", "closing") == [
-        ("2024-03-01", "WH1", 28, 0, 10, 18), ("2024-03-01", "WH2", 0, 10, 0, 10)]
+        ("2024-03-01", "WH1", 28, 0, 10, 18),
+        ("2024-03-01", "WH2", 0, 10, 0, 10),
+    ]
 
 
 def test_stock_balance_far_dates(boss: Any, stock: Stock) -> None:
     # the first and last days there are: no date arithmetic past them
     for period in ("day", "week", "month"):
-        rows = run(boss, "stock-balance", period=period, date_from="0001-01-01",
-                   date_to="9999-12-31")
+        rows = run(
+            boss, "stock-balance", period=period, date_from="0001-01-01", date_to="9999-12-31"
+        )
         assert rows == expected_balance(stock, period), period
     svg = boss.get("/reports/stock-balance?format=svg&date_to=9999-12-31")
     assert svg.content_type == "image/svg+xml"
@@ -624,31 +768,57 @@ def test_stock_balance_far_dates(boss: Any, stock: Stock) -> None:
 
 # valuation ----------------------------------------------------------------------------
 
+
 def test_valuation_with_total_line(boss: Any, stock: Stock) -> None:
     rows = run(boss, "valuation")
     assert rows == expected_valuation(stock)
-    assert rows[-1] == {"line": "total", "sku": None, "name": None, "location": None,
-                        "on_hand": 109, "unit_cost": None, "value": "204.5331"}
+    assert rows[-1] == {
+        "line": "total",
+        "sku": None,
+        "name": None,
+        "location": None,
+        "on_hand": 109,
+        "unit_cost": None,
+        "value": "204.5331",
+    }
     assert [r["line"] for r in rows] == ["item"] * 5 + ["total"]
     assert run(boss, "valuation", location="WH1") == expected_valuation(stock, location="WH1")
-    for text in ("2024-01-29", "2024-01-31", "2024-02-10", "2024-02-11", "2024-03-15",
-                 "2024-03-31", "2099-01-01", "9999-12-31"):
+    for text in (
+        "2024-01-29",
+        "2024-01-31",
+        "2024-02-10",
+        "2024-02-11",
+        "2024-03-15",
+        "2024-03-31",
+        "2099-01-01",
+        "9999-12-31",
+    ):
         day = date.fromisoformat(text)
         assert run(boss, "valuation", as_of=day) == expected_valuation(stock, day), text
-    assert run(boss, "valuation", as_of="2024-02-10", location="WH2") == \
-        expected_valuation(stock, date(2024, 2, 10), "WH2")
+    assert run(boss, "valuation", as_of="2024-02-10", location="WH2") == expected_valuation(
+        stock, date(2024, 2, 10), "WH2"
+    )
     # nothing to value: the total line alone, at zero
     assert run(boss, "valuation", as_of="2024-01-29") == [
-        {"line": "total", "sku": None, "name": None, "location": None, "on_hand": 0,
-         "unit_cost": None, "value": "0.0000"}]
+        {
+            "line": "total",
+            "sku": None,
+            "name": None,
+            "location": None,
+            "on_hand": 0,
+            "unit_cost": None,
+            "value": "0.0000",
+        }
+    ]
     assert run(boss, "valuation", location="WH3")[-1]["value"] == "0.0000"
 
 
 # The database's time zone -----------------------------------------------------------
 
-def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[str, str],
-                                                      plinth_settings: dict[str, Any]
-                                                      ) -> None:
+
+def test_days_are_utc_whatever_the_database_time_zone(
+    stock: Stock, admin: dict[str, str], plinth_settings: dict[str, Any]
+) -> None:
     """Reports through a PostgreSQL session at UTC+14 say what they say at UTC.
 
     (On SQLite, which has no session time zone, this reads the same file.)
@@ -665,14 +835,17 @@ def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[
     try:
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:
-                assert connection.exec_driver_sql("SHOW TimeZone").scalar() == \
-                    "Pacific/Kiritimati"
-        app = TestApp(wsgi, extra_environ={"HTTP_HOST": "localhost",
-                                           "REMOTE_ADDR": "127.0.0.1",
-                                           "HTTP_AUTHORIZATION": admin["Authorization"]})
+                assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "Pacific/Kiritimati"
+        app = TestApp(
+            wsgi,
+            extra_environ={
+                "HTTP_HOST": "localhost",
+                "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_AUTHORIZATION": admin["Authorization"],
+            },
+        )
         for params in BALANCE_CASES:
-            assert run(app, "stock-balance", **params) == expected_balance(stock, **params), \
-                params
+            assert run(app, "stock-balance", **params) == expected_balance(stock, **params), params
         for filters in MOVEMENT_FILTERS:
             assert run(app, "movements", **filters) == expected_movements(stock, **filters)
         for text in ("2024-01-31", "2024-02-10", "2024-02-11"):
@@ -686,6 +859,7 @@ def test_days_are_utc_whatever_the_database_time_zone(stock: Stock, admin: dict[
 
 # Charts -------------------------------------------------------------------------------
 
+
 def svg_text(response: Any) -> str:
     assert response.status_int == 200
     assert response.headers["Content-Type"].startswith("image/svg+xml")
@@ -698,11 +872,14 @@ def svg_text(response: Any) -> str:
 
 def test_svg_charts(boss: Any, stock: Stock) -> None:
     words = svg_text(boss.get("/reports/stock-balance?format=svg&period=week"))
-    for label in ("Stock in and out per period", "period", "quantity", "in", "out",
-                  "period week"):
+    for label in ("Stock in and out per period", "period", "quantity", "in", "out", "period week"):
         assert label in words, label
-    ranged = svg_text(boss.get("/reports/stock-balance?format=svg&period=day"
-                               "&date_from=2024-02-01&date_to=2024-02-29&sku=A-1"))
+    ranged = svg_text(
+        boss.get(
+            "/reports/stock-balance?format=svg&period=day"
+            "&date_from=2024-02-01&date_to=2024-02-29&sku=A-1"
+        )
+    )
     assert "sku A-1" in ranged and "date_from 2024-02-01" in ranged
 
     valuation = svg_text(boss.get("/reports/valuation?format=svg"))
@@ -722,10 +899,10 @@ def test_svg_charts(boss: Any, stock: Stock) -> None:
 
 @pytest.mark.parametrize("name", ["movements", "stock-on-hand", "low-stock"])
 def test_svg_of_a_report_without_chart_is_400(boss: Any, name: str) -> None:
-    body = assert_error(boss.get(f"/reports/{name}?format=svg", status=400), 400,
-                        "invalid_request")
+    body = assert_error(boss.get(f"/reports/{name}?format=svg", status=400), 400, "invalid_request")
     assert body["details"]["errors"] == [
-        {"location": "query", "field": "format", "message": "this report has no chart"}]
+        {"location": "query", "field": "format", "message": "this report has no chart"}
+    ]
 
 
 # Size: streaming and the chart limit -----------------------------------------------
@@ -733,8 +910,9 @@ def test_svg_of_a_report_without_chart_is_400(boss: Any, name: str) -> None:
 MANY = 3000
 
 
-def test_thousands_of_movements_stream_complete(boss: Any, plinth_engine: Any,
-                                                plinth_app: Any) -> None:
+def test_thousands_of_movements_stream_complete(
+    boss: Any, plinth_engine: Any, plinth_app: Any
+) -> None:
     from webob import Request
 
     from plinth.testing import IDENTITY_KEY
@@ -745,10 +923,21 @@ def test_thousands_of_movements_stream_complete(boss: Any, plinth_engine: Any,
         item_id = connection.execute(select(items_table.c.id)).scalar_one()
         location_id = connection.execute(select(locations_table.c.id)).scalar_one()
         start = at("2010-01-01 12:00:00")
-        connection.execute(insert(movements_table), [
-            {"item_id": item_id, "location_id": location_id, "kind": "receipt",
-             "quantity": 1 + n % 5, "reference": f"R-{n}", "actor": "bulk",
-             "created_at": start + timedelta(days=n)} for n in range(MANY)])
+        connection.execute(
+            insert(movements_table),
+            [
+                {
+                    "item_id": item_id,
+                    "location_id": location_id,
+                    "kind": "receipt",
+                    "quantity": 1 + n % 5,
+                    "reference": f"R-{n}",
+                    "actor": "bulk",
+                    "created_at": start + timedelta(days=n),
+                }
+                for n in range(MANY)
+            ],
+        )
     total = sum(1 + n % 5 for n in range(MANY))
 
     response = boss.get("/reports/movements?format=csv&sku=S-1")
@@ -762,9 +951,14 @@ def test_thousands_of_movements_stream_complete(boss: Any, plinth_engine: Any,
     assert body["rows"][-1]["balance"] == total
 
     # Sent in pieces as it is read, without a Content-Length.
-    request = Request.blank("/reports/movements?format=csv", environ={
-        "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1",
-        IDENTITY_KEY: boss.extra_environ[IDENTITY_KEY]})
+    request = Request.blank(
+        "/reports/movements?format=csv",
+        environ={
+            "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": "127.0.0.1",
+            IDENTITY_KEY: boss.extra_environ[IDENTITY_KEY],
+        },
+    )
     status, headers, app_iter = request.call_application(plinth_app)
     try:
         chunks = list(app_iter)
@@ -776,13 +970,15 @@ def test_thousands_of_movements_stream_complete(boss: Any, plinth_engine: Any,
     assert b"".join(chunks).count(b"\r\n") == MANY + 1
 
     # One bar a day for 3000 days says nothing: 400; by month it is a chart.
-    too_many = assert_error(boss.get("/reports/stock-balance?format=svg&period=day",
-                                     status=400), 400, "chart_too_large")
+    too_many = assert_error(
+        boss.get("/reports/stock-balance?format=svg&period=day", status=400), 400, "chart_too_large"
+    )
     assert too_many["details"] == {"limit": 1000}
     assert svg_text(boss.get("/reports/stock-balance?format=svg&period=month"))
     months = run(boss, "stock-balance", period="month", date_from="2018-01-01")
-    assert months[0]["opening"] == sum(1 + n % 5 for n in range(MANY)
-                                       if start + timedelta(days=n) < at("2018-01-01 00:00"))
+    assert months[0]["opening"] == sum(
+        1 + n % 5 for n in range(MANY) if start + timedelta(days=n) < at("2018-01-01 00:00")
+    )
     assert months[-1]["closing"] == total
 
 
@@ -836,22 +1032,30 @@ BAD: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("name, query, field_name", BAD,
-                         ids=[f"{n}?{q[:40]}" for n, q, _ in BAD])
-def test_bad_parameters_are_400_naming_the_field(boss: Any, name: str, query: str,
-                                                 field_name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "query", "field_name"), BAD, ids=[f"{n}?{q[:40]}" for n, q, _ in BAD]
+)
+def test_bad_parameters_are_400_naming_the_field(
+    boss: Any, name: str, query: str, field_name: str
+) -> None:
     response = boss.get(f"/reports/{name}?{query}", status=400)
     body = assert_error(response, 400, "invalid_request")
     assert field_name in body["message"]
     errors = body["details"]["errors"]
-    assert {"location": "query", "field": field_name} in \
-        [{"location": e["location"], "field": e["field"]} for e in errors], errors
+    assert {"location": "query", "field": field_name} in [
+        {"location": e["location"], "field": e["field"]} for e in errors
+    ], errors
     assert all(isinstance(e["message"], str) and e["message"] for e in errors)
     assert "Content-Disposition" not in response.headers
 
 
 def test_every_problem_is_reported_at_once(boss: Any) -> None:
-    body = boss.get("/reports/movements?kind=nope&date_from=2024-02-30&colour=red&sku=a"
-                    "&sku=b", status=400).json
-    assert sorted(e["field"] for e in body["details"]["errors"]) == \
-        ["colour", "date_from", "kind", "sku"]
+    body = boss.get(
+        "/reports/movements?kind=nope&date_from=2024-02-30&colour=red&sku=a&sku=b", status=400
+    ).json
+    assert sorted(e["field"] for e in body["details"]["errors"]) == [
+        "colour",
+        "date_from",
+        "kind",
+        "sku",
+    ]

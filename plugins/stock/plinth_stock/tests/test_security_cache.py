@@ -18,8 +18,7 @@ from .test_concurrency import call, servers  # noqa: F401 - the two processes
 
 pytestmark = pytest.mark.slow
 
-GRANT = {"entries": [{"action": "Allow", "principal": "group:viewers",
-                      "permission": "stock.view"}]}
+GRANT = {"entries": [{"action": "Allow", "principal": "group:viewers", "permission": "stock.view"}]}
 
 
 @pytest.fixture
@@ -40,8 +39,7 @@ def world(servers: list[int], testapp: Any, make_user: Any) -> dict[str, Any]:  
 
 
 def login(port: int, name: str, password: str) -> dict[str, str]:
-    status, _, body = call(port, "POST", "/auth/tokens",
-                           {"username": name, "password": password})
+    status, _, body = call(port, "POST", "/auth/tokens", {"username": name, "password": password})
     assert status == 201, body
     return {"Authorization": f"Bearer {body['token']}"}
 
@@ -61,14 +59,12 @@ def test_a_revoked_token_is_refused_by_the_other_process(world: dict[str, Any]) 
     status, _, tokens = call(a, "GET", "/auth/tokens", headers=vic)
     assert status == 200
     (token,) = tokens["items"]
-    assert call(a, "DELETE", f"/auth/tokens/{token['id']}", headers=world["admin"])[0] \
-        in (200, 204)
+    assert call(a, "DELETE", f"/auth/tokens/{token['id']}", headers=world["admin"])[0] in (200, 204)
     assert status_on(b, vic) == 401
     assert status_on(a, vic) == 401
 
 
-def test_an_acl_change_decides_the_next_request_on_the_other_process(
-        world: dict[str, Any]) -> None:
+def test_an_acl_change_decides_the_next_request_on_the_other_process(world: dict[str, Any]) -> None:
     a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
     assert call(a, "PUT", "/@@acl", {"entries": []}, admin)[0] == 200
     assert status_on(b, vic) == 403
@@ -81,7 +77,8 @@ def test_an_acl_change_decides_the_next_request_on_the_other_process(
 
 
 def test_a_membership_change_decides_the_next_request_on_the_other_process(
-        world: dict[str, Any]) -> None:
+    world: dict[str, Any],
+) -> None:
     a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
     assert call(a, "PUT", "/auth/users/vic", {"groups": []}, admin)[0] == 200
     assert status_on(b, vic) == 403
@@ -90,32 +87,34 @@ def test_a_membership_change_decides_the_next_request_on_the_other_process(
 
 
 def test_a_stored_role_change_decides_the_next_request_on_the_other_process(
-        world: dict[str, Any]) -> None:
+    world: dict[str, Any],
+) -> None:
     a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
     assert call(a, "PUT", "/@@roles/looker", {"permissions": ["stock.view"]}, admin)[0] == 201
-    by_role = {"entries": [{"action": "Allow", "principal": "group:viewers",
-                            "permission": "role:looker"}]}
+    by_role = {
+        "entries": [{"action": "Allow", "principal": "group:viewers", "permission": "role:looker"}]
+    }
     assert call(a, "PUT", "/@@acl", by_role, admin)[0] == 200
     warm(world_ports(world), vic)  # the stored role is cached on both, at this version
-    assert call(a, "PUT", "/@@roles/looker", {"permissions": ["stock.receive"]},
-                admin)[0] == 200
+    assert call(a, "PUT", "/@@roles/looker", {"permissions": ["stock.receive"]}, admin)[0] == 200
     assert status_on(b, vic) == 403
     assert call(b, "PUT", "/@@roles/looker", {"permissions": ["stock.view"]}, admin)[0] == 200
     assert status_on(a, vic) == 200
 
 
 def test_disabling_a_user_decides_the_next_request_on_the_other_process(
-        world: dict[str, Any]) -> None:
+    world: dict[str, Any],
+) -> None:
     a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
     assert call(a, "PUT", "/auth/users/vic", {"active": False}, admin)[0] == 200
     assert status_on(b, vic) == 401
 
 
 def test_a_password_change_decides_the_next_request_on_the_other_process(
-        world: dict[str, Any]) -> None:
+    world: dict[str, Any],
+) -> None:
     a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
-    assert call(a, "PUT", "/auth/users/vic", {"password": "a-brand-new-password"},
-                admin)[0] == 200
+    assert call(a, "PUT", "/auth/users/vic", {"password": "a-brand-new-password"}, admin)[0] == 200
     assert status_on(b, vic) == 401
     warm(world_ports(world), login(b, "vic", "a-brand-new-password"))
 
@@ -125,25 +124,32 @@ def world_ports(world: dict[str, Any]) -> list[int]:
 
 
 def test_writes_outside_the_api_bump_the_version_too(
-        world: dict[str, Any], plinth_engine: Any) -> None:
+    world: dict[str, Any], plinth_engine: Any
+) -> None:
     """The CLI and an operator's SQL write the tables directly: still decided."""
     b, vic = world["b"], world["vic"]
     with plinth_engine.begin() as connection:
         connection.execute(text("DELETE FROM auth_memberships"))
     assert status_on(b, vic) == 403
     with plinth_engine.begin() as connection:
-        connection.execute(text("INSERT INTO auth_memberships (user_id, group_id) "
-                                "SELECT u.id, g.id FROM auth_users u, auth_groups g "
-                                "WHERE u.name = 'vic' AND g.name = 'viewers'"))
+        connection.execute(
+            text(
+                "INSERT INTO auth_memberships (user_id, group_id) "
+                "SELECT u.id, g.id FROM auth_users u, auth_groups g "
+                "WHERE u.name = 'vic' AND g.name = 'viewers'"
+            )
+        )
     assert status_on(b, vic) == 200
     with plinth_engine.begin() as connection:
-        connection.execute(text("UPDATE auth_tokens SET revoked_at = :now"),
-                           {"now": datetime.now(UTC)})
+        connection.execute(
+            text("UPDATE auth_tokens SET revoked_at = :now"), {"now": datetime.now(UTC)}
+        )
     assert status_on(b, vic) == 401
 
 
 def test_recording_a_token_use_does_not_bump_the_version(
-        world: dict[str, Any], plinth_engine: Any) -> None:
+    world: dict[str, Any], plinth_engine: Any
+) -> None:
     with plinth_engine.connect() as connection:
         before = connection.execute(text("SELECT version FROM security_version")).scalar()
     with plinth_engine.begin() as connection:
@@ -151,4 +157,3 @@ def test_recording_a_token_use_does_not_bump_the_version(
     with plinth_engine.connect() as connection:
         after = connection.execute(text("SELECT version FROM security_version")).scalar()
     assert after == before
-

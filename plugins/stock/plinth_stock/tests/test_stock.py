@@ -25,8 +25,14 @@ from .helpers import (
 def test_put_item_creates_then_updates(boss: Any) -> None:
     created = put_item(boss, "A-1", reorder_point=5, unit="box")
     assert created.status_int == 201
-    assert created.json == {"sku": "A-1", "name": "Item A-1", "unit": "box",
-                            "reorder_point": 5, "unit_cost": "0.0000", "active": True}
+    assert created.json == {
+        "sku": "A-1",
+        "name": "Item A-1",
+        "unit": "box",
+        "reorder_point": 5,
+        "unit_cost": "0.0000",
+        "active": True,
+    }
     assert created.headers["Location"].rstrip("/").endswith("/stock/A-1")
     first_etag = created.headers["ETag"]
     assert first_etag
@@ -39,10 +45,16 @@ def test_put_item_creates_then_updates(boss: Any) -> None:
     got = boss.get("/stock/A-1")
     assert got.json["name"] == "Anchor bolt"
     assert got.headers["ETag"] == updated.headers["ETag"]
-    changed = boss.put_json("/stock/A-1", {"name": "Anchor bolt", "unit_cost": "3.25",
-                                           "reorder_point": 0, "active": False}, status=200)
-    assert (changed.json["unit_cost"], changed.json["reorder_point"],
-            changed.json["active"]) == ("3.2500", 0, False)
+    changed = boss.put_json(
+        "/stock/A-1",
+        {"name": "Anchor bolt", "unit_cost": "3.25", "reorder_point": 0, "active": False},
+        status=200,
+    )
+    assert (changed.json["unit_cost"], changed.json["reorder_point"], changed.json["active"]) == (
+        "3.2500",
+        0,
+        False,
+    )
     kept = boss.put_json("/stock/A-1", {"name": "Anchor bolt M8"}, status=200).json
     assert (kept["unit_cost"], kept["active"]) == ("3.2500", False)
     assert boss.get("/stock/A-1").json["unit_cost"] == "3.2500"
@@ -51,34 +63,41 @@ def test_put_item_creates_then_updates(boss: Any) -> None:
 def test_put_item_if_match(boss: Any, plinth_engine: Any) -> None:
     first = put_item(boss, "A-1")
     stale = first.headers["ETag"]
-    current = boss.put_json("/stock/A-1", {"name": "Second"}, headers={"If-Match": stale},
-                            status=200).headers["ETag"]
+    current = boss.put_json(
+        "/stock/A-1", {"name": "Second"}, headers={"If-Match": stale}, status=200
+    ).headers["ETag"]
     before = snapshot(plinth_engine)
-    response = boss.put_json("/stock/A-1", {"name": "Lost update"},
-                             headers={"If-Match": stale}, status=412)
-    assert assert_error(response, 412, "precondition_failed")["details"]["etag"] == \
-        current.strip('"')
+    response = boss.put_json(
+        "/stock/A-1", {"name": "Lost update"}, headers={"If-Match": stale}, status=412
+    )
+    assert assert_error(response, 412, "precondition_failed")["details"]["etag"] == current.strip(
+        '"'
+    )
     assert snapshot(plinth_engine) == before
     assert boss.get("/stock/A-1").json["name"] == "Second"
     # the current ETag (and a list that contains it) is accepted
-    boss.put_json("/stock/A-1", {"name": "Third"}, headers={"If-Match": f'"x", {current}'},
-                  status=200)
+    boss.put_json(
+        "/stock/A-1", {"name": "Third"}, headers={"If-Match": f'"x", {current}'}, status=200
+    )
     assert boss.get("/stock/A-1").json["name"] == "Third"
     # If-Match on an item that does not exist creates nothing
     boss.put_json("/stock/NEW-1", {"name": "New"}, headers={"If-Match": current}, status=412)
     boss.get("/stock/NEW-1", status=404)
 
 
-@pytest.mark.parametrize("sent, stored", [
-    ("12.5", "12.5000"),
-    (12.5, "12.5000"),
-    ("0.0001", "0.0001"),
-    ("0.1", "0.1000"),
-    ("1234567.8901", "1234567.8901"),
-    ("9999999999.9999", "9999999999.9999"),
-    (7, "7.0000"),
-    ("0", "0.0000"),
-])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("12.5", "12.5000"),
+        (12.5, "12.5000"),
+        ("0.0001", "0.0001"),
+        ("0.1", "0.1000"),
+        ("1234567.8901", "1234567.8901"),
+        ("9999999999.9999", "9999999999.9999"),
+        (7, "7.0000"),
+        ("0", "0.0000"),
+    ],
+)
 def test_unit_cost_is_exact(boss: Any, sent: Any, stored: str) -> None:
     assert put_item(boss, "A-1", unit_cost=sent).json["unit_cost"] == stored
     assert boss.get("/stock/A-1").json["unit_cost"] == stored
@@ -114,36 +133,53 @@ def test_missing_item_is_404_when_authorized(boss: Any) -> None:
 
 def test_no_credentials_is_401_whether_or_not_the_item_exists(boss: Any, testapp: Any) -> None:
     stocked(boss, "A-1")
-    for url in ("/stock/A-1", "/stock/NOPE-1", "/stock", "/locations/WH1",
-                "/locations/WH1/A-1", "/locations/WH1/A-1/movements", "/locations/NOPE",
-                "/reservations/" + "0" * 32):
+    for url in (
+        "/stock/A-1",
+        "/stock/NOPE-1",
+        "/stock",
+        "/locations/WH1",
+        "/locations/WH1/A-1",
+        "/locations/WH1/A-1/movements",
+        "/locations/NOPE",
+        "/reservations/" + "0" * 32,
+    ):
         response = testapp.get(url, status=401)
         assert_error(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     # a wrong token is no better than none
     testapp.get("/stock/A-1", headers={"Authorization": "Bearer plinth_nope"}, status=401)
     # writes too, including those whose permission depends on the body
-    testapp.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1},
-                      status=401)
-    testapp.post_json("/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1},
-                      status=401)
+    testapp.post_json(
+        "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 1}, status=401
+    )
+    testapp.post_json(
+        "/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1}, status=401
+    )
     testapp.put_json("/stock/A-1", {"name": "x"}, status=401)
     assert level(boss, "A-1", "WH1")["on_hand"] == 10
 
 
-def test_user_without_stock_view_gets_403(boss: Any, testapp: Any, make_user: Any,
-                                          login: Any) -> None:
+def test_user_without_stock_view_gets_403(
+    boss: Any, testapp: Any, make_user: Any, login: Any
+) -> None:
     stocked(boss, "A-1")
     make_user("outsider")
     headers = login("outsider")
-    for url in ("/stock/A-1", "/stock/NOPE-1", "/stock", "/locations", "/locations/WH1",
-                "/locations/WH1/A-1/movements"):
+    for url in (
+        "/stock/A-1",
+        "/stock/NOPE-1",
+        "/stock",
+        "/locations",
+        "/locations/WH1",
+        "/locations/WH1/A-1/movements",
+    ):
         assert_error(testapp.get(url, headers=headers, status=403), 403, "forbidden")
     testapp.put_json("/stock/A-1", {"name": "x"}, headers=headers, status=403)
     assert boss.get("/stock/A-1").json["name"] == "Item A-1"
 
 
 # The catalog: pagination and filters ----------------------------------------------
+
 
 def test_list_items_paginates_in_sku_order(boss: Any) -> None:
     skus = ["E-5", "A-1", "C-3", "B-2", "D-4"]
@@ -164,8 +200,17 @@ def test_list_items_paginates_in_sku_order(boss: Any) -> None:
     assert boss.get("/stock?limit=5").json["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=abc", "cursor=!!!",
-                                   "cursor=bm90LWEtbGlzdA", "below_reorder_point=maybe"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "cursor=!!!",
+        "cursor=bm90LWEtbGlzdA",
+        "below_reorder_point=maybe",
+    ],
+)
 def test_list_items_rejects_bad_query(boss: Any, query: str) -> None:
     assert_error(boss.get(f"/stock?{query}", status=400), 400)
 
@@ -209,16 +254,21 @@ def test_list_items_totals_and_filters(boss: Any) -> None:
 
 # Locations ----------------------------------------------------------------------
 
+
 def test_locations_put_get_list(boss: Any, plinth_engine: Any) -> None:
     created = put_location(boss, "WH1", "Main")
     assert created.json == {"code": "WH1", "name": "Main"}
     etag = created.headers["ETag"]
-    updated = boss.put_json("/locations/WH1", {"name": "Main warehouse"},
-                            headers={"If-Match": etag}, status=200)
+    updated = boss.put_json(
+        "/locations/WH1", {"name": "Main warehouse"}, headers={"If-Match": etag}, status=200
+    )
     assert updated.headers["ETag"] != etag
     before = snapshot(plinth_engine)
-    assert_error(boss.put_json("/locations/WH1", {"name": "Stale"}, headers={"If-Match": etag},
-                               status=412), 412, "precondition_failed")
+    assert_error(
+        boss.put_json("/locations/WH1", {"name": "Stale"}, headers={"If-Match": etag}, status=412),
+        412,
+        "precondition_failed",
+    )
     assert snapshot(plinth_engine) == before
     got = boss.get("/locations/WH1")
     assert got.json["name"] == "Main warehouse"
@@ -254,6 +304,7 @@ def test_location_shows_its_levels_paginated(boss: Any) -> None:
 
 # Movements --------------------------------------------------------------------
 
+
 def test_receipt_issue_adjustment(boss: Any) -> None:
     stocked(boss, "A-1", "WH1", 0)
     receipt = move(boss, "WH1", "A-1", "receipt", 10, reference="PO-1").json
@@ -261,8 +312,13 @@ def test_receipt_issue_adjustment(boss: Any) -> None:
     assert receipt["movement"]["quantity"] == 10
     assert receipt["movement"]["reference"] == "PO-1"
     assert receipt["movement"]["actor"] == "user:boss"
-    assert receipt["level"] == {"sku": "A-1", "location": "WH1", "on_hand": 10, "reserved": 0,
-                                "available": 10}
+    assert receipt["level"] == {
+        "sku": "A-1",
+        "location": "WH1",
+        "on_hand": 10,
+        "reserved": 0,
+        "available": 10,
+    }
     issue = move(boss, "WH1", "A-1", "issue", 4).json
     assert issue["movement"]["quantity"] == -4  # the ledger records the signed change
     assert issue["level"]["on_hand"] == 6
@@ -272,29 +328,42 @@ def test_receipt_issue_adjustment(boss: Any) -> None:
     up = move(boss, "WH1", "A-1", "adjustment", 3, reason="found in aisle 4").json
     assert up["level"]["on_hand"] == 7
     assert level(boss, "A-1", "WH1") == {"on_hand": 7, "reserved": 0, "available": 7}
-    assert boss.get("/locations/WH1/A-1").json == {"sku": "A-1", "location": "WH1",
-                                                  "on_hand": 7, "reserved": 0, "available": 7}
+    assert boss.get("/locations/WH1/A-1").json == {
+        "sku": "A-1",
+        "location": "WH1",
+        "on_hand": 7,
+        "reserved": 0,
+        "available": 7,
+    }
     ledger = movements(boss, "WH1", "A-1")
     assert sum(m["quantity"] for m in ledger) == 7
     # issuing everything that is available is allowed
     assert move(boss, "WH1", "A-1", "issue", 7).json["level"]["on_hand"] == 0
 
 
-@pytest.mark.parametrize("kind, quantity, extra", [
-    ("issue", 11, {}),
-    ("issue", 8, {}),  # 10 on hand, but 3 are reserved
-    ("adjustment", -8, {"reason": "count"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "quantity", "extra"),
+    [
+        ("issue", 11, {}),
+        ("issue", 8, {}),  # 10 on hand, but 3 are reserved
+        ("adjustment", -8, {"reason": "count"}),
+    ],
+)
 def test_movement_that_would_make_available_negative_is_409(
-        boss: Any, plinth_engine: Any, kind: str, quantity: int, extra: dict[str, str]) -> None:
+    boss: Any, plinth_engine: Any, kind: str, quantity: int, extra: dict[str, str]
+) -> None:
     stocked(boss, "A-1", "WH1", 10)
     reserve(boss, "WH1", "A-1", 3)
     before = snapshot(plinth_engine)
     ledger = movements(boss, "WH1", "A-1")
     response = move(boss, "WH1", "A-1", kind, quantity, status=409, **extra)
     body = assert_error(response, 409, "insufficient_stock")
-    assert body["details"] == {"sku": "A-1", "location": "WH1", "requested": abs(quantity),
-                               "available": 7}
+    assert body["details"] == {
+        "sku": "A-1",
+        "location": "WH1",
+        "requested": abs(quantity),
+        "available": 7,
+    }
     assert snapshot(plinth_engine) == before
     assert movements(boss, "WH1", "A-1") == ledger
     assert level(boss, "A-1", "WH1") == {"on_hand": 10, "reserved": 3, "available": 7}
@@ -304,8 +373,7 @@ def test_issue_at_a_location_without_a_level_is_409(boss: Any, plinth_engine: An
     stocked(boss, "A-1", "WH1", 5)
     put_location(boss, "WH2")
     before = snapshot(plinth_engine)
-    body = assert_error(move(boss, "WH2", "A-1", "issue", 1, status=409), 409,
-                        "insufficient_stock")
+    body = assert_error(move(boss, "WH2", "A-1", "issue", 1, status=409), 409, "insufficient_stock")
     assert body["details"]["available"] == 0
     assert snapshot(plinth_engine) == before
 
@@ -319,10 +387,12 @@ def test_receipt_beyond_the_largest_quantity_is_refused(boss: Any, plinth_engine
     assert level(boss, "A-1", "WH1")["on_hand"] == 2**31 - 1
 
 
-@pytest.mark.parametrize("url", ["/locations/NOPE/A-1/movements",
-                                 "/locations/WH1/NOPE-1/movements"])
-def test_movement_for_unknown_item_or_location_is_404(boss: Any, plinth_engine: Any,
-                                                      url: str) -> None:
+@pytest.mark.parametrize(
+    "url", ["/locations/NOPE/A-1/movements", "/locations/WH1/NOPE-1/movements"]
+)
+def test_movement_for_unknown_item_or_location_is_404(
+    boss: Any, plinth_engine: Any, url: str
+) -> None:
     stocked(boss, "A-1", "WH1", 1)
     before = snapshot(plinth_engine)
     response = boss.post_json(url, {"kind": "receipt", "quantity": 1}, status=404)
@@ -350,15 +420,26 @@ def test_movements_newest_first_and_paginated(boss: Any) -> None:
 
 # Reservations -----------------------------------------------------------------
 
+
 def test_reservation_reduces_available(boss: Any, plinth_registry: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
     response = reserve(boss, "WH1", "A-1", 4, reference="SO-7")
     body = response.json
     assert len(body["id"]) == 32 and int(body["id"], 16) >= 0
-    assert (body["sku"], body["location"], body["quantity"], body["reference"],
-            body["status"]) == ("A-1", "WH1", 4, "SO-7", "active")
-    assert body["level"] == {"sku": "A-1", "location": "WH1", "on_hand": 10, "reserved": 4,
-                             "available": 6}
+    assert (body["sku"], body["location"], body["quantity"], body["reference"], body["status"]) == (
+        "A-1",
+        "WH1",
+        4,
+        "SO-7",
+        "active",
+    )
+    assert body["level"] == {
+        "sku": "A-1",
+        "location": "WH1",
+        "on_hand": 10,
+        "reserved": 4,
+        "available": 6,
+    }
     assert response.headers["Location"].endswith(f"/reservations/{body['id']}")
     ttl = datetime.fromisoformat(body["expires_at"]) - datetime.fromisoformat(body["created_at"])
     assert ttl == timedelta(seconds=plinth_registry.settings["stock.reservation_ttl"])
@@ -366,8 +447,7 @@ def test_reservation_reduces_available(boss: Any, plinth_registry: Any) -> None:
     got = boss.get(f"/reservations/{body['id']}").json
     assert got["status"] == "active" and got["quantity"] == 4 and got["sku"] == "A-1"
     short = reserve(boss, "WH1", "A-1", 1, ttl_seconds=60).json
-    ttl = datetime.fromisoformat(short["expires_at"]) - datetime.fromisoformat(
-        short["created_at"])
+    ttl = datetime.fromisoformat(short["expires_at"]) - datetime.fromisoformat(short["created_at"])
     assert ttl == timedelta(seconds=60)
     # a reservation does not change on hand, and is not a movement
     assert [m["kind"] for m in movements(boss, "WH1", "A-1")] == ["receipt"]
@@ -410,10 +490,18 @@ def test_release_frees_the_reservation(boss: Any) -> None:
     assert boss.get(f"/reservations/{rid}").json["status"] == "released"
 
 
-@pytest.mark.parametrize("first, second", [("confirm", "confirm"), ("confirm", "release"),
-                                           ("release", "release"), ("release", "confirm")])
-def test_finished_reservation_cannot_be_finished_again(boss: Any, plinth_engine: Any,
-                                                       first: str, second: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("confirm", "confirm"),
+        ("confirm", "release"),
+        ("release", "release"),
+        ("release", "confirm"),
+    ],
+)
+def test_finished_reservation_cannot_be_finished_again(
+    boss: Any, plinth_engine: Any, first: str, second: str
+) -> None:
     stocked(boss, "A-1", "WH1", 10)
     rid = reserve(boss, "WH1", "A-1", 4).json["id"]
     boss.post(f"/reservations/{rid}/{first}", status=200)
@@ -459,8 +547,9 @@ def test_expired_reservation_can_be_used_at_once(boss: Any, clock: Any, use: str
         move(boss, "WH1", "A-1", "adjustment", -9, reason="count")
         expected = {"on_hand": 1, "reserved": 1, "available": 0}
     else:
-        boss.post_json("/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 9},
-                       status=201)
+        boss.post_json(
+            "/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 9}, status=201
+        )
         expected = {"on_hand": 1, "reserved": 1, "available": 0}
     assert level(boss, "A-1", "WH1") == expected
     assert boss.get(f"/reservations/{rid}").json["status"] == "expired"
@@ -469,14 +558,16 @@ def test_expired_reservation_can_be_used_at_once(boss: Any, clock: Any, use: str
 
 
 @pytest.mark.parametrize("action", ["confirm", "release"])
-def test_acting_on_an_expired_reservation_is_409(boss: Any, plinth_engine: Any, clock: Any,
-                                                 action: str) -> None:
+def test_acting_on_an_expired_reservation_is_409(
+    boss: Any, plinth_engine: Any, clock: Any, action: str
+) -> None:
     stocked(boss, "A-1", "WH1", 10)
     rid = reserve(boss, "WH1", "A-1", 4, ttl_seconds=60).json["id"]
     clock.advance(seconds=61)
     before = snapshot(plinth_engine)
-    body = assert_error(boss.post(f"/reservations/{rid}/{action}", status=409), 409,
-                        "reservation_expired")
+    body = assert_error(
+        boss.post(f"/reservations/{rid}/{action}", status=409), 409, "reservation_expired"
+    )
     assert body["details"]["status"] == "expired"
     assert snapshot(plinth_engine) == before
     assert level(boss, "A-1", "WH1") == {"on_hand": 10, "reserved": 0, "available": 10}
@@ -500,12 +591,15 @@ def test_reservation_for_unknown_item_or_location_is_404(boss: Any, plinth_engin
 
 # Transfers ----------------------------------------------------------------------
 
+
 def test_transfer_moves_stock_as_a_pair(boss: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
     put_location(boss, "WH2")
-    body = boss.post_json("/stock/A-1/transfers",
-                          {"from": "WH1", "to": "WH2", "quantity": 4, "reference": "T-1"},
-                          status=201).json
+    body = boss.post_json(
+        "/stock/A-1/transfers",
+        {"from": "WH1", "to": "WH2", "quantity": 4, "reference": "T-1"},
+        status=201,
+    ).json
     assert (body["from"], body["to"], body["quantity"]) == ("WH1", "WH2", 4)
     out, into = body["movements"]
     assert (out["location"], out["kind"], out["quantity"]) == ("WH1", "transfer_out", -4)
@@ -526,8 +620,9 @@ def test_transfer_without_enough_at_the_source_is_409(boss: Any, plinth_engine: 
     stocked(boss, "A-1", "WH2", 1)
     reserve(boss, "WH1", "A-1", 2)
     before = snapshot(plinth_engine)
-    response = boss.post_json("/stock/A-1/transfers", {"from": "WH1", "to": "WH2",
-                                                       "quantity": 4}, status=409)
+    response = boss.post_json(
+        "/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 4}, status=409
+    )
     body = assert_error(response, 409, "insufficient_stock")
     assert body["details"]["available"] == 3
     # neither half happened
@@ -538,18 +633,26 @@ def test_transfer_without_enough_at_the_source_is_409(boss: Any, plinth_engine: 
 def test_transfer_to_the_same_location_is_400(boss: Any, plinth_engine: Any) -> None:
     stocked(boss, "A-1", "WH1", 5)
     before = snapshot(plinth_engine)
-    assert_error(boss.post_json("/stock/A-1/transfers",
-                                {"from": "WH1", "to": "WH1", "quantity": 1}, status=400), 400)
+    assert_error(
+        boss.post_json(
+            "/stock/A-1/transfers", {"from": "WH1", "to": "WH1", "quantity": 1}, status=400
+        ),
+        400,
+    )
     assert snapshot(plinth_engine) == before
 
 
-@pytest.mark.parametrize("url, body", [
-    ("/stock/A-1/transfers", {"from": "WH1", "to": "NOPE", "quantity": 1}),
-    ("/stock/A-1/transfers", {"from": "NOPE", "to": "WH1", "quantity": 1}),
-    ("/stock/NOPE-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1}),
-])
-def test_transfer_with_unknown_location_or_item_is_404(boss: Any, plinth_engine: Any,
-                                                       url: str, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/stock/A-1/transfers", {"from": "WH1", "to": "NOPE", "quantity": 1}),
+        ("/stock/A-1/transfers", {"from": "NOPE", "to": "WH1", "quantity": 1}),
+        ("/stock/NOPE-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1}),
+    ],
+)
+def test_transfer_with_unknown_location_or_item_is_404(
+    boss: Any, plinth_engine: Any, url: str, body: dict[str, Any]
+) -> None:
     stocked(boss, "A-1", "WH1", 5)
     put_location(boss, "WH2")
     before = snapshot(plinth_engine)
@@ -559,14 +662,17 @@ def test_transfer_with_unknown_location_or_item_is_404(boss: Any, plinth_engine:
 
 # Idempotency-Key ----------------------------------------------------------------
 
+
 def test_idempotent_movement_replay(boss: Any, plinth_engine: Any) -> None:
     stocked(boss, "A-1", "WH1", 0)
     key = {"Idempotency-Key": "receipt-0001"}
-    first = boss.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 5},
-                           headers=key, status=201)
+    first = boss.post_json(
+        "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 5}, headers=key, status=201
+    )
     assert "Idempotent-Replayed" not in first.headers
-    replay = boss.post_json("/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 5},
-                            headers=key, status=201)
+    replay = boss.post_json(
+        "/locations/WH1/A-1/movements", {"kind": "receipt", "quantity": 5}, headers=key, status=201
+    )
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.body == first.body
     assert level(boss, "A-1", "WH1")["on_hand"] == 5
@@ -577,8 +683,12 @@ def test_idempotent_reservation_and_confirm_replay(boss: Any) -> None:
     stocked(boss, "A-1", "WH1", 10)
     key = {"Idempotency-Key": "order-77"}
     first = reserve(boss, "WH1", "A-1", 3, headers=key)
-    replay = boss.post_json("/locations/WH1/A-1/reservations",
-                            {"quantity": 3, "reference": "order-1"}, headers=key, status=201)
+    replay = boss.post_json(
+        "/locations/WH1/A-1/reservations",
+        {"quantity": 3, "reference": "order-1"},
+        headers=key,
+        status=201,
+    )
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json == first.json
     assert replay.headers["Location"] == first.headers["Location"]
@@ -614,8 +724,10 @@ def test_idempotency_keys_are_scoped_per_caller(as_principal: Any, boss: Any) ->
     assert "Idempotent-Replayed" not in second.headers
     assert second.json["movement"]["id"] != first.json["movement"]["id"]
     assert level(boss, "A-1", "WH1")["on_hand"] == 4
-    assert move(alice, "WH1", "A-1", "receipt", 2, headers=key).headers[
-        "Idempotent-Replayed"] == "true"
+    assert (
+        move(alice, "WH1", "A-1", "receipt", 2, headers=key).headers["Idempotent-Replayed"]
+        == "true"
+    )
     assert level(boss, "A-1", "WH1")["on_hand"] == 4
 
 
@@ -632,27 +744,44 @@ def test_failed_request_does_not_burn_its_key(boss: Any) -> None:
 def test_bad_idempotency_key_is_400(boss: Any, plinth_engine: Any) -> None:
     stocked(boss, "A-1", "WH1", 1)
     before = snapshot(plinth_engine)
-    response = move(boss, "WH1", "A-1", "receipt", 1, headers={"Idempotency-Key": "k" * 201},
-                    status=400)
+    response = move(
+        boss, "WH1", "A-1", "receipt", 1, headers={"Idempotency-Key": "k" * 201}, status=400
+    )
     assert_error(response, 400, "invalid_idempotency_key")
     assert snapshot(plinth_engine) == before
 
 
 # SQL budget ---------------------------------------------------------------------
 
+
 def test_warm_authorized_get_item_costs_one_statement(
-        boss: Any, testapp: Any, make_user: Any, login: Any, sql_counter: Any) -> None:
+    boss: Any, testapp: Any, make_user: Any, login: Any, sql_counter: Any
+) -> None:
     stocked(boss, "A-1", "WH1", 10)
     stocked(boss, "A-1", "WH2", 3)
     stocked(boss, "A-1", "WH3", 4)
     reserve(boss, "WH1", "A-1", 2)
     # not a superuser: the ACL is read and decides, and WH3 is hidden from vic
-    boss.put_json("/@@acl", {"entries": [
-        {"action": "Allow", "principal": "group:viewers", "permission": "stock.view"}]})
-    boss.put_json("/locations/WH1/@@acl", {"entries": [
-        {"action": "Allow", "principal": "group:pickers", "permission": "stock.view"}]})
-    boss.put_json("/locations/WH3/@@acl", {"entries": [
-        {"action": "Deny", "principal": "group:viewers", "permission": "stock.view"}]})
+    boss.put_json(
+        "/@@acl",
+        {
+            "entries": [
+                {"action": "Allow", "principal": "group:viewers", "permission": "stock.view"}
+            ]
+        },
+    )
+    boss.put_json(
+        "/locations/WH1/@@acl",
+        {
+            "entries": [
+                {"action": "Allow", "principal": "group:pickers", "permission": "stock.view"}
+            ]
+        },
+    )
+    boss.put_json(
+        "/locations/WH3/@@acl",
+        {"entries": [{"action": "Deny", "principal": "group:viewers", "permission": "stock.view"}]},
+    )
     viewer = login(make_user("vic", "viewers"))
     with sql_counter() as counter:  # cold: the token, the lineage, the locations' ACLs
         cold = testapp.get("/stock/A-1", headers=viewer).json

@@ -14,9 +14,16 @@ SECTION_9_KEYS = {"sku", "stock", "on_hand", "reserved", "locations"}
 
 
 def acl(boss: Any, path: str, *entries: tuple[str, str, str]) -> None:
-    boss.put_json(f"{path}/@@acl", {"entries": [
-        {"action": action, "principal": principal, "permission": permission}
-        for action, principal, permission in entries]}, status=200)
+    boss.put_json(
+        f"{path}/@@acl",
+        {
+            "entries": [
+                {"action": action, "principal": principal, "permission": permission}
+                for action, principal, permission in entries
+            ]
+        },
+        status=200,
+    )
 
 
 @pytest.fixture
@@ -54,8 +61,7 @@ def totals(app: Any, query: str = "") -> dict[str, tuple[int, int, int]]:
 def test_an_item_leaves_out_levels_at_hidden_locations(denied_wh2: Any, boss: Any) -> None:
     body = denied_wh2.get("/stock/A-1").json
     assert set(body) >= SECTION_9_KEYS
-    assert body["locations"] == [{"location": "WH1", "on_hand": 10, "reserved": 0,
-                                  "available": 10}]
+    assert body["locations"] == [{"location": "WH1", "on_hand": 10, "reserved": 0, "available": 10}]
     assert (body["stock"], body["on_hand"], body["reserved"]) == (10, 10, 0)
     # nothing hints at WH2: an item stocked only there looks like an empty one
     c3 = denied_wh2.get("/stock/C-3").json
@@ -81,8 +87,7 @@ def test_the_item_list_totals_cover_visible_locations(denied_wh2: Any, boss: Any
 def test_the_location_list_leaves_out_hidden_locations(denied_wh2: Any, boss: Any) -> None:
     listed = denied_wh2.get("/locations").json["items"]
     assert [location["code"] for location in listed] == ["WH1"]
-    assert [location["code"] for location in boss.get("/locations").json["items"]] == \
-        ["WH1", "WH2"]
+    assert [location["code"] for location in boss.get("/locations").json["items"]] == ["WH1", "WH2"]
     denied_wh2.get("/locations/WH2", status=403)
     denied_wh2.get("/locations/WH2/A-1", status=403)
 
@@ -110,15 +115,14 @@ def test_the_rule_holds_for_grants_only_at_some_locations(only_wh1: Any, boss: A
     assert totals(only_wh1, "?location=WH3") == {}
     # a grant at WH2 shows WH2 from the next request on
     acl(boss, "/locations/WH2", ("Allow", "group:pickers", "stock.view"))
-    assert [r["location"] for r in only_wh1.get("/stock/A-1").json["locations"]] == \
-        ["WH1", "WH2"]
+    assert [r["location"] for r in only_wh1.get("/stock/A-1").json["locations"]] == ["WH1", "WH2"]
     assert totals(only_wh1)["A-1"] == (12, 13, 1)
 
 
-def test_inherit_false_at_a_location_hides_it(boss: Any, as_principal: Any,
-                                              stock_in_two_places: None) -> None:
-    acl(boss, "/", ("Allow", "group:viewers", "stock.view"),
-        ("Allow", "group:admins", "ALL"))
+def test_inherit_false_at_a_location_hides_it(
+    boss: Any, as_principal: Any, stock_in_two_places: None
+) -> None:
+    acl(boss, "/", ("Allow", "group:viewers", "stock.view"), ("Allow", "group:admins", "ALL"))
     boss.put_json("/locations/WH2/@@acl", {"entries": [], "inherit": False}, status=200)
     viewer = as_principal("user:vic", "group:viewers")
     assert [r["location"] for r in viewer.get("/stock/A-1").json["locations"]] == ["WH1"]
@@ -164,17 +168,29 @@ def rows(app: Any, name: str, query: str = "") -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", REPORTS_WITH_LOCATIONS)
-def test_reports_leave_out_rows_of_hidden_locations(report_viewer: Any, boss: Any,
-                                                    name: str) -> None:
+def test_reports_leave_out_rows_of_hidden_locations(
+    report_viewer: Any, boss: Any, name: str
+) -> None:
     seen = {row["location"] for row in rows(report_viewer, name)} - {None}
     assert seen == {"WH1"}
     assert {row["location"] for row in rows(boss, name)} - {None} == {"WH1", "WH2"}
     csv = report_viewer.get(f"/reports/{name}?format=csv").text
     assert "WH1" in csv and "WH2" not in csv
     # asking for the hidden location is asking for nothing
-    assert rows(report_viewer, name, "&location=WH2") in ([], [
-        {"line": "total", "sku": None, "name": None, "location": None, "on_hand": 0,
-         "unit_cost": None, "value": "0.0000"}])
+    assert rows(report_viewer, name, "&location=WH2") in (
+        [],
+        [
+            {
+                "line": "total",
+                "sku": None,
+                "name": None,
+                "location": None,
+                "on_hand": 0,
+                "unit_cost": None,
+                "value": "0.0000",
+            }
+        ],
+    )
 
 
 def test_report_totals_cover_visible_locations(report_viewer: Any, boss: Any) -> None:
@@ -192,8 +208,7 @@ def test_report_totals_cover_visible_locations(report_viewer: Any, boss: Any) ->
     assert [(r["location"], r["closing"]) for r in balance] == [("WH1", 10)]
 
 
-def test_chart_of_a_report_counts_visible_locations_only(report_viewer: Any,
-                                                         boss: Any) -> None:
+def test_chart_of_a_report_counts_visible_locations_only(report_viewer: Any, boss: Any) -> None:
     boss.put_json("/stock/C-3", {"name": "Item C-3", "unit_cost": "1.5"})
     viewer_svg = report_viewer.get("/reports/valuation?format=svg").text
     assert "WH1" in viewer_svg and "WH2" not in viewer_svg
@@ -204,14 +219,14 @@ def test_the_report_list_shows_what_the_caller_may_view(boss: Any, as_principal:
     acl(boss, "/reports/low-stock", ("Allow", "group:buyers", "reports.view"))
     acl(boss, "/reports/valuation", ("Allow", "group:buyers", "reports.view"))
     buyer = as_principal("user:bo", "group:buyers")
-    assert [r["name"] for r in buyer.get("/reports").json["reports"]] == \
-        ["low-stock", "valuation"]
+    assert [r["name"] for r in buyer.get("/reports").json["reports"]] == ["low-stock", "valuation"]
     nobody = as_principal("user:nobody")
     assert nobody.get("/reports").json == {"reports": []}
 
 
-def test_a_superuser_sees_everything_without_reading_acls(denied_wh2: Any, boss: Any,
-                                                          sql_counter: Any) -> None:
+def test_a_superuser_sees_everything_without_reading_acls(
+    denied_wh2: Any, boss: Any, sql_counter: Any
+) -> None:
     acl(boss, "/locations/WH2", ("Deny", "group:admins", "stock.view"))
     with sql_counter() as counter:
         body = boss.get("/stock/A-1").json
