@@ -7,7 +7,6 @@ authenticate ``GET /reports/...``), with the same permission, ``reports.view``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -15,7 +14,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from webob.multidict import MultiDict
 
-from plinth.api import APIError, api_error
+from plinth.api import APIError, api_error, clock
 from plinth_reporting import services
 from plinth_reporting.output import TooManyPoints
 from plinth_reporting.parameters import parse_parameters
@@ -74,7 +73,7 @@ def report_csv(context: ReportResource, request: Request) -> Response:
         content_type="text/csv",
         charset="utf-8",
     )
-    today = datetime.now(UTC).date().isoformat()
+    today = clock.now().date().isoformat()
     response.headers["Content-Disposition"] = f'attachment; filename="{report.name}-{today}.csv"'
     return response
 

@@ -15,13 +15,20 @@ minute by the auth plugin) tells, and the idle token is revoked.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
-from plinth.api import IWriteEngine, Root, root_factory, session_credential, use_session_credential
+from plinth.api import (
+    IWriteEngine,
+    Root,
+    clock,
+    root_factory,
+    session_credential,
+    use_session_credential,
+)
 from plinth_auth import services
 from plinth_auth.models import Token
 
@@ -50,7 +57,7 @@ def _idle(request: Request, identity: Any) -> bool:
     if last_used is None:
         return False  # set at sign-in; None only for tokens never used at all
     timeout = request.registry.settings["admin.session_idle_timeout"]
-    return bool(datetime.now(UTC) - last_used > timedelta(seconds=timeout))
+    return bool(clock.now() - last_used > timedelta(seconds=timeout))
 
 
 def _revoke(request: Request, token_id: str, why: str) -> None:

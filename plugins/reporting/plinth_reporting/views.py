@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.api import api_error, json_response, query_error, signed_in, visible
+from plinth.api import api_error, clock, json_response, query_error, signed_in, visible
 
 from . import services
 from .openapi import LISTING, TAGS, format_parameter, responses, result_schema
@@ -74,7 +73,7 @@ def get_report(context: ReportResource, request: Request) -> Response:
     response = Response(app_iter=stream, content_type=CONTENT_TYPES[fmt])
     if fmt == "csv":
         response.charset = "utf-8"
-        today = datetime.now(UTC).date().isoformat()
+        today = clock.now().date().isoformat()
         response.headers["Content-Disposition"] = (
             f'attachment; filename="{report.name}-{today}.csv"'
         )
