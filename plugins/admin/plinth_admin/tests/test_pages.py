@@ -35,21 +35,22 @@ def grant(testapp: Any, admin: Any, path: str, *entries: tuple[str, str, str]) -
     )
 
 
+def acl_preview(app: Any, page_path: str, edit: str, status: int = 200, **fields: Any) -> Any:
+    """Send an ACL form from the page at ``page_path``, as a browser would; the preview."""
+    page = app.get(page_path)
+    fields.setdefault("csrf_token", csrf_of(page))
+    match = ETAG.search(page.text)
+    fields.setdefault("etag", match.group(1) if match else "")
+    return app.post(f"{page_path.rstrip('/')}/@@acl-edit", {"edit": edit, **fields}, status=status)
+
+
 def acl_edit(app: Any, page_path: str, edit: str, status: int = 303, **fields: Any) -> Any:
     """Send an ACL form as a browser would: the preview, then its confirm button.
 
     ``status`` is the answer expected at the first step that fails, or 303
     when the change is saved.
     """
-    page = app.get(page_path)
-    fields.setdefault("csrf_token", csrf_of(page))
-    match = ETAG.search(page.text)
-    fields.setdefault("etag", match.group(1) if match else "")
-    preview = app.post(
-        f"{page_path.rstrip('/')}/@@acl-edit",
-        {"edit": edit, **fields},
-        status=200 if status == 303 else status,
-    )
+    preview = acl_preview(app, page_path, edit, 200 if status == 303 else status, **fields)
     if status != 303:
         return preview
     assert 'id="preview"' in preview.text
@@ -276,18 +277,13 @@ def test_the_preview_shows_what_flips_and_writes_nothing(
     make_user("root", "admins")
     make_user("rita", "receivers")
     app = console("root")
-    page = app.get("/admin/locations/WH1")
-    preview = app.post(
-        "/admin/locations/WH1/@@acl-edit",
-        {
-            "csrf_token": csrf_of(page),
-            "etag": ETAG.search(page.text).group(1),
-            "edit": "add",
-            "action": "Allow",
-            "principal": "group:receivers",
-            "permission": "stock.receive",
-        },
-        status=200,
+    preview = acl_preview(
+        app,
+        "/admin/locations/WH1",
+        "add",
+        action="Allow",
+        principal="group:receivers",
+        permission="stock.receive",
     )
     flips = preview.text.split('id="preview"')[1].split("</table>")[0]
     # the group, and rita through it, at WH1 and at the level below it
@@ -311,18 +307,13 @@ def test_the_preview_shows_what_flips_and_writes_nothing(
 def test_a_preview_that_flips_nothing_says_so(stocked: Any, make_user: Any, console: Any) -> None:
     make_user("root", "admins")
     app = console("root")
-    page = app.get("/admin/locations/WH1")
-    preview = app.post(
-        "/admin/locations/WH1/@@acl-edit",
-        {
-            "csrf_token": csrf_of(page),
-            "etag": ETAG.search(page.text).group(1),
-            "edit": "add",
-            "action": "Deny",
-            "principal": "group:nobody",
-            "permission": "stock.view",
-        },
-        status=200,
+    preview = acl_preview(
+        app,
+        "/admin/locations/WH1",
+        "add",
+        action="Deny",
+        principal="group:nobody",
+        permission="stock.view",
     )
     assert "This change flips no decision" in preview.text
 
@@ -332,18 +323,13 @@ def test_a_change_made_since_the_preview_is_refused(
 ) -> None:
     make_user("root", "admins")
     app = console("root")
-    page = app.get("/admin/locations/WH1")
-    preview = app.post(
-        "/admin/locations/WH1/@@acl-edit",
-        {
-            "csrf_token": csrf_of(page),
-            "etag": ETAG.search(page.text).group(1),
-            "edit": "add",
-            "action": "Allow",
-            "principal": "group:a",
-            "permission": "stock.view",
-        },
-        status=200,
+    preview = acl_preview(
+        app,
+        "/admin/locations/WH1",
+        "add",
+        action="Allow",
+        principal="group:a",
+        permission="stock.view",
     )
     grant(testapp, stocked, "/locations/WH1", ("Allow", "group:b", "stock.view"))
     refused = preview.forms["confirm-form"].submit(status=412)
