@@ -11,9 +11,6 @@ from sqlalchemy.orm import selectinload
 
 from plinth.api import (
     PAGING,
-    ILoginLimiter,
-    IReadEngine,
-    LimiterUnavailable,
     QueryParameter,
     api_error,
     cursor_after,
@@ -26,8 +23,9 @@ from plinth.api import (
     resource_location,
 )
 
-from . import events, schemas, services
+from . import schemas, services
 from .delegation import check_account_change
+from .login import LoginRefused, check_login
 from .models import Group, Token, User, memberships
 from .passwords import PasswordRejected
 from .resources import (
@@ -64,50 +62,31 @@ def bad_input(exc: services.AuthError | PasswordRejected, field: str) -> Excepti
     )
 
 
-def issue_token(context: TokensContainer, request: Request) -> Response:
-    body = request.validated
-    username, password = body["username"], body["password"]
-    limiter = request.find_service(ILoginLimiter)
-    client = request.remote_addr or "unknown"
-    try:
-        wait = limiter.retry_after(username, client)
-    except LimiterUnavailable:
-        raise api_error(
+def login_error(refused: LoginRefused) -> Exception:
+    if refused.reason == "unavailable":
+        return api_error(
             503,
             "unavailable",
             "logins are unavailable for now: the rate-limit storage cannot be reached",
-            headers={"Retry-After": "5"},
-        ) from None
-    if wait is not None:
-        raise api_error(
+            headers={"Retry-After": str(refused.retry_after)},
+        )
+    if refused.reason == "rate_limited":
+        return api_error(
             429,
             "rate_limited",
             "too many failed logins: try again later",
-            {"retry_after": wait},
-            headers={"Retry-After": str(wait)},
+            {"retry_after": refused.retry_after},
+            headers={"Retry-After": str(refused.retry_after)},
         )
-    with request.find_service(IReadEngine).connect() as reader:
-        user = services.authenticate(reader, request.db, username, password)
-    if user is None:
-        try:
-            limiter.failed(username, client)
-        except LimiterUnavailable:
-            # The check above passed a moment ago; the failure still answers 401.
-            pass
-        registry, request_id = request.registry, request.request_id
-        request.add_finished_callback(
-            lambda _request: registry.notify(
-                events.LoginFailed(
-                    None,
-                    None,
-                    request_id,
-                    username=username,
-                    client=client,
-                    reason="bad credentials",
-                )
-            )
-        )
-        raise api_error(401, "invalid_credentials", "the username or password is wrong")
+    return api_error(401, "invalid_credentials", "the username or password is wrong")
+
+
+def issue_token(context: TokensContainer, request: Request) -> Response:
+    body = request.validated
+    try:
+        user = check_login(request, body["username"], body["password"], "bad credentials")
+    except LoginRefused as refused:
+        raise login_error(refused) from None
     ttl = request.registry.settings["auth.token_ttl"]
     token, secret = services.issue_token(
         request.db, request.registry, user, ttl, services.Actor(user.principal, request.request_id)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from webtest import TestApp
 
+from plinth.api import make_app
 from plinth_admin.testing import csrf_of
 from plinth_auth.models import Token, User
+from plinth_auth.testing import PASSWORD, PrivateRedis, free_port
 
 
 def session_token(engine: Any, name: str) -> Token:
@@ -380,3 +385,43 @@ def test_next_only_leads_inside_the_console(make_user: Any, console_browser: Any
         )
         assert response.headers["Location"].endswith(expected)
         assert "evil" not in response.headers["Location"]
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_sign_in_while_the_limits_storage_is_down_is_a_503_form_when_closed(
+    plinth_settings: dict[str, Any],
+    clean_database: None,
+    make_user: Any,
+    private_redis: PrivateRedis,
+) -> None:
+    # The same policy as POST /auth/tokens, on the form: never a 500.
+    settings = {
+        **plinth_settings,
+        "plinth.plugins": "auth admin",
+        "auth.ratelimit_storage": private_redis.url,
+        "auth.ratelimit_failure": "closed",
+    }
+    app = TestApp(make_app(settings), extra_environ={"REMOTE_ADDR": "192.0.2.8"})
+    make_user("ann", "admins")
+    private_redis.stop()
+    for password in (PASSWORD, "bad-password"):
+        page = app.get("/admin/")
+        response = app.post(
+            "/admin/@@signin",
+            {"username": "ann", "password": password, "csrf_token": csrf_of(page)},
+            status=503,
+        )
+        assert "Signing in is unavailable for now" in response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "plinth_admin=" not in response.headers.get("Set-Cookie", "")

@@ -13,8 +13,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from plinth.api import ILoginLimiter, IReadEngine
-from plinth_auth import events, services
+from plinth_auth.login import LoginRefused, check_login
 
 from .. import session
 from .common import admin_path, render
@@ -49,44 +48,32 @@ def sign_in_form(
     )
 
 
+MESSAGES = {
+    "rate_limited": (429, "Too many failed sign-ins: try again in {wait} seconds."),
+    "unavailable": (503, "Signing in is unavailable for now: try again in {wait} seconds."),
+    "invalid_credentials": (401, "The username or password is wrong."),
+}
+
+
+def refused_form(request: Request, refused: LoginRefused, next_url: str, username: str) -> Response:
+    status, message = MESSAGES[refused.reason]
+    response = sign_in_form(
+        request, status, message.format(wait=refused.retry_after), next_url, username
+    )
+    if refused.retry_after is not None:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
 @form_post
 def sign_in(context: Any, request: Request) -> Response:
     username = request.POST.get("username", "")
     password = request.POST.get("password", "")
     next_url = safe_next(request, request.POST.get("next"))
-    limiter = request.find_service(ILoginLimiter)
-    client = request.remote_addr or "unknown"
-    wait = limiter.retry_after(username, client)
-    if wait is not None:
-        response = sign_in_form(
-            request,
-            429,
-            f"Too many failed sign-ins: try again in {wait} seconds.",
-            next_url,
-            username,
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
-    user = None
-    if username and password:
-        with request.find_service(IReadEngine).connect() as reader:
-            user = services.authenticate(reader, request.db, username, password)
-    if user is None:
-        limiter.failed(username, client)
-        registry, request_id = request.registry, request.request_id
-        request.add_finished_callback(
-            lambda _request: registry.notify(
-                events.LoginFailed(
-                    None,
-                    None,
-                    request_id,
-                    username=username,
-                    client=client,
-                    reason="bad credentials (admin console)",
-                )
-            )
-        )
-        return sign_in_form(request, 401, "The username or password is wrong.", next_url, username)
+    try:
+        user = check_login(request, username, password, "bad credentials (admin console)")
+    except LoginRefused as refused:
+        return refused_form(request, refused, next_url, username)
     session.sign_in(request, user)
     return HTTPSeeOther(location=next_url)
 
