@@ -86,3 +86,62 @@ def test_a_cached_token_still_expires_on_time(
 def test_a_bad_cache_size_stops_start_up_naming_the_key(plinth_settings: dict[str, Any]) -> None:
     with pytest.raises(SettingError, match=r"plinth\.security_cache_size"):
         make_app({**plinth_settings, "plinth.security_cache_size": "0"})
+
+
+def test_a_write_uses_the_caches_only_until_its_first_write(tmp_path: Any) -> None:
+    """Before its first write a transaction sees committed data only, as a
+    read does: its authorization is served from the caches and fills them.
+    After it, it may see its own uncommitted changes: it neither fills the
+    shared caches nor is served from them."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+    from webtest import TestApp
+
+    from plinth import make_configurator, schema
+    from plinth.interfaces import IReadEngine
+    from plinth.security import acl_cache
+    from plinth.securitycache import cached
+    from plinth.services import get_service
+
+    notes = Table(
+        "test_cache_notes", MetaData(), Column("id", Integer, primary_key=True), Column("t", String)
+    )
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'w.sqlite'}", "plinth.plugins": ""}
+    )
+
+    def probe(request: Any) -> dict[str, Any]:
+        values = security_cache(request.registry, "test.writes")
+        acls = acl_cache(request)
+        seen = {"before": cached(request, values, "before", lambda: "read before writing")}
+        acls["/clean"] = (True, [])
+        request.db.execute(insert(notes).values(t="written"))
+        seen["after"] = cached(request, values, "after", lambda: "read after writing")
+        seen["before again"] = cached(request, values, "before", lambda: "read again")
+        acls["/dirty"] = (True, [])
+        seen["shared path"] = "/shared" in acls
+        return {"seen": seen, "version": request.security_version}
+
+    config.add_route("probe", "/probe")
+    config.add_view(probe, route_name="probe", renderer="json", public=True, request_method="POST")
+    app = config.make_wsgi_app()
+    engine = get_service(app.registry, IReadEngine)
+    schema.upgrade(app.registry, engine)
+    notes.create(engine)
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version FROM security_version")).scalar()
+    lineage = security_cache(app.registry, "acl.lineage")
+    lineage.put("/shared", version, (True, ()))
+
+    body = TestApp(app).post("/probe", status=200).json
+    assert body["version"] == version
+    assert body["seen"] == {
+        "before": "read before writing",
+        "after": "read after writing",
+        "before again": "read again",  # not served from the cache once written
+        "shared path": False,
+    }
+    values = security_cache(app.registry, "test.writes")
+    assert values.get("before", version) == "read before writing"  # filled while clean
+    assert values.get("after", version) is MISSING
+    assert lineage.get("/clean", version) == (True, ())
+    assert lineage.get("/dirty", version) is MISSING

@@ -71,3 +71,61 @@ def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> Non
     for _ in range(3):
         assert testapp.get("/health", status=200).json == {"status": "ok"}
         assert testapp.get("/failing", status=500).json["error"] == "internal_error"
+
+
+def test_core_statements_through_request_db_commit_as_orm_changes_do(tmp_path: Path) -> None:
+    """An INSERT, UPDATE or DELETE built on a Table (no ORM object) and run by
+    ``request.db.execute`` is part of the request's commit, and of its
+    rollback when the request fails, exactly as an ORM change is."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
+    from sqlalchemy import update as sql_update
+
+    from plinth import make_configurator, schema
+    from plinth.errors import api_error
+
+    notes = Table(
+        "test_notes",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("text", String(20)),
+    )
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'core.sqlite'}", "plinth.plugins": ""}
+    )
+
+    def write(request: Any) -> dict[str, str]:
+        kind = request.matchdict["kind"]
+        if kind == "insert":
+            request.db.execute(insert(notes).values(text="one"))
+        elif kind == "update":
+            request.db.execute(sql_update(notes).values(text="two"))
+        else:
+            request.db.execute(delete(notes))
+        if request.params.get("fail"):
+            raise api_error(409, "conflict", "refused after writing")
+        return {"done": kind}
+
+    def read(request: Any) -> dict[str, Any]:
+        rows = request.db.execute(select(notes.c.text)).scalars().all()
+        return {"texts": rows, "count": request.db.scalar(select(func.count()).select_from(notes))}
+
+    config.add_route("write", "/notes/{kind}")
+    config.add_view(write, route_name="write", renderer="json", public=True, request_method="POST")
+    config.add_route("read", "/notes")
+    config.add_view(read, route_name="read", renderer="json", public=True)
+    app = config.make_wsgi_app()
+    engine = get_service(app.registry, IReadEngine)
+    schema.upgrade(app.registry, engine)
+    notes.create(engine)
+    testapp = TestApp(app)
+
+    testapp.post("/notes/insert", status=200)
+    assert testapp.get("/notes").json == {"texts": ["one"], "count": 1}
+    testapp.post("/notes/update", status=200)
+    assert testapp.get("/notes").json == {"texts": ["two"], "count": 1}
+    testapp.post("/notes/insert?fail=1", status=409)
+    testapp.post("/notes/update?fail=1", status=409)
+    testapp.post("/notes/delete?fail=1", status=409)
+    assert testapp.get("/notes").json == {"texts": ["two"], "count": 1}
+    testapp.post("/notes/delete", status=200)
+    assert testapp.get("/notes").json == {"texts": [], "count": 0}

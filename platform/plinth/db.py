@@ -16,6 +16,7 @@ transactions both try to upgrade from reading to writing.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,48 @@ WRITE_OPTION = "plinth_write"
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        return _make_sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+        engine = _make_sqlite_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    track_writes(engine)
+    return engine
+
+
+# Set on a connection's info from the first statement of its transaction that
+# is not a plain read until the transaction ends.
+WROTE = "plinth_wrote"
+# What cannot change data: a query, and the BEGIN that SQLite's listener sends.
+# Anything else (INSERT, UPDATE, DELETE, WITH, SAVEPOINT, DDL, ...) counts as a
+# write, whether or not it changes a row.
+READ_ONLY = re.compile(r"\s*(SELECT|BEGIN)\b", re.IGNORECASE)
+
+
+def track_writes(engine: Engine) -> None:
+    """Note, on each connection, whether its transaction has sent a write.
+
+    The per-process security caches (:mod:`plinth.securitycache`) serve a
+    request that may write only until then: before its first write a
+    transaction sees committed data alone, after it also its own changes,
+    which must not reach a cache shared with other requests.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _clean(conn: Any) -> None:
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if not conn.info.get(WROTE) and not READ_ONLY.match(statement):
+            conn.info[WROTE] = True
+
+
+def has_written(session: Session) -> bool:
+    """Whether ``session``'s transaction has sent anything but reads so far
+    (beginning the transaction if it had not begun)."""
+    return bool(session.connection().info.get(WROTE))
 
 
 def _make_sqlite_directory(url: str) -> None:
@@ -138,7 +178,20 @@ def request_transaction_manager(request: Any) -> Any:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     zope.sqlalchemy.register(factory, transaction_manager=transaction_manager)
+    event.listen(factory, "do_orm_execute", _core_writes_count)
     return factory
+
+
+def _core_writes_count(state: Any) -> None:
+    """An INSERT, UPDATE or DELETE on a Table, run by ``session.execute``,
+    joins the commit as an ORM change does.
+
+    zope.sqlalchemy marks a session changed on ORM writes only; a session
+    never marked is rolled back at the end of the request, so such a
+    statement would answer success and keep nothing.
+    """
+    if not state.is_orm_statement and (state.is_insert or state.is_update or state.is_delete):
+        zope.sqlalchemy.mark_changed(state.session, transaction_manager=transaction_manager)
 
 
 def request_db_method(factory: sessionmaker[Session], write_engine: Engine) -> Any:

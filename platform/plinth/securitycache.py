@@ -12,9 +12,14 @@ Data loaded after the version was read is never older than it (a transaction
 sees its own earlier snapshot or a later one), so a value is never kept under
 a version that predates what it holds.
 
-Only requests that cannot write (GET, HEAD, OPTIONS) use the caches: a request
-that changes security data sees its own uncommitted rows, which must not
-reach a cache shared with other requests if it then rolls back.
+A request that may write (POST, PUT, PATCH, DELETE) uses the caches only
+until its transaction sends its first write (:func:`plinth.db.has_written`):
+up to then it sees committed data alone, as a read does, so its
+authorization (identity, ACLs, roles) is decided from the caches and fills
+them; from then on it may see its own uncommitted changes, which must not
+reach a cache shared with other requests (it may yet roll back), nor be
+hidden from it by one.  Requests that cannot write (GET, HEAD, OPTIONS)
+always use them.
 
 A warm authorized read costs one statement when its context can read its data
 together with the version (``prefetch_with_version``, see
@@ -32,7 +37,7 @@ from cachetools import LRUCache
 from prometheus_client import Counter
 
 from .acl import lineage, load_stored_with_version, path_of
-from .db import SAFE_METHODS
+from .db import SAFE_METHODS, has_written
 from .securityversion import current_version
 from .settings import positive_int
 
@@ -96,7 +101,8 @@ def security_cache(registry: Any, name: str) -> VersionedCache:
 
 
 def uses_caches(request: Any) -> bool:
-    return request.method in SAFE_METHODS
+    """Whether ``request`` may use the shared caches now (see the module's text)."""
+    return request.method in SAFE_METHODS or not has_written(request.db)
 
 
 def request_security_version(request: Any) -> int:
@@ -158,15 +164,16 @@ class VersionedAcls(dict[str, Any]):
     process cache is consulted on ``in`` and filled on assignment.
     """
 
-    def __init__(self, cache: VersionedCache, version: int):
+    def __init__(self, request: Any, cache: VersionedCache, version: int):
         super().__init__()
+        self._request = request
         self._cache = cache
         self._version = version
 
     def __contains__(self, path: object) -> bool:
         if dict.__contains__(self, path):
             return True
-        if not isinstance(path, str):
+        if not isinstance(path, str) or not uses_caches(self._request):
             return False
         value = self._cache.get(path, self._version)
         if value is MISSING:
@@ -178,14 +185,15 @@ class VersionedAcls(dict[str, Any]):
         inherit, entries = value
         frozen = (inherit, tuple(entries))
         dict.__setitem__(self, path, frozen)
-        self._cache.put(path, self._version, frozen)
+        if uses_caches(self._request):
+            self._cache.put(path, self._version, frozen)
 
 
 def request_acl_cache(request: Any) -> dict[str, Any]:
     """The dict the ACL engine keeps a request's lineage ACLs in."""
     if uses_caches(request):
         acls = VersionedAcls(
-            security_cache(request.registry, "acl.lineage"), request.security_version
+            request, security_cache(request.registry, "acl.lineage"), request.security_version
         )
         for path, stored in request.__dict__.pop(READ_WITH_VERSION, {}).items():
             acls[path] = stored

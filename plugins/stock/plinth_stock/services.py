@@ -22,7 +22,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +51,11 @@ MAX_COST = Decimal("9999999999.9999")
 Notify = Callable[[Any], None]
 RESERVATIONS = cast(Table, Reservation.__table__)
 LEVELS = cast(Table, StockLevel.__table__)
+MOVEMENTS = cast(Table, Movement.__table__)
+# Built once, as the hot path's other statements.
+RESERVATION_INSERT = RESERVATIONS.insert()
+LEDGER_INSERT = MOVEMENTS.insert().returning(MOVEMENTS.c.id)
+QUANTITY = bindparam("quantity", type_=Integer)
 
 
 def _no_notify(event: Any) -> None:
@@ -112,12 +129,16 @@ def item_etag(version: int) -> str:
 def expired_reserved(now: Any) -> Any:
     """SQL: quantity held by expired but not yet released reservations of a level."""
     r = Reservation.__table__
-    lv = StockLevel.__table__
+    # The level's columns are named with their table in the SQL text itself:
+    # in an UPDATE's RETURNING SQLAlchemy renders SQLite's column names bare,
+    # this subquery's too, and a bare item_id here would be the reservation's
+    # own (every level's expired reservations, not this level's).
+    level = StockLevel.__tablename__
     return (
         select(func.coalesce(func.sum(r.c.quantity), 0))
         .where(
-            r.c.item_id == lv.c.item_id,
-            r.c.location_id == lv.c.location_id,
+            r.c.item_id == literal_column(f"{level}.item_id", Integer),
+            r.c.location_id == literal_column(f"{level}.location_id", Integer),
             r.c.status == "active",
             r.c.expires_at <= now,
         )
@@ -428,29 +449,68 @@ def location_levels(
 # Levels and movements -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ItemRef:
+    """What a movement needs of an item (an :class:`Item` serves as well)."""
+
+    id: int
+    sku: str
+
+
+@dataclass(frozen=True)
+class LocationRef:
+    """What a movement needs of a location (a :class:`Location` serves as well)."""
+
+    id: int
+    code: str
+
+
 @dataclass
 class Place:
     """An item at a location: what every movement is about."""
 
-    item: Item
-    location: Location
+    item: Item | ItemRef
+    location: Location | LocationRef
 
     @property
     def key(self) -> dict[str, Any]:
         return {"sku": self.item.sku, "location": self.location.code}
 
 
+def _place_query() -> Any:
+    i, loc = Item.__table__, Location.__table__
+    return (
+        select(i.c.id.label("item_id"), i.c.sku, loc.c.id.label("location_id"), loc.c.code)
+        .select_from(i.join(loc, loc.c.code == bindparam("code")))
+        .where(i.c.sku == bindparam("sku"))
+    )
+
+
+# Built once: a movement or reservation reads its place on every request.
+PLACE_QUERY = _place_query()
+# The same, with the security version: a write's authorization and its place
+# in one statement (see resources.LevelResource.prefetch_with_version).
+PLACE_WITH_VERSION_QUERY = PLACE_QUERY.add_columns(VERSION_COLUMN)
+
+
+def _place_of(row: Any) -> Place:
+    return Place(ItemRef(row.item_id, row.sku), LocationRef(row.location_id, row.code))
+
+
 def place(db: Session, sku: str, code: str) -> Place:
-    row = db.execute(
-        select(Item, Location)
-        .join_from(Item, Location, Location.code == code)
-        .where(Item.sku == sku)
-    ).first()
+    row = db.connection().execute(PLACE_QUERY, {"sku": sku, "code": code}).first()
     if row is None:
         missing = "location" if get_item(db, sku) is not None else "item"
         what = f"location {code!r}" if missing == "location" else f"item {sku!r}"
         raise StockError(404, "not_found", f"no {what}", {"sku": sku, "location": code})
-    return Place(row[0], row[1])
+    return _place_of(row)
+
+
+def place_with_version(db: Session, sku: str, code: str) -> tuple[Place, int] | None:
+    """The place and the security version in one statement; None when the
+    item or the location does not exist (then :func:`place` says which)."""
+    row = db.connection().execute(PLACE_WITH_VERSION_QUERY, {"sku": sku, "code": code}).first()
+    return (_place_of(row), int(row.security_version)) if row is not None else None
 
 
 def level_snapshot(db: Session, where: Place, now: datetime | None = None) -> dict[str, Any]:
@@ -477,22 +537,53 @@ def ensure_level(db: Session, item_id: int, location_id: int) -> None:
     db.execute(stmt)
 
 
+def _release_query() -> Any:
+    r = RESERVATIONS
+    return (
+        update(r)
+        .where(
+            r.c.item_id == bindparam("item"),
+            r.c.location_id == bindparam("place"),
+            r.c.status == "active",
+            r.c.expires_at <= bindparam("now"),
+        )
+        .values(status="expired", updated_at=bindparam("now"))
+        .returning(r.c.id, r.c.quantity)
+    )
+
+
+def _guarded_query(column: str, sign: int, guard: Any) -> Any:
+    """``UPDATE`` a level's ``column`` by ``sign`` times ``:quantity`` where
+    ``guard`` holds, returning the level as a read shows it (expired
+    reservations no longer held)."""
+    lv = LEVELS
+    change = lv.c[column] + QUANTITY if sign > 0 else lv.c[column] - QUANTITY
+    return (
+        update(lv)
+        .where(lv.c.item_id == bindparam("item"), lv.c.location_id == bindparam("place"), guard)
+        .values({column: change})
+        .returning(
+            lv.c.on_hand, (lv.c.reserved - expired_reserved(bindparam("now"))).label("reserved")
+        )
+    )
+
+
+# Built once: these run on every movement or reservation.
+RELEASE_QUERY = _release_query()
+# Availability is taken only where there is that much of it.
+TAKE_QUERY = _guarded_query("on_hand", -1, LEVELS.c.on_hand - LEVELS.c.reserved >= QUANTITY)
+# on_hand is a 32-bit INTEGER column.  Unguarded, a receipt taking it past
+# 2**31 - 1 would be an error on PostgreSQL and silently stored on SQLite;
+# guarded, it changes nothing and is a 409.
+PUT_QUERY = _guarded_query("on_hand", 1, LEVELS.c.on_hand <= MAX_QUANTITY - QUANTITY)
+RESERVE_QUERY = _guarded_query("reserved", 1, LEVELS.c.on_hand - LEVELS.c.reserved >= QUANTITY)
+
+
 def release_expired(
     db: Session, item_id: int, location_id: int, now: datetime, notify: Notify = _no_notify
 ) -> int:
     """Release the level's expired reservations; returns the quantity freed."""
-    r = RESERVATIONS
-    rows = db.execute(
-        update(r)
-        .where(
-            r.c.item_id == item_id,
-            r.c.location_id == location_id,
-            r.c.status == "active",
-            r.c.expires_at <= now,
-        )
-        .values(status="expired", updated_at=now)
-        .returning(r.c.id, r.c.quantity)
-    ).all()
+    rows = db.execute(RELEASE_QUERY, {"item": item_id, "place": location_id, "now": now}).all()
     freed = sum(q for _, q in rows)
     if freed:
         db.execute(
@@ -516,42 +607,46 @@ def insufficient(db: Session, where: Place, requested: int) -> StockError:
     )
 
 
-def _take(db: Session, where: Place, quantity: int) -> None:
-    """Reduce on hand by ``quantity`` if that much is available, else 409."""
-    result = db.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.item_id == where.item.id,
-            StockLevel.location_id == where.location.id,
-            StockLevel.on_hand - StockLevel.reserved >= quantity,
-        )
-        .values(on_hand=StockLevel.on_hand - quantity)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+def _guarded(db: Session, query: Any, where: Place, quantity: int, now: datetime) -> Any:
+    """Run a guarded update of ``where``'s level; its row, or None if the guard failed."""
+    params = {"item": where.item.id, "place": where.location.id, "quantity": quantity, "now": now}
+    return db.execute(query, params).first()
+
+
+def _level(where: Place, row: Any) -> dict[str, Any]:
+    return {
+        **where.key,
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+        "available": row.on_hand - row.reserved,
+    }
+
+
+def _take(db: Session, where: Place, quantity: int, now: datetime) -> dict[str, Any]:
+    """Reduce on hand by ``quantity`` if that much is available, else 409;
+    returns the level after."""
+    row = _guarded(db, TAKE_QUERY, where, quantity, now)
+    if row is None:
         raise insufficient(db, where, quantity)
+    return _level(where, row)
 
 
-def _put(db: Session, where: Place, quantity: int) -> None:
-    ensure_level(db, where.item.id, where.location.id)
-    # on_hand is a 32-bit INTEGER column.  Unguarded, a receipt taking it past
-    # 2**31 - 1 would be an error on PostgreSQL and silently stored on SQLite;
-    # guarded, it changes nothing and is a 409.
-    result = db.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.item_id == where.item.id,
-            StockLevel.location_id == where.location.id,
-            StockLevel.on_hand <= MAX_QUANTITY - quantity,
-        )
-        .values(on_hand=StockLevel.on_hand + quantity)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+def _put(db: Session, where: Place, quantity: int, now: datetime) -> dict[str, Any]:
+    """Add ``quantity`` to on hand (creating the level on its first receipt);
+    returns the level after."""
+    row = _guarded(db, PUT_QUERY, where, quantity, now)
+    if row is None:
+        # No level yet, or the guard: create the level if missing, and try once more.
+        ensure_level(db, where.item.id, where.location.id)
+        row = _guarded(db, PUT_QUERY, where, quantity, now)
+    if row is None:
         raise StockError(
             409,
             "quantity_limit",
             f"on hand of {where.item.sku} at {where.location.code} would exceed {MAX_QUANTITY}",
             {**where.key, "requested": quantity, "maximum": MAX_QUANTITY},
         )
+    return _level(where, row)
 
 
 def _ledger(
@@ -565,20 +660,20 @@ def _ledger(
     reservation_id: str | None = None,
     now: datetime | None = None,
 ) -> Movement:
-    movement = Movement(
-        item_id=where.item.id,
-        location_id=where.location.id,
-        kind=kind,
-        quantity=quantity,
-        reason=reason,
-        reference=reference,
-        actor=actor,
-        reservation_id=reservation_id,
-        created_at=now or clock.now(),
-    )
-    db.add(movement)
-    db.flush()
-    return movement
+    values = {
+        "item_id": where.item.id,
+        "location_id": where.location.id,
+        "kind": kind,
+        "quantity": quantity,
+        "reason": reason,
+        "reference": reference,
+        "actor": actor,
+        "reservation_id": reservation_id,
+        "created_at": now or clock.now(),
+    }
+    # A Core insert, as for reservations; the ledger line's id comes back.
+    movement_id = db.execute(LEDGER_INSERT, values).scalar_one()
+    return Movement(id=movement_id, **values)  # transient: what the answer shows
 
 
 def movement_dict(movement: Movement, sku: str, code: str) -> dict[str, Any]:
@@ -616,11 +711,10 @@ def record_movement(
         change = quantity
     if change < 0:
         release_expired(db, where.item.id, where.location.id, now, notify)
-        _take(db, where, -change)
+        level = _take(db, where, -change, now)
     else:
-        _put(db, where, change)
+        level = _put(db, where, change, now)
     movement = _ledger(db, where, kind, change, actor, reason, reference, now=now)
-    level = level_snapshot(db, where, now)
     notify(
         events.StockChanged(
             where.item.sku, where.location.code, kind, change, level["on_hand"], level["reserved"]
@@ -634,15 +728,15 @@ def record_movement(
 
 def transfer(
     db: Session,
-    item: Item,
-    source: Location,
-    target: Location,
+    out_place: Place,
+    in_place: Place,
     quantity: int,
     reference: str | None,
     actor: str | None,
     notify: Notify = _no_notify,
 ) -> dict[str, Any]:
-    """Move stock between locations: one atomic pair of ledger lines."""
+    """Move stock of one item between two places: one atomic pair of ledger lines."""
+    item, source, target = out_place.item, out_place.location, in_place.location
     if source.id == target.id:
         raise StockError(
             400,
@@ -651,14 +745,13 @@ def transfer(
             {"errors": [{"field": "to", "message": "same as from"}]},
         )
     now = clock.now()
-    out_place, in_place = Place(item, source), Place(item, target)
     release_expired(db, item.id, source.id, now, notify)
-    _take(db, out_place, quantity)
-    _put(db, in_place, quantity)
+    levels = [_take(db, out_place, quantity, now), _put(db, in_place, quantity, now)]
     out = _ledger(db, out_place, "transfer_out", -quantity, actor, None, reference, now=now)
     into = _ledger(db, in_place, "transfer_in", quantity, actor, None, reference, now=now)
-    for where, change in ((out_place, -quantity), (in_place, quantity)):
-        level = level_snapshot(db, where, now)
+    for where, change, level in zip(
+        (out_place, in_place), (-quantity, quantity), levels, strict=True
+    ):
         notify(
             events.StockChanged(
                 item.sku,
@@ -679,7 +772,7 @@ def transfer(
             movement_dict(out, item.sku, source.code),
             movement_dict(into, item.sku, target.code),
         ],
-        "levels": [level_snapshot(db, out_place, now), level_snapshot(db, in_place, now)],
+        "levels": levels,
     }
 
 
@@ -735,39 +828,27 @@ def reserve(
     # last statement: concurrent reservations of one level queue on its row
     # lock, held from that update to the commit, so it is held for as short a
     # time as possible.  A refused reservation rolls the row back with the rest.
-    reservation = Reservation(
-        id=uuid.uuid4().hex,
-        item_id=where.item.id,
-        location_id=where.location.id,
-        quantity=quantity,
-        reference=reference,
-        status="active",
-        actor=actor,
-        expires_at=now + timedelta(seconds=ttl),
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(reservation)
-    db.flush()
-    lv = LEVELS
-    row = db.execute(
-        update(lv)
-        .where(
-            lv.c.item_id == where.item.id,
-            lv.c.location_id == where.location.id,
-            lv.c.on_hand - lv.c.reserved >= quantity,
-        )
-        .values(reserved=lv.c.reserved + quantity)
-        .returning(lv.c.on_hand, (lv.c.reserved - expired_reserved(now)).label("reserved"))
-    ).first()
+    values = {
+        "id": uuid.uuid4().hex,
+        "item_id": where.item.id,
+        "location_id": where.location.id,
+        "quantity": quantity,
+        "reference": reference,
+        "status": "active",
+        "actor": actor,
+        "expires_at": now + timedelta(seconds=ttl),
+        "created_at": now,
+        "updated_at": now,
+    }
+    # A Core insert (through the session, which marks it changed for the
+    # transaction's commit): the ORM's unit of work would cost more than the
+    # rest of the request's Python, and adds nothing here.
+    db.execute(RESERVATION_INSERT, values)
+    reservation = Reservation(**values)  # transient: what the answer shows
+    row = _guarded(db, RESERVE_QUERY, where, quantity, now)
     if row is None:
         raise insufficient(db, where, quantity)
-    level = {
-        **where.key,
-        "on_hand": row.on_hand,
-        "reserved": row.reserved,
-        "available": row.on_hand - row.reserved,
-    }
+    level = _level(where, row)
     notify(
         events.StockChanged(
             where.item.sku,

@@ -158,9 +158,8 @@ def post_transfer(context: ItemResource, request: Request) -> Response:
         target = services.place(db, context.sku, body["to"])
         result = services.transfer(
             db,
-            source.item,
-            source.location,
-            target.location,
+            source,
+            target,
             body["quantity"],
             body.get("reference"),
             request.authenticated_userid,
@@ -225,7 +224,7 @@ def movement_permits(context: LevelResource, request: Request) -> list[tuple[str
 def post_movement(context: LevelResource, request: Request) -> Response:
     body = request.validated
     with stock_errors():
-        where = services.place(request.db, context.sku, context.code)
+        where = context.prefetched or services.place(request.db, context.sku, context.code)
         result = services.record_movement(
             request.db,
             where,
@@ -252,7 +251,7 @@ def post_reservation(context: LevelResource, request: Request) -> Response:
     # The body schema caps ttl_seconds at stock.max_reservation_ttl.
     ttl = body.get("ttl_seconds", request.registry.settings["stock.reservation_ttl"])
     with stock_errors():
-        where = services.place(request.db, context.sku, context.code)
+        where = context.prefetched or services.place(request.db, context.sku, context.code)
         result = services.reserve(
             request.db,
             where,

@@ -157,3 +157,30 @@ def test_recording_a_token_use_does_not_bump_the_version(
     with plinth_engine.connect() as connection:
         after = connection.execute(text("SELECT version FROM security_version")).scalar()
     assert after == before
+
+
+def test_writes_are_decided_by_the_change_on_the_other_process(world: dict[str, Any]) -> None:
+    """A write's authorization comes from the caches too (until it writes):
+    a change on one process decides the next write on the other."""
+    a, b, vic, admin = world["a"], world["b"], world["vic"], world["admin"]
+    entry = {"action": "Allow", "principal": "group:viewers", "permission": "stock.receive"}
+    receive = {"entries": [entry]}
+    assert call(a, "PUT", "/locations/@@acl", receive, admin)[0] == 200
+    for port in (a, b):  # warm both at this version with writes
+        for _ in range(3):
+            assert receipt_on(port, vic) == 201
+    assert call(a, "PUT", "/locations/@@acl", {"entries": []}, admin)[0] == 200
+    assert receipt_on(b, vic) == 403
+    assert call(b, "PUT", "/locations/@@acl", receive, admin)[0] == 200
+    assert receipt_on(a, vic) == 201
+    assert call(a, "PUT", "/auth/users/vic", {"groups": []}, admin)[0] == 200
+    assert receipt_on(b, vic) == 403
+    assert call(a, "PUT", "/auth/users/vic", {"groups": ["viewers"]}, admin)[0] == 200
+    assert receipt_on(b, vic) == 201
+    assert call(a, "PUT", "/auth/users/vic", {"active": False}, admin)[0] == 200
+    assert receipt_on(b, vic) == 401
+
+
+def receipt_on(port: int, headers: dict[str, str]) -> int:
+    body = {"kind": "receipt", "quantity": 1}
+    return call(port, "POST", "/locations/WH1/A-1/movements", body, headers)[0]

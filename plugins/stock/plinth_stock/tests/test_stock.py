@@ -557,6 +557,30 @@ def test_expired_reservation_can_be_used_at_once(boss: Any, clock: Any, use: str
     reserve(boss, "WH1", "A-1", 1, status=409)
 
 
+@pytest.mark.parametrize("use", ["receipt", "issue", "adjustment", "reserve", "transfer"])
+def test_a_write_answers_the_level_a_read_shows(boss: Any, clock: Any, use: str) -> None:
+    """The level in a write's answer is the one a GET shows right after: only
+    that level's own expired reservations stop counting, not another's."""
+    stocked(boss, "A-1", "WH1", 10)
+    stocked(boss, "B-1", "WH1", 10)
+    stocked(boss, "A-1", "WH2", 10)
+    reserve(boss, "WH1", "B-1", 5, ttl_seconds=60)  # another item, same location
+    reserve(boss, "WH2", "A-1", 3, ttl_seconds=60)  # same item, another location
+    reserve(boss, "WH1", "A-1", 2, ttl_seconds=60)
+    reserve(boss, "WH1", "A-1", 1, ttl_seconds=3600)
+    clock.advance(seconds=61)
+    if use == "reserve":
+        answered = [reserve(boss, "WH1", "A-1", 1).json["level"]]
+    elif use == "transfer":
+        body = {"from": "WH1", "to": "WH2", "quantity": 1}
+        answered = boss.post_json("/stock/A-1/transfers", body, status=201).json["levels"]
+    else:
+        quantity = -1 if use == "adjustment" else 1
+        answered = [move(boss, "WH1", "A-1", use, quantity, reason="count").json["level"]]
+    for shown in answered:
+        assert shown == boss.get(f"/locations/{shown['location']}/A-1").json
+
+
 @pytest.mark.parametrize("action", ["confirm", "release"])
 def test_acting_on_an_expired_reservation_is_409(
     boss: Any, plinth_engine: Any, clock: Any, action: str
@@ -797,3 +821,48 @@ def test_warm_authorized_get_item_costs_one_statement(
     assert "security_version" in statements and "stock_levels" in statements, statements
     assert body == cold and body["stock"] == 11
     assert [level["location"] for level in body["locations"]] == ["WH1", "WH2"]
+
+
+def test_warm_authorized_writes_read_no_token_and_no_acl(
+    boss: Any, testapp: Any, make_user: Any, login: Any, sql_counter: Any
+) -> None:
+    """A write's authorization comes from the caches while its transaction has
+    not written: the security version is read with the place it writes at."""
+    stocked(boss, "A-1", "WH1", 10)
+    grants = ["stock.view", "stock.receive", "stock.issue", "stock.reserve"]
+    boss.put_json(
+        "/locations/@@acl",
+        {
+            "entries": [
+                {"action": "Allow", "principal": "group:clerks", "permission": p} for p in grants
+            ]
+        },
+    )
+    clerk = login(make_user("cal", "clerks"))
+    path = "/locations/WH1/A-1"
+    writes = [
+        ("movements", {"kind": "receipt", "quantity": 2}, ["stock_levels", "stock_movements"]),
+        (
+            "movements",
+            {"kind": "issue", "quantity": 1},
+            ["stock_reservations", "stock_levels", "stock_movements"],
+        ),
+        (
+            "reservations",
+            {"quantity": 1, "reference": "r"},
+            ["stock_reservations", "stock_reservations", "stock_levels"],
+        ),
+    ]
+    for view, body, _ in writes:  # warm: the token and the lineage are cached
+        testapp.post_json(f"{path}/{view}", body, headers=clerk, status=201)
+    for view, body, tables in writes:
+        with sql_counter() as counter:
+            testapp.post_json(f"{path}/{view}", body, headers=clerk, status=201)
+        statements = counter.statements
+        listing = "\n---\n".join(statements)
+        # the version with the item and the location, then the write itself
+        assert len(statements) == 1 + len(tables), listing
+        assert "security_version" in statements[0] and "stock_locations" in statements[0]
+        for statement, table in zip(statements[1:], tables, strict=True):
+            assert table in statement.split("WHERE")[0], listing
+        assert not [s for s in statements if "auth_tokens" in s or "acl_" in s], listing
