@@ -129,3 +129,43 @@ def test_core_statements_through_request_db_commit_as_orm_changes_do(tmp_path: P
     assert testapp.get("/notes").json == {"texts": ["two"], "count": 1}
     testapp.post("/notes/delete", status=200)
     assert testapp.get("/notes").json == {"texts": [], "count": 0}
+
+
+def test_a_request_that_cannot_write_is_refused_a_write(tmp_path: Path) -> None:
+    """GET, HEAD and OPTIONS run in autocommit, outside the request's
+    transaction: a write there would commit at once, alone, whatever the
+    response.  It is refused (a 500, since it is a bug in the view) and
+    nothing is written."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+    from plinth import make_configurator, schema
+
+    notes = Table(
+        "test_get_notes",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("text", String(20)),
+    )
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'get.sqlite'}", "plinth.plugins": ""}
+    )
+
+    def write_on_get(request: Any) -> dict[str, str]:
+        request.db.execute(insert(notes).values(text="sneaky"))
+        return {"written": "yes"}
+
+    def count(request: Any) -> dict[str, int]:
+        return {"count": request.db.scalar(select(func.count()).select_from(notes))}
+
+    config.add_route("sneaky", "/sneaky")
+    config.add_view(write_on_get, route_name="sneaky", renderer="json", public=True)
+    config.add_route("count", "/count")
+    config.add_view(count, route_name="count", renderer="json", public=True)
+    app = config.make_wsgi_app()
+    engine = get_service(app.registry, IReadEngine)
+    schema.upgrade(app.registry, engine)
+    notes.create(engine)
+    testapp = TestApp(app)
+
+    assert testapp.get("/sneaky", status=500).json["error"] == "internal_error"
+    assert testapp.get("/count").json == {"count": 0}

@@ -4,7 +4,9 @@ The engine is built once and registered as a service (``IReadEngine``, and
 ``IWriteEngine`` for transactions that write).  Each request gets a
 session joined to its transaction (pyramid_tm + zope.sqlalchemy): views never
 commit, an error response vetoes the commit, and pyramid_retry replays the
-request on a transient database error.
+request on a transient database error.  A request that cannot write
+(GET/HEAD/OPTIONS) runs its statements in autocommit mode (:func:`autocommit`)
+and is refused any write (:class:`WriteInReadOnlyRequest`).
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on.  A request
 that may write (any method but GET/HEAD/OPTIONS) opens its transaction with
@@ -53,6 +55,8 @@ WRITE_OPTION = "plinth_write"
 # SQLite's connections run with pysqlite's own transaction handling off; this
 # option leaves out the BEGIN that the begin listener otherwise sends.
 AUTOCOMMIT_OPTION = "plinth_autocommit"
+# The engine of requests that cannot write: their writes are refused.
+READ_ONLY_OPTION = "plinth_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -72,6 +76,10 @@ WROTE = "plinth_wrote"
 # Anything else (INSERT, UPDATE, DELETE, WITH, SAVEPOINT, DDL, ...) counts as a
 # write, whether or not it changes a row.
 READ_ONLY = re.compile(r"\s*(SELECT|BEGIN)\b", re.IGNORECASE)
+# What a request that cannot write is refused.
+WRITE = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT|TRUNCATE|CREATE|DROP|ALTER)\b", re.IGNORECASE
+)
 
 
 def track_writes(engine: Engine) -> None:
@@ -91,8 +99,20 @@ def track_writes(engine: Engine) -> None:
     def _note(
         conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
     ) -> None:
+        if conn.get_execution_options().get(READ_ONLY_OPTION) and WRITE.match(statement):
+            raise WriteInReadOnlyRequest(
+                f"a GET, HEAD or OPTIONS request cannot write: {statement[:80]!r}"
+            )
         if not conn.info.get(WROTE) and not READ_ONLY.match(statement):
             conn.info[WROTE] = True
+
+
+class WriteInReadOnlyRequest(RuntimeError):
+    """A request that cannot write sent a write: a bug in its view.
+
+    Such a request runs in autocommit, outside any transaction, so the write
+    would have been kept at once, alone, whatever the response said.
+    """
 
 
 def has_written(session: Session) -> bool:
@@ -210,8 +230,8 @@ def autocommit(engine: Engine) -> Engine:
     the version is never older than it).
     """
     if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{AUTOCOMMIT_OPTION: True})
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+        return engine.execution_options(**{AUTOCOMMIT_OPTION: True, READ_ONLY_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_OPTION: True})
 
 
 def request_db_method(
