@@ -153,6 +153,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4, help="Waitress threads per process")
     parser.add_argument(
         "--supply", type=int, default=3000, help="units of A-1 at WH1 to reserve, one at a time"
     )
@@ -161,7 +162,7 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {prepare(args.database_url)}"}
     url = args.database_url
 
-    servers = [start("plinth", url)]
+    servers = [start("plinth", url, args.threads)]
     try:
         ports = [port for _, port in servers]
         movements = load(
@@ -182,7 +183,7 @@ def main() -> None:
         flush=True,
     )
 
-    servers = [start("plinth", url) for _ in range(2)]
+    servers = [start("plinth", url, args.threads) for _ in range(2)]
     try:
         ports = [port for _, port in servers]
         # Everything on hand is held, then exactly ``supply`` units are free.
@@ -234,6 +235,7 @@ def main() -> None:
             {
                 "database": url.split(":")[0],
                 "concurrency": args.concurrency,
+                "threads": args.threads,
                 "movements_per_second": round(movements["per_second"]),
                 "reservations_per_second_two_processes": round(reservations["per_second"]),
                 "reservations_granted": granted,
