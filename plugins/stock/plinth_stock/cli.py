@@ -27,7 +27,7 @@ def stock() -> None:
 @stock.command("verify")
 @pass_env
 def verify(env: Environment) -> None:
-    """Re-derive every level from the ledger; exit 1 on any drift."""
+    """Re-derive every level and every line's balance from the ledger; exit 1 on any drift."""
     with env.session(write=False) as db:
         problems = services.verify(db)
     for problem in problems:
@@ -35,7 +35,7 @@ def verify(env: Environment) -> None:
     if problems:
         click.echo(f"{len(problems)} level(s) drifted from the ledger", err=True)
         sys.exit(1)
-    click.echo("every level matches the ledger and the active reservations")
+    click.echo("every level and every line's balance match the ledger and the active reservations")
 
 
 @stock.command("expire")

@@ -73,7 +73,9 @@ class StockLevel(Base):
 
 
 class Movement(Base):
-    """One ledger line: ``quantity`` is the signed change to on hand."""
+    """One ledger line: ``quantity`` is the signed change to on hand, and
+    ``balance`` the level's on hand after it (the running sum of its ledger,
+    written with the line while the level's row is locked)."""
 
     __tablename__ = "stock_movements"
     __table_args__ = (
@@ -86,6 +88,7 @@ class Movement(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), nullable=False)
     kind: Mapped[str] = mapped_column(String(30), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    balance: Mapped[int] = mapped_column(Integer, nullable=False)
     reason: Mapped[str | None] = mapped_column(String(500))
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     actor: Mapped[str | None] = mapped_column(String(200))

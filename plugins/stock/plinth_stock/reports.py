@@ -29,7 +29,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -324,65 +323,41 @@ def low_stock(db: Any, params: dict[str, Any]) -> Any:
 
 def movement_history(db: Any, params: dict[str, Any]) -> Any:
     check_range(params)
-    m = movements
-    balance = func.sum(m.c.quantity).over(
-        partition_by=(m.c.item_id, m.c.location_id), order_by=m.c.id, rows=(None, 0)
-    )
-    ledger = select(
-        m.c.id,
-        m.c.item_id,
-        m.c.location_id,
-        m.c.kind,
-        m.c.quantity,
-        m.c.reference,
-        m.c.reason,
-        m.c.actor,
-        m.c.created_at,
-        balance.label("balance"),
-    )
-    # Item and location choose whole partitions, so they may filter before the
-    # running sum; every other filter must come after it, or the balance would
-    # leave out the movements it filters away.
-    if params["sku"] is not None:
-        ledger = ledger.where(m.c.item_id == item_id(params["sku"]))
-    if params["location"] is not None:
-        ledger = ledger.where(m.c.location_id == location_id(params["location"]))
-    ledger = ledger.where(*visible_at(params, m.c.location_id))
-    if params["reference"] is not None:
-        # A reference is selective and indexed: keep only the item x location
-        # pairs it appears in, whole, so the running sum stays right.
-        pairs = select(m.c.item_id, m.c.location_id).where(m.c.reference == params["reference"])
-        ledger = ledger.where(tuple_(m.c.item_id, m.c.location_id).in_(pairs))
-    lines = ledger.subquery("lines")
-    i, loc = items, locations
+    m, i, loc = movements, items, locations
+    # Each line keeps the level's on hand after it (its balance), written with
+    # the line: no running sum over the whole ledger here, and every filter
+    # may apply directly, since none of them changes a line's balance.
     stmt = (
         select(
-            lines.c.id,
-            lines.c.created_at,
+            m.c.id,
+            m.c.created_at,
             i.c.sku,
             i.c.name,
             loc.c.code.label("location"),
-            lines.c.kind,
-            lines.c.quantity,
-            lines.c.balance,
-            lines.c.reference,
-            lines.c.reason,
-            lines.c.actor,
+            m.c.kind,
+            m.c.quantity,
+            m.c.balance,
+            m.c.reference,
+            m.c.reason,
+            m.c.actor,
         )
-        .select_from(
-            lines.join(i, i.c.id == lines.c.item_id).join(loc, loc.c.id == lines.c.location_id)
-        )
-        .order_by(i.c.sku, loc.c.code, lines.c.id)
+        .select_from(m.join(i, i.c.id == m.c.item_id).join(loc, loc.c.id == m.c.location_id))
+        .where(*visible_at(params, m.c.location_id))
+        .order_by(i.c.sku, loc.c.code, m.c.id)
     )
+    if params["sku"] is not None:
+        stmt = stmt.where(m.c.item_id == item_id(params["sku"]))
+    if params["location"] is not None:
+        stmt = stmt.where(m.c.location_id == location_id(params["location"]))
     if params["date_from"] is not None:
-        stmt = stmt.where(lines.c.created_at >= day_start(params["date_from"]))
+        stmt = stmt.where(m.c.created_at >= day_start(params["date_from"]))
     # The last day there is (9999-12-31) has no next day: no upper bound.
     if params["date_to"] is not None and params["date_to"] < date.max:
-        stmt = stmt.where(lines.c.created_at < day_start(params["date_to"] + timedelta(days=1)))
+        stmt = stmt.where(m.c.created_at < day_start(params["date_to"] + timedelta(days=1)))
     if params["kind"] is not None:
-        stmt = stmt.where(lines.c.kind == params["kind"])
+        stmt = stmt.where(m.c.kind == params["kind"])
     if params["reference"] is not None:
-        stmt = stmt.where(lines.c.reference == params["reference"])
+        stmt = stmt.where(m.c.reference == params["reference"])
     return stmt
 
 

@@ -659,12 +659,19 @@ def _ledger(
     reference: str | None = None,
     reservation_id: str | None = None,
     now: datetime | None = None,
+    *,
+    balance: int,
 ) -> Movement:
+    """Write a ledger line; ``balance`` is the level's on hand after it, read
+    by the guarded update that changed the level (whose row stays locked to
+    the commit, so lines of one level get their ids in the order of their
+    balances)."""
     values = {
         "item_id": where.item.id,
         "location_id": where.location.id,
         "kind": kind,
         "quantity": quantity,
+        "balance": balance,
         "reason": reason,
         "reference": reference,
         "actor": actor,
@@ -714,7 +721,9 @@ def record_movement(
         level = _take(db, where, -change, now)
     else:
         level = _put(db, where, change, now)
-    movement = _ledger(db, where, kind, change, actor, reason, reference, now=now)
+    movement = _ledger(
+        db, where, kind, change, actor, reason, reference, now=now, balance=level["on_hand"]
+    )
     notify(
         events.StockChanged(
             where.item.sku, where.location.code, kind, change, level["on_hand"], level["reserved"]
@@ -747,8 +756,28 @@ def transfer(
     now = clock.now()
     release_expired(db, item.id, source.id, now, notify)
     levels = [_take(db, out_place, quantity, now), _put(db, in_place, quantity, now)]
-    out = _ledger(db, out_place, "transfer_out", -quantity, actor, None, reference, now=now)
-    into = _ledger(db, in_place, "transfer_in", quantity, actor, None, reference, now=now)
+    out = _ledger(
+        db,
+        out_place,
+        "transfer_out",
+        -quantity,
+        actor,
+        None,
+        reference,
+        now=now,
+        balance=levels[0]["on_hand"],
+    )
+    into = _ledger(
+        db,
+        in_place,
+        "transfer_in",
+        quantity,
+        actor,
+        None,
+        reference,
+        now=now,
+        balance=levels[1]["on_hand"],
+    )
     for where, change, level in zip(
         (out_place, in_place), (-quantity, quantity), levels, strict=True
     ):
@@ -912,6 +941,9 @@ def _finish(
         .where(StockLevel.item_id == where.item.id, StockLevel.location_id == where.location.id)
         .values(**values)
     )
+    # Read before the ledger line, which does not change it: the line keeps
+    # its on hand.
+    level = level_snapshot(db, where, now)
     movement = None
     if status == "confirmed":
         movement = _ledger(
@@ -924,9 +956,9 @@ def _finish(
             reservation.reference,
             reservation.id,
             now,
+            balance=level["on_hand"],
         )
     db.refresh(reservation)
-    level = level_snapshot(db, where, now)
     notify(
         events.StockChanged(
             where.item.sku,
@@ -996,7 +1028,8 @@ def expire_all(db: Session, notify: Notify = _no_notify) -> int:
 
 
 def verify(db: Session) -> list[dict[str, Any]]:
-    """Re-derive every level from the ledger and reservations; list the drift."""
+    """Re-derive every level, and every ledger line's balance, from the ledger
+    and the reservations; list the drift."""
     i, loc, lv = Item.__table__, Location.__table__, StockLevel.__table__
     m, r = Movement.__table__, Reservation.__table__
     ledger = (
@@ -1062,4 +1095,53 @@ def verify(db: Session) -> list[dict[str, Any]]:
                 "active_reservations": None,
             }
         )
+    problems.extend(_balance_drift(db))
     return problems
+
+
+def _balance_drift(db: Session) -> list[dict[str, Any]]:
+    """Per level, the first ledger line whose kept balance is not the running
+    sum of the level's ledger up to it, and how many such lines there are."""
+    i, loc, m = Item.__table__, Location.__table__, Movement.__table__
+    running = select(
+        m.c.id,
+        m.c.item_id,
+        m.c.location_id,
+        m.c.balance,
+        func.sum(m.c.quantity)
+        .over(partition_by=(m.c.item_id, m.c.location_id), order_by=m.c.id, rows=(None, 0))
+        .label("running"),
+    ).subquery("running")
+    drifted = (
+        select(
+            running.c.item_id,
+            running.c.location_id,
+            func.min(running.c.id).label("first"),
+            func.count().label("lines"),
+        )
+        .where(running.c.balance != running.c.running)
+        .group_by(running.c.item_id, running.c.location_id)
+        .subquery("drifted")
+    )
+    stmt = (
+        select(
+            i.c.sku, loc.c.code, drifted.c.lines, running.c.id, running.c.balance, running.c.running
+        )
+        .select_from(
+            drifted.join(running, running.c.id == drifted.c.first)
+            .join(i, i.c.id == drifted.c.item_id)
+            .join(loc, loc.c.id == drifted.c.location_id)
+        )
+        .order_by(i.c.sku, loc.c.code)
+    )
+    return [
+        {
+            "sku": sku,
+            "location": code,
+            "movement": movement_id,
+            "balance": balance,
+            "ledger_up_to_it": int(total),
+            "lines_drifted": lines,
+        }
+        for sku, code, lines, movement_id, balance, total in db.execute(stmt)
+    ]

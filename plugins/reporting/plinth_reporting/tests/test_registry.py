@@ -437,7 +437,13 @@ def test_reports_read_from_reporting_database_url(
         )
         connection.execute(
             insert(Movement.__table__).values(
-                id=1, item_id=1, location_id=1, kind="receipt", quantity=42, created_at=func.now()
+                id=1,
+                item_id=1,
+                location_id=1,
+                kind="receipt",
+                quantity=42,
+                balance=42,
+                created_at=func.now(),
             )
         )
     replica.dispose()

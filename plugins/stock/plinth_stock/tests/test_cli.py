@@ -25,7 +25,7 @@ def test_verify_passes_on_a_consistent_database(plinth_cli: Any, boss: Any) -> N
     boss.post_json("/stock/A-1/transfers", {"from": "WH1", "to": "WH2", "quantity": 1})
     result = plinth_cli("stock", "verify")
     assert result.exit_code == 0, result.output
-    assert "every level matches" in result.stdout
+    assert "every level and every line's balance match" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,7 @@ def test_verify_passes_on_a_consistent_database(plinth_cli: Any, boss: Any) -> N
         "UPDATE stock_levels SET on_hand = on_hand + 1",
         "UPDATE stock_levels SET reserved = 0",
         "DELETE FROM stock_movements WHERE kind = 'issue'",
+        "UPDATE stock_movements SET balance = balance + 1 WHERE kind = 'issue'",
     ],
 )
 def test_verify_fails_after_a_level_is_corrupted(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -154,6 +155,14 @@ def test_concurrent_issues_never_go_below_zero(
     assert state["on_hand"] == state["ledger"]
     assert state["movements"] == 1 + sum(1 for status, _, _ in results if status == 201)
     assert state["reserved"] == state["held"] == 0
+    # Each line kept the on hand after it, in the order of the ledger's ids,
+    # however the concurrent issues interleaved.
+    with plinth_engine.connect() as connection:
+        lines = connection.execute(
+            text("SELECT quantity, balance FROM stock_movements ORDER BY id")
+        ).all()
+    assert [balance for _, balance in lines] == list(accumulate(q for q, _ in lines))
+    assert lines[-1][1] == state["on_hand"]
 
 
 def test_concurrent_requests_with_one_idempotency_key_have_one_effect(

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 import pytest
@@ -919,6 +920,8 @@ def test_thousands_of_movements_stream_complete(
 
     put_location(boss, "WH1")
     put_item(boss, "S-1")
+    quantities = [1 + n % 5 for n in range(MANY)]
+    balances = list(accumulate(quantities))
     with plinth_engine.begin() as connection:
         item_id = connection.execute(select(items_table.c.id)).scalar_one()
         location_id = connection.execute(select(locations_table.c.id)).scalar_one()
@@ -930,7 +933,8 @@ def test_thousands_of_movements_stream_complete(
                     "item_id": item_id,
                     "location_id": location_id,
                     "kind": "receipt",
-                    "quantity": 1 + n % 5,
+                    "quantity": quantities[n],
+                    "balance": balances[n],
                     "reference": f"R-{n}",
                     "actor": "bulk",
                     "created_at": start + timedelta(days=n),
