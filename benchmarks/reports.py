@@ -184,21 +184,14 @@ def load(url: str, items: int, movements: int) -> dict[str, float]:
             f"""
             INSERT INTO stock_movements (id, item_id, location_id, kind, quantity, balance,
                                          reason, reference, actor, created_at)
-            SELECT n + 1, {level} % {items} + 1, {level} / {items} + 1, {kind}, {quantity}, 0,
+            SELECT n + 1, {level} % {items} + 1, {level} / {items} + 1, {kind}, {quantity},
+                   -- each line's on hand after it, as the application writes it
+                   SUM({quantity}) OVER (PARTITION BY {level} ORDER BY n
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
                    CASE WHEN n >= {levels} AND n % 15 = 0 THEN 'count' END,
                    CASE WHEN n % 3 = 0 THEN 'SO-' ELSE 'PO-' END || {text_of("n % 5000")},
                    'bench', {stamp}
             FROM {series(dialect, movements)}""",
-        ),
-        (
-            "balances",
-            # Each line's on hand after it, as the application writes it.
-            """
-            UPDATE stock_movements SET balance = running.balance FROM (
-                SELECT id, sum(quantity) OVER (PARTITION BY item_id, location_id ORDER BY id
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS balance
-                FROM stock_movements) AS running
-            WHERE running.id = stock_movements.id""",
         ),
         (
             "levels",
