@@ -12,6 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from transaction.interfaces import IDataManager
 from webtest import TestApp
 from zope.interface import implementer
@@ -73,52 +85,58 @@ def test_a_failed_commit_does_not_poison_the_next_request(tmp_path: Path) -> Non
         assert testapp.get("/failing", status=500).json["error"] == "internal_error"
 
 
+NOTES = Table(
+    "test_notes",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("text", String(20)),
+)
+
+
+def app_with_notes(tmp_path: Path, views: dict[str, tuple[Any, str]]) -> TestApp:
+    """An app of the core alone with a table ``test_notes`` and ``views``
+    (path: (view, request method)), public and rendered as JSON."""
+    from plinth import make_configurator, schema
+
+    config = make_configurator(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'notes.sqlite'}", "plinth.plugins": ""}
+    )
+    for path, (view, method) in views.items():
+        config.add_route(path, path)
+        config.add_view(view, route_name=path, renderer="json", public=True, request_method=method)
+    app = config.make_wsgi_app()
+    engine = get_service(app.registry, IReadEngine)
+    schema.upgrade(app.registry, engine)
+    NOTES.create(engine)
+    return TestApp(app)
+
+
+def read_notes(request: Any) -> dict[str, Any]:
+    texts = request.db.execute(select(NOTES.c.text)).scalars().all()
+    return {"texts": texts, "count": request.db.scalar(select(func.count()).select_from(NOTES))}
+
+
 def test_core_statements_through_request_db_commit_as_orm_changes_do(tmp_path: Path) -> None:
     """An INSERT, UPDATE or DELETE built on a Table (no ORM object) and run by
     ``request.db.execute`` is part of the request's commit, and of its
     rollback when the request fails, exactly as an ORM change is."""
-    from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select
-    from sqlalchemy import update as sql_update
-
-    from plinth import make_configurator, schema
     from plinth.errors import api_error
-
-    notes = Table(
-        "test_notes",
-        MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("text", String(20)),
-    )
-    config = make_configurator(
-        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'core.sqlite'}", "plinth.plugins": ""}
-    )
 
     def write(request: Any) -> dict[str, str]:
         kind = request.matchdict["kind"]
         if kind == "insert":
-            request.db.execute(insert(notes).values(text="one"))
+            request.db.execute(insert(NOTES).values(text="one"))
         elif kind == "update":
-            request.db.execute(sql_update(notes).values(text="two"))
+            request.db.execute(update(NOTES).values(text="two"))
         else:
-            request.db.execute(delete(notes))
+            request.db.execute(delete(NOTES))
         if request.params.get("fail"):
             raise api_error(409, "conflict", "refused after writing")
         return {"done": kind}
 
-    def read(request: Any) -> dict[str, Any]:
-        rows = request.db.execute(select(notes.c.text)).scalars().all()
-        return {"texts": rows, "count": request.db.scalar(select(func.count()).select_from(notes))}
-
-    config.add_route("write", "/notes/{kind}")
-    config.add_view(write, route_name="write", renderer="json", public=True, request_method="POST")
-    config.add_route("read", "/notes")
-    config.add_view(read, route_name="read", renderer="json", public=True)
-    app = config.make_wsgi_app()
-    engine = get_service(app.registry, IReadEngine)
-    schema.upgrade(app.registry, engine)
-    notes.create(engine)
-    testapp = TestApp(app)
-
+    testapp = app_with_notes(
+        tmp_path, {"/notes/{kind}": (write, "POST"), "/notes": (read_notes, "GET")}
+    )
     testapp.post("/notes/insert", status=200)
     assert testapp.get("/notes").json == {"texts": ["one"], "count": 1}
     testapp.post("/notes/update", status=200)
@@ -136,36 +154,13 @@ def test_a_request_that_cannot_write_is_refused_a_write(tmp_path: Path) -> None:
     transaction: a write there would commit at once, alone, whatever the
     response.  It is refused (a 500, since it is a bug in the view) and
     nothing is written."""
-    from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-
-    from plinth import make_configurator, schema
-
-    notes = Table(
-        "test_get_notes",
-        MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("text", String(20)),
-    )
-    config = make_configurator(
-        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'get.sqlite'}", "plinth.plugins": ""}
-    )
 
     def write_on_get(request: Any) -> dict[str, str]:
-        request.db.execute(insert(notes).values(text="sneaky"))
+        request.db.execute(insert(NOTES).values(text="sneaky"))
         return {"written": "yes"}
 
-    def count(request: Any) -> dict[str, int]:
-        return {"count": request.db.scalar(select(func.count()).select_from(notes))}
-
-    config.add_route("sneaky", "/sneaky")
-    config.add_view(write_on_get, route_name="sneaky", renderer="json", public=True)
-    config.add_route("count", "/count")
-    config.add_view(count, route_name="count", renderer="json", public=True)
-    app = config.make_wsgi_app()
-    engine = get_service(app.registry, IReadEngine)
-    schema.upgrade(app.registry, engine)
-    notes.create(engine)
-    testapp = TestApp(app)
-
+    testapp = app_with_notes(
+        tmp_path, {"/sneaky": (write_on_get, "GET"), "/notes": (read_notes, "GET")}
+    )
     assert testapp.get("/sneaky", status=500).json["error"] == "internal_error"
-    assert testapp.get("/count").json == {"count": 0}
+    assert testapp.get("/notes").json == {"texts": [], "count": 0}
