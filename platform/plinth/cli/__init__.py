@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from ..interfaces import IReadEngine, IWriteEngine
@@ -70,6 +70,27 @@ def load_environment(config_uri: str) -> Environment:
     return Environment(config.registry, config_uri)
 
 
+def behind_the_code(env: Environment | None) -> str | None:
+    """What to run when the database's migrations lag behind the code, or None
+    (nothing pending, or the database cannot say)."""
+    from plinth import schema
+
+    if env is None:
+        return None
+    try:
+        state = schema.migration_state(env.registry, env.engine)
+    except Exception:  # noqa: BLE001 - unreachable: the caller says so
+        return None
+    if state.unknown:
+        return schema.unknown_revisions_hint(state.unknown)
+    if state.pending:
+        return (
+            f"the database is behind the code (pending: {', '.join(state.pending)}): "
+            "run 'plinth db upgrade'"
+        )
+    return None
+
+
 def config_argument(args: list[str]) -> str | None:
     """The value of ``-c``/``--config`` among the options before the command."""
     for index, arg in enumerate(args):
@@ -110,9 +131,15 @@ class PlinthGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except OperationalError as exc:
-            # An unreachable database is the operator's to fix: one line, no traceback.
+        except (OperationalError, ProgrammingError) as exc:
             env = ctx.find_root().obj
+            # A table or column the code reads is missing: migrations not run.
+            behind = behind_the_code(env) if ctx.invoked_subcommand != "db" else None
+            if behind is not None:
+                raise click.ClickException(behind) from None
+            if not isinstance(exc, OperationalError):
+                raise
+            # An unreachable database is the operator's to fix: one line, no traceback.
             url = env.engine.url.render_as_string(hide_password=True) if env else "?"
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise click.ClickException(f"cannot use the database {url}: {reason}") from None
