@@ -7,8 +7,10 @@ Prints requests/second and latency percentiles, in one run on one machine, for:
 - ``plinth``: Plinth's ``GET /stock/A-1`` with a bearer token, ACL check and levels;
 - ``plinth x2``: the same on two Waitress processes, load split between them;
 
-and the ratios the targets are stated in.  Servers are real Waitress processes;
-the load comes from separate processes with keep-alive connections.
+and the ratios the targets are stated in.  Servers are real Waitress processes
+(``--threads`` each, 4 by default); the load comes from ``wrk`` where it is
+installed (``apt-get install wrk``), else from Python threads in separate
+processes (``--load python``), over keep-alive connections.
 
     .venv/bin/python benchmarks/api.py --seconds 5 --concurrency 16
     .venv/bin/python benchmarks/api.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench

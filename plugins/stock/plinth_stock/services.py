@@ -755,40 +755,22 @@ def transfer(
         )
     now = clock.now()
     release_expired(db, item.id, source.id, now, notify)
-    levels = [_take(db, out_place, quantity, now), _put(db, in_place, quantity, now)]
-    out = _ledger(
-        db,
-        out_place,
-        "transfer_out",
-        -quantity,
-        actor,
-        None,
-        reference,
-        now=now,
-        balance=levels[0]["on_hand"],
+    # Both levels first (their row locks in one order), then a ledger line each.
+    legs = (
+        (out_place, "transfer_out", -quantity, _take(db, out_place, quantity, now)),
+        (in_place, "transfer_in", quantity, _put(db, in_place, quantity, now)),
     )
-    into = _ledger(
-        db,
-        in_place,
-        "transfer_in",
-        quantity,
-        actor,
-        None,
-        reference,
-        now=now,
-        balance=levels[1]["on_hand"],
-    )
-    for where, change, level in zip(
-        (out_place, in_place), (-quantity, quantity), levels, strict=True
-    ):
+    movements, levels = [], []
+    for where, kind, change, level in legs:
+        line = _ledger(
+            db, where, kind, change, actor, None, reference, now=now, balance=level["on_hand"]
+        )
+        code = where.location.code
+        movements.append(movement_dict(line, item.sku, code))
+        levels.append(level)
         notify(
             events.StockChanged(
-                item.sku,
-                where.location.code,
-                "transfer",
-                change,
-                level["on_hand"],
-                level["reserved"],
+                item.sku, code, "transfer", change, level["on_hand"], level["reserved"]
             )
         )
     return {
@@ -797,10 +779,7 @@ def transfer(
         "to": target.code,
         "quantity": quantity,
         "reference": reference,
-        "movements": [
-            movement_dict(out, item.sku, source.code),
-            movement_dict(into, item.sku, target.code),
-        ],
+        "movements": movements,
         "levels": levels,
     }
 
